@@ -1,0 +1,49 @@
+// `greenlight tokens …` and `greenlight whoami`.
+import { type Command, expectPositionals, listOption, positional, stringOption, usageError } from '../command.ts'
+
+export const create: Command = {
+  name: 'tokens create',
+  usage: 'greenlight tokens create --name <name> --scope <scope>… [--as <slack-user-id>]',
+  summary: 'Create an API token (shown once).',
+  options: { name: { type: 'string' }, scope: { type: 'string', multiple: true }, as: { type: 'string' } },
+  async run(ctx, args) {
+    expectPositionals(args, 0, this.usage)
+    const name = stringOption(args, 'name')
+    if (!name) throw usageError('Missing --name.', this.usage)
+    const data = await ctx
+      .api()
+      .post('/tokens', { name, scopes: listOption(args, 'scope'), as_user: stringOption(args, 'as') })
+    return { data, next: ['greenlight tokens list'], meta: { warning: 'The secret is shown only once; store it now.' } }
+  },
+}
+
+export const list: Command = {
+  name: 'tokens list',
+  usage: 'greenlight tokens list',
+  summary: 'List API tokens.',
+  async run(ctx, args) {
+    expectPositionals(args, 0, this.usage)
+    return { data: await ctx.api().get('/tokens') }
+  },
+}
+
+export const revoke: Command = {
+  name: 'tokens revoke',
+  usage: 'greenlight tokens revoke <id|name>',
+  summary: 'Revoke an API token.',
+  async run(ctx, args) {
+    expectPositionals(args, 1, this.usage)
+    const ref = positional(args, 0, 'id|name', this.usage)
+    return { data: await ctx.api().delete(`/tokens/${encodeURIComponent(ref)}`), next: ['greenlight tokens list'] }
+  },
+}
+
+export const whoami: Command = {
+  name: 'whoami',
+  usage: 'greenlight whoami',
+  summary: 'Show the token the CLI uses.',
+  async run(ctx, args) {
+    expectPositionals(args, 0, this.usage)
+    return { data: { ...(await ctx.api().get('/whoami')), url: ctx.config.url } }
+  },
+}

@@ -1,0 +1,247 @@
+// Every environment variable Greenlight reads, validated in one place; all problems are reported at once.
+import { resolve } from 'node:path'
+import { AppError } from './errors.ts'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export interface SlackConfig {
+  botToken: string
+  appToken: string | undefined
+  signingSecret: string | undefined
+  apiUrl: string
+  mode: 'socket' | 'http'
+}
+
+export interface Config {
+  databaseUrl: string
+  databaseAuthToken: string | undefined
+  port: number
+  host: string
+  publicUrl: string
+  slack: SlackConfig | undefined
+  /** 32 bytes from GREENLIGHT_SECRET_KEY; undefined means "generate or read data/secret.key at start". */
+  secretKey: Buffer | undefined
+  admins: string[]
+  defaultChannel: string | undefined
+  dataDir: string
+  logLevel: LogLevel
+  /** Outputs and callback bodies above this many bytes are stored as res:// resources. */
+  resourceThresholdBytes: number
+  /** Largest callback or webhook body accepted (413 beyond). */
+  maxBodyBytes: number
+  /** How long an instance's claim on a run lasts without renewal. */
+  leaseMs: number
+}
+
+export interface CliConfig {
+  url: string
+  token: string | undefined
+  dataDir: string
+}
+
+export interface ConfigProblem {
+  variable: string
+  problem: string
+  fix: string
+}
+
+export class ConfigError extends AppError {
+  readonly problems: ConfigProblem[]
+
+  constructor(problems: ConfigProblem[]) {
+    const lines = problems.map((p) => `  - ${p.variable}: ${p.problem} Fix: ${p.fix}`)
+    super('invalid_config', `Configuration has ${problems.length} problem(s):\n${lines.join('\n')}`, {
+      details: { problems },
+      hint: 'Fix the variables listed above and start again.',
+    })
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Reads values and collects problems instead of stopping at the first one. */
+class Reader {
+  readonly problems: ConfigProblem[] = []
+  constructor(private readonly env: Env) {}
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  integer(name: string, fallback: number, min: number, max: number, fix: string): number {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      this.problems.push({ variable: name, problem: `'${raw}' is not a whole number from ${min} to ${max}.`, fix })
+      return fallback
+    }
+    return value
+  }
+
+  url(name: string, fallback: string, protocols: string[], fix: string): string {
+    const raw = this.string(name) ?? fallback
+    try {
+      const parsed = new URL(raw)
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol')
+      return raw
+    } catch {
+      this.problems.push({ variable: name, problem: `'${raw}' is not a ${protocols.join(' or ')} URL.`, fix })
+      return fallback
+    }
+  }
+
+  problem(variable: string, problem: string, fix: string): void {
+    this.problems.push({ variable, problem, fix })
+  }
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`
+}
+
+function readDatabaseUrl(read: Reader, dataDir: string): string {
+  const raw = read.string('DATABASE_URL')
+  if (raw === undefined) return `file:${resolve(dataDir, 'greenlight.db')}`
+  if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(raw)) {
+    read.problem(
+      'DATABASE_URL',
+      `'${raw}' is not a libSQL URL.`,
+      "Use 'file:./data/greenlight.db' for an embedded database or 'libsql://host' / 'https://host' for a server.",
+    )
+  }
+  return raw
+}
+
+function readSlack(read: Reader): SlackConfig | undefined {
+  const botToken = read.string('SLACK_BOT_TOKEN')
+  const appToken = read.string('SLACK_APP_TOKEN')
+  const signingSecret = read.string('SLACK_SIGNING_SECRET')
+  const apiUrl = withTrailingSlash(
+    read.url(
+      'SLACK_API_URL',
+      'https://slack.com/api/',
+      ['http:', 'https:'],
+      "Use Slack's default or a test server URL.",
+    ),
+  )
+  if (botToken === undefined) {
+    if (appToken !== undefined || signingSecret !== undefined) {
+      read.problem(
+        'SLACK_BOT_TOKEN',
+        'is missing while other Slack variables are set.',
+        "Copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page.",
+      )
+    }
+    return undefined
+  }
+  if (!botToken.startsWith('xoxb-')) {
+    read.problem('SLACK_BOT_TOKEN', 'does not start with xoxb-.', 'Use the Bot User OAuth Token, not a user token.')
+  }
+  if (appToken !== undefined && !appToken.startsWith('xapp-')) {
+    read.problem('SLACK_APP_TOKEN', 'does not start with xapp-.', 'Create an app-level token with connections:write.')
+  }
+  if (appToken === undefined && signingSecret === undefined) {
+    read.problem(
+      'SLACK_SIGNING_SECRET',
+      'is required for HTTP mode (no SLACK_APP_TOKEN is set).',
+      "Copy the Signing Secret from your app's Basic Information page, or set SLACK_APP_TOKEN for Socket Mode.",
+    )
+  }
+  return { botToken, appToken, signingSecret, apiUrl, mode: appToken === undefined ? 'http' : 'socket' }
+}
+
+function readSecretKey(read: Reader): Buffer | undefined {
+  const raw = read.string('GREENLIGHT_SECRET_KEY')
+  if (raw === undefined) return undefined
+  const key = Buffer.from(raw, 'base64')
+  if (key.length !== 32 || !/^[A-Za-z0-9+/=_-]+$/.test(raw)) {
+    read.problem(
+      'GREENLIGHT_SECRET_KEY',
+      `decodes to ${key.length} bytes; 32 are required.`,
+      "Generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64'))\"",
+    )
+    return undefined
+  }
+  return key
+}
+
+/** Reads the server's configuration; throws one ConfigError listing every problem. */
+export function loadConfig(env: Env): Config {
+  const read = new Reader(env)
+  const dataDir = resolve(read.string('GREENLIGHT_DATA_DIR') ?? './data')
+  const databaseUrl = readDatabaseUrl(read, dataDir)
+  const port = read.integer('PORT', 3000, 0, 65535, 'Use a TCP port such as 3000 (0 picks a free one).')
+  const host = read.string('HOST') ?? '127.0.0.1'
+  const publicUrl = read
+    .url(
+      'PUBLIC_URL',
+      `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      ['http:', 'https:'],
+      'Use the URL remote agents and Slack users reach this server at, e.g. https://greenlight.example.com.',
+    )
+    .replace(/\/+$/, '')
+  const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) {
+    read.problem('LOG_LEVEL', `'${logLevel}' is not a log level.`, `Use one of ${LOG_LEVELS.join(', ')}.`)
+  }
+  const admins = (read.string('GREENLIGHT_ADMINS') ?? '').split(/[\s,]+/).filter(Boolean)
+  for (const admin of admins) {
+    if (!/^[UW][A-Z0-9]{2,}$/.test(admin)) {
+      read.problem(
+        'GREENLIGHT_ADMINS',
+        `'${admin}' is not a Slack user id.`,
+        'List user ids such as U012ABCDEF, comma-separated.',
+      )
+    }
+  }
+  const config: Config = {
+    databaseUrl,
+    databaseAuthToken: read.string('DATABASE_AUTH_TOKEN'),
+    port,
+    host,
+    publicUrl,
+    slack: readSlack(read),
+    secretKey: readSecretKey(read),
+    admins,
+    defaultChannel: read.string('GREENLIGHT_DEFAULT_CHANNEL'),
+    dataDir,
+    logLevel: LOG_LEVELS.includes(logLevel) ? logLevel : 'info',
+    resourceThresholdBytes: read.integer(
+      'GREENLIGHT_RESOURCE_THRESHOLD',
+      256 * 1024,
+      1024,
+      64 * 1024 * 1024,
+      'Use a byte count such as 262144.',
+    ),
+    maxBodyBytes: read.integer(
+      'GREENLIGHT_MAX_BODY_BYTES',
+      32 * 1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+      'Use a byte count such as 33554432.',
+    ),
+    leaseMs: read.integer('GREENLIGHT_LEASE_MS', 15_000, 1_000, 3_600_000, 'Use milliseconds such as 15000.'),
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  return config
+}
+
+/** Reads what the CLI needs to reach a server. */
+export function loadCliConfig(env: Env): CliConfig {
+  const read = new Reader(env)
+  const url = read
+    .url('GREENLIGHT_URL', 'http://127.0.0.1:3000', ['http:', 'https:'], 'Use the URL of a running greenlight serve.')
+    .replace(/\/+$/, '')
+  const config = {
+    url,
+    token: read.string('GREENLIGHT_TOKEN'),
+    dataDir: resolve(read.string('GREENLIGHT_DATA_DIR') ?? './data'),
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  return config
+}

@@ -1,0 +1,66 @@
+// Public API of the flow model: types, validation, expressions, durations and the published JSON Schema.
+export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.ts'
+export type { ExpressionReference } from './expression-references.ts'
+export {
+  type CompiledTemplate,
+  type CompiledValue,
+  compileExpression,
+  compileTemplate,
+  compileTransform,
+  compileValue,
+  ExpressionError,
+  type ExpressionScope,
+  findTemplates,
+  interpolate,
+  type TemplateSpan,
+} from './expressions.ts'
+export {
+  APPROVAL_OUTCOMES,
+  type ApprovalOutcome,
+  type ApprovalStep,
+  DEFAULT_APPROVAL_ROUTES,
+  INPUT_FIELD_TYPES,
+  type InputField,
+  type InputFieldType,
+  type InputStep,
+} from './human-steps-model.ts'
+export { FLOW_SCHEMA_ID, flowJsonSchema, flowSchemaFileText } from './json-schema.ts'
+export {
+  type FlowDefinition,
+  type FlowInputDefinition,
+  flowSchema,
+  INPUT_TYPES,
+  type InputType,
+  matchesInputType,
+  type RetryPolicy,
+  STEP_KINDS,
+  type StepDefinition,
+  type StepKind,
+  stepKind,
+  stepSchema,
+} from './model.ts'
+export type { People, Route } from './model-common.ts'
+export { type FlowProblem, formatProblem } from './problem.ts'
+export {
+  HTTP_METHODS,
+  type HttpMethod,
+  type HttpStep,
+  type JobStep,
+  KV_OPS,
+  type KvOp,
+  type KvStep,
+  type NotifyStep,
+  type SleepStep,
+  type SshStep,
+  type TransformStep,
+  transformSource,
+  type WaitStep,
+} from './steps-model.ts'
+export {
+  allowsManualRuns,
+  type ScheduleTrigger,
+  schedulesOf,
+  type Triggers,
+  type WebhookTrigger,
+} from './triggers-model.ts'
+export { type FlowValidationResult, validateFlowSource } from './validate.ts'

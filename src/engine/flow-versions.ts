@@ -1,0 +1,188 @@
+// Versioned flows: push drafts, release immutable versions, promote (or roll back) the live one, diff any two.
+import { createHash } from 'node:crypto'
+import { createTwoFilesPatch } from 'diff'
+import type { FlowDefinition, FlowProblem } from '../core/flow/index.ts'
+import { validateFlowSource } from '../core/flow/index.ts'
+import { closest } from '../core/suggest.ts'
+import { AppError, conflict, notFound } from '../errors.ts'
+import type { Clock, ConnectionLookup, FlowRecord, FlowRepository, RevisionRecord } from './ports.ts'
+
+export interface FlowVersionsDeps {
+  flows: FlowRepository
+  connections: ConnectionLookup
+  clock: Clock
+}
+
+export interface PushResult {
+  slug: string
+  revision: number
+  created: boolean
+  contentHash: string
+}
+
+export interface ReleaseOptions {
+  note?: string | null
+  by?: string | null
+  promote?: boolean
+}
+
+/** A reference to one revision: `draft`, `live`, a version (`3` or `v3`) or a revision number (`r5`). */
+export type RevisionRef = string
+
+export function invalidFlow(problems: FlowProblem[], file?: string): AppError {
+  const first = problems[0]
+  const where = first ? `${first.file}:${first.line}:${first.column}` : (file ?? 'flow')
+  return new AppError('invalid_flow', `${where} ${first?.message ?? 'The flow is invalid.'}`, {
+    status: 422,
+    hint: first?.fix,
+    details: { problems },
+  })
+}
+
+export function contentHash(source: string): string {
+  return createHash('sha256').update(source).digest('hex')
+}
+
+export function createFlowVersions(deps: FlowVersionsDeps) {
+  const { flows, connections, clock } = deps
+
+  async function requireFlow(slug: string): Promise<FlowRecord> {
+    const flow = await flows.get(slug)
+    if (flow) return flow
+    const suggestion = closest(
+      slug,
+      (await flows.list()).map((f) => f.slug),
+    )
+    return Promise.reject(
+      notFound('flow_not_found', `No flow with slug '${slug}'.`, {
+        hint: suggestion
+          ? `Did you mean '${suggestion}'? Run 'greenlight flows list'.`
+          : "Run 'greenlight flows list' to see the flows, or 'greenlight flows push <file>' to add one.",
+        details: { slug, ...(suggestion ? { suggestion } : {}) },
+      }),
+    )
+  }
+
+  async function resolveRef(slug: string, ref: RevisionRef): Promise<RevisionRecord> {
+    const flow = await requireFlow(slug)
+    const lower = ref.toLowerCase()
+    let revision: RevisionRecord | undefined
+    if (lower === 'draft') revision = await flows.revisionByNumber(slug, flow.draftRevision)
+    else if (lower === 'live') {
+      if (flow.liveVersion === null) {
+        throw notFound('no_live_version', `Flow '${slug}' has no live version yet.`, {
+          hint: `Run 'greenlight flows release ${slug}' to release the draft.`,
+        })
+      }
+      revision = await flows.revisionByVersion(slug, flow.liveVersion)
+    } else if (/^v?\d+$/.test(lower)) revision = await flows.revisionByVersion(slug, Number(lower.replace('v', '')))
+    else if (/^r\d+$/.test(lower)) revision = await flows.revisionByNumber(slug, Number(lower.slice(1)))
+    else {
+      throw new AppError('invalid_ref', `'${ref}' is not a revision reference.`, {
+        hint: "Use 'draft', 'live', a version such as 3 or v3, or a revision such as r5.",
+      })
+    }
+    if (!revision) {
+      throw notFound('revision_not_found', `Flow '${slug}' has no revision '${ref}'.`, {
+        hint: `Run 'greenlight flows show ${slug}' to list its versions and revisions.`,
+      })
+    }
+    return revision
+  }
+
+  async function checkRequirements(definition: FlowDefinition): Promise<void> {
+    const required = definition.requires?.connections ?? []
+    const missing = await connections.missing(required)
+    if (missing.length > 0) {
+      throw new AppError('requirements_missing', `Missing connection(s): ${missing.join(', ')}.`, {
+        status: 422,
+        hint: `Create them with 'greenlight connections set <name> …', then try again.`,
+        details: { missing: { connections: missing } },
+      })
+    }
+  }
+
+  return {
+    requireFlow,
+    resolveRef,
+
+    async push(source: string, file: string, by: string | null): Promise<PushResult> {
+      const result = validateFlowSource(source, file)
+      if (!result.ok) throw invalidFlow(result.problems, file)
+      const flow = result.flow
+      const hash = contentHash(source)
+      const { revision, created } = await flows.pushRevision({
+        slug: flow.slug,
+        name: flow.name ?? flow.slug,
+        description: flow.description ?? null,
+        contentHash: hash,
+        source,
+        definition: flow,
+        createdBy: by,
+        at: clock.now(),
+      })
+      return { slug: flow.slug, revision: revision.number, created, contentHash: hash }
+    },
+
+    async release(slug: string, options: ReleaseOptions = {}): Promise<RevisionRecord> {
+      const flow = await requireFlow(slug)
+      const draft = await resolveRef(slug, 'draft')
+      if (draft.version !== null) {
+        throw conflict('already_released', `The draft of '${slug}' is already version ${draft.version}.`, {
+          hint: `Push a change first, or run 'greenlight flows promote ${slug} ${draft.version}' to make it live.`,
+          details: { version: draft.version, live: flow.liveVersion },
+        })
+      }
+      // Validate again: the draft was valid when pushed, but the rules may have grown since.
+      const result = validateFlowSource(draft.source, `${slug}@r${draft.number}`)
+      if (!result.ok) throw invalidFlow(result.problems)
+      await checkRequirements(result.flow)
+      return flows.release(
+        slug,
+        draft.number,
+        options.by ?? null,
+        options.note ?? null,
+        clock.now(),
+        options.promote ?? true,
+      )
+    },
+
+    async promote(slug: string, version: number): Promise<{ previous: number | null; live: number }> {
+      const flow = await requireFlow(slug)
+      const revision = await flows.revisionByVersion(slug, version)
+      if (!revision) {
+        const released = (await flows.revisions(slug)).flatMap((r) => (r.version === null ? [] : [r.version]))
+        throw notFound('version_not_found', `Flow '${slug}' has no version ${version}.`, {
+          hint:
+            released.length > 0
+              ? `Released versions: ${released.sort((a, b) => a - b).join(', ')}.`
+              : `Run 'greenlight flows release ${slug}' first.`,
+          details: { released },
+        })
+      }
+      await flows.setLive(slug, version, clock.now())
+      return { previous: flow.liveVersion, live: version }
+    },
+
+    async diff(slug: string, fromRef: RevisionRef, toRef: RevisionRef) {
+      const [from, to] = [await resolveRef(slug, fromRef), await resolveRef(slug, toRef)]
+      const label = (r: RevisionRecord) => `${slug}@${r.version === null ? `r${r.number}` : `v${r.version}`}`
+      const patch = createTwoFilesPatch(label(from), label(to), from.source, to.source, undefined, undefined, {
+        context: 3,
+      })
+      const lines = patch.split('\n')
+      const added = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length
+      const removed = lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length
+      return {
+        from: { ref: fromRef, revision: from.number, version: from.version },
+        to: { ref: toRef, revision: to.number, version: to.version },
+        identical: from.contentHash === to.contentHash,
+        added,
+        removed,
+        patch: from.contentHash === to.contentHash ? '' : patch,
+      }
+    },
+  }
+}
+
+export type FlowVersions = ReturnType<typeof createFlowVersions>

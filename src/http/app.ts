@@ -1,0 +1,85 @@
+// The Hono application: health, metrics, /api/v1, and the one place errors become HTTP answers.
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Logger } from 'pino'
+import type { Engine } from '../engine/engine.ts'
+import type { FlowVersions } from '../engine/flow-versions.ts'
+import type { FlowRepository } from '../engine/ports.ts'
+import type { Tokens } from '../engine/tokens.ts'
+import { AppError } from '../errors.ts'
+import { flowRoutes } from './api/flows.ts'
+import { resourceRoutes } from './api/resources.ts'
+import { runRoutes, usageRoutes } from './api/runs.ts'
+import { tokenRoutes, whoamiRoute } from './api/tokens.ts'
+import { waitRoutes } from './api/waits.ts'
+import { type ApiEnv, authenticate } from './auth.ts'
+import { callbackRoutes } from './callbacks.ts'
+import { fail } from './envelope.ts'
+import type { Metrics } from './metrics.ts'
+
+export interface HttpDeps {
+  versions: FlowVersions
+  flows: FlowRepository
+  tokens: Tokens
+  engine: Engine
+  secretKey: Buffer
+  metrics: Metrics
+  logger: Logger
+  ready: () => Promise<boolean>
+  maxBodyBytes: number
+}
+
+export function createHttpApp(deps: HttpDeps): Hono {
+  const app = new Hono()
+  app.use('*', deps.metrics.middleware)
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', async (c) => {
+    const ready = await deps.ready()
+    return c.json({ ok: ready, checks: { database: ready } }, ready ? 200 : 503)
+  })
+  app.get('/metrics', async (c) => {
+    c.header('content-type', deps.metrics.registry.contentType)
+    return c.body(await deps.metrics.registry.metrics())
+  })
+
+  const api = new Hono<ApiEnv>()
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new AppError('payload_too_large', `The body is over ${deps.maxBodyBytes} bytes.`, { status: 413 })
+      },
+    }),
+  )
+  api.use('*', authenticate(deps.tokens))
+  api.route('/flows', flowRoutes(deps))
+  api.route('/tokens', tokenRoutes(deps.tokens))
+  api.route('/whoami', whoamiRoute())
+  api.route('/runs', runRoutes(deps.engine))
+  api.route('/waits', waitRoutes(deps.engine))
+  api.route('/resources', resourceRoutes(deps.engine))
+  api.route('/usage', usageRoutes(deps.engine))
+  app.route('/api/v1', api)
+  app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
+
+  app.notFound((c) =>
+    fail(
+      c,
+      new AppError('not_found', `No route for ${c.req.method} ${c.req.path}.`, {
+        status: 404,
+        hint: 'See docs/cli.md for the API.',
+      }),
+    ),
+  )
+  app.onError((error, c) => {
+    if (error instanceof AppError) {
+      if (error.status >= 500) deps.logger.error({ err: error, path: c.req.path }, error.message)
+      return fail(c, error)
+    }
+    deps.logger.error({ err: error, method: c.req.method, path: c.req.routePath }, 'unhandled error')
+    return fail(c, new AppError('internal_error', 'The server hit an unexpected error; it is logged.', { status: 500 }))
+  })
+  return app
+}

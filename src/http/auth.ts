@@ -1,0 +1,46 @@
+// Bearer-token authentication and scope checks for /api/v1.
+import type { MiddlewareHandler } from 'hono'
+import { hasScope, type Scope } from '../core/scopes.ts'
+import type { Principal, Tokens } from '../engine/tokens.ts'
+import { AppError } from '../errors.ts'
+
+export type ApiEnv = { Variables: { principal: Principal } }
+
+export function authenticate(tokens: Tokens): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? ''
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    const principal = match?.[1] ? await tokens.authenticate(match[1]) : undefined
+    if (!principal) {
+      throw new AppError(
+        'unauthorized',
+        header ? 'The API token is invalid or revoked.' : 'An API token is required.',
+        {
+          status: 401,
+          hint: "Send 'Authorization: Bearer <token>'; 'greenlight serve' writes a local admin token to data/cli-token.",
+        },
+      )
+    }
+    c.set('principal', principal)
+    await next()
+  }
+}
+
+export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const principal = c.get('principal')
+    if (!hasScope(principal.scopes, scope)) {
+      throw new AppError('forbidden', `This token lacks the '${scope}' scope.`, {
+        status: 403,
+        hint: `Create a token with '--scope ${scope}'.`,
+        details: { required_scope: scope, token_scopes: principal.scopes },
+      })
+    }
+    await next()
+  }
+}
+
+/** Who an API action is attributed to in records: the Slack user a token acts as, else the token's name. */
+export function actorOf(principal: Principal): string {
+  return principal.asUser ?? `token:${principal.name}`
+}

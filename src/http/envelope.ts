@@ -1,0 +1,49 @@
+// The JSON envelope every API answer uses; the CLI prints it nearly as is.
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { AppError } from '../errors.ts'
+
+export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200): Response {
+  return c.json({ ok: true, data }, status)
+}
+
+export function fail(c: Context, error: AppError): Response {
+  return c.json({ ok: false, error: error.toJSON() }, error.status as ContentfulStatusCode)
+}
+
+/** Parses a JSON body or answers a clear 400/415 instead of throwing from deep inside a handler. */
+export async function readJson(c: Context): Promise<Record<string, unknown>> {
+  const type = c.req.header('content-type') ?? ''
+  if (!type.includes('application/json')) {
+    throw new AppError('unsupported_media_type', 'Send a JSON body with content-type: application/json.', {
+      status: 415,
+    })
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(await c.req.text())
+  } catch {
+    throw new AppError('invalid_json', 'The request body is not valid JSON.', { status: 400 })
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError('invalid_body', 'The request body must be a JSON object.', { status: 400 })
+  }
+  return body as Record<string, unknown>
+}
+
+export function optionalString(body: Record<string, unknown>, key: string, max = 10_000): string | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string' || value.length > max) {
+    throw new AppError('invalid_body', `'${key}' must be a string of at most ${max} characters.`, { status: 400 })
+  }
+  return value
+}
+
+export function requiredString(body: Record<string, unknown>, key: string, max = 10_000): string {
+  const value = optionalString(body, key, max)
+  if (value === undefined || value === '') {
+    throw new AppError('invalid_body', `'${key}' is required.`, { status: 400 })
+  }
+  return value
+}

@@ -1,0 +1,99 @@
+// Composition root of `greenlight serve`: config → store → engine → http.
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
+import type { Config } from './config.ts'
+import type { FlowDefinition } from './core/flow/index.ts'
+import { createIdGenerator } from './core/ids.ts'
+import { createFlowCache } from './engine/compiled-flow.ts'
+import { createEngine } from './engine/engine.ts'
+import { createFlowVersions } from './engine/flow-versions.ts'
+import { systemClock } from './engine/ports.ts'
+import { createTokens } from './engine/tokens.ts'
+import { createHttpApp } from './http/app.ts'
+import { createMetrics } from './http/metrics.ts'
+import { createLogger } from './logger.ts'
+import { createRunners, httpConnection } from './steps/registry.ts'
+import { createConnectionRepository } from './store/connection-repository.ts'
+import { openDatabase } from './store/database.ts'
+import { createFlowRepository } from './store/flow-repository.ts'
+import { createResourceStore } from './store/resource-store.ts'
+import { createRunStore } from './store/run-store.ts'
+import { createTokenRepository } from './store/token-repository.ts'
+
+export interface RunningServer {
+  url: string
+  cliTokenPath: string
+  logger: Logger
+  close(): Promise<void>
+}
+
+export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  ensureDataDir(config.dataDir)
+  const secretKey = loadSecretKey(config.secretKey, config.dataDir, logger)
+  const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken })
+  const clock = systemClock
+  const ids = createIdGenerator(clock.now)
+  const flows = createFlowRepository(database)
+  const connections = createConnectionRepository(database)
+  const tokens = createTokens({ tokens: createTokenRepository(database), ids, clock })
+  const versions = createFlowVersions({ flows, connections, clock })
+  const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
+  const connectionRepository = connections
+  const engine = createEngine({
+    store: createRunStore(database),
+    resources: createResourceStore(database, clock.now),
+    flowOf: createFlowCache(async (id) => {
+      const revision = await flows.revisionById(id)
+      if (!revision) throw new Error(`revision ${id} not found`)
+      return revision.definition as FlowDefinition
+    }),
+    runners: createRunners({ connection: (name) => httpConnection(connectionRepository, name) }),
+    clock,
+    ids,
+    logger,
+    secretKey,
+    publicUrl: config.publicUrl,
+    owner: ids.next('inst'),
+    leaseMs: config.leaseMs,
+    resourceThresholdBytes: config.resourceThresholdBytes,
+    directory: { members: async () => null },
+    flows,
+    connections,
+  })
+  engine.scheduler.start()
+
+  if (!config.slack) logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
+
+  const app = createHttpApp({
+    versions,
+    flows,
+    tokens,
+    engine,
+    secretKey,
+    logger,
+    metrics: createMetrics(),
+    ready: database.ready,
+    maxBodyBytes: config.maxBodyBytes,
+  })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+    s.once('error', reject)
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  logger.info({ url, database: config.databaseUrl.replace(/\?.*$/, '') }, 'greenlight is listening')
+
+  return {
+    url,
+    cliTokenPath,
+    logger,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await engine.scheduler.stop()
+      database.close()
+    },
+  }
+}

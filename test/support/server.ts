@@ -1,0 +1,52 @@
+// Starts a real Greenlight server in-process on a temp data dir and a free port, for integration tests.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config.ts'
+import { type RunningServer, startServer } from '../../src/main.ts'
+
+export interface TestServer extends RunningServer {
+  dataDir: string
+  /** The local admin token written to data/cli-token. */
+  token: string
+  env: Record<string, string>
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'greenlight-test-'))
+  const fullEnv = { GREENLIGHT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }
+  const server = await startServer(loadConfig(fullEnv))
+  const token = readFileSync(join(dataDir, 'cli-token'), 'utf8').trim()
+  return {
+    ...server,
+    dataDir,
+    token,
+    env: fullEnv,
+    async close() {
+      await server.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Calls the API with a bearer token and returns status and parsed JSON. */
+export async function api(
+  server: { url: string; token: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  token = server.token,
+): Promise<{
+  status: number
+  body: { ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; hint?: string } }
+}> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: response.status, body: (await response.json()) as never }
+}
