@@ -1,0 +1,96 @@
+// Who may vote on an approval and when the votes add up to a decision (SPEC §4). Pure: membership comes resolved.
+
+export type VoteDecision = 'approve' | 'reject' | 'request_changes'
+export type ApprovalOutcome = 'approved' | 'rejected' | 'changes_requested' | 'timed_out'
+
+export interface ApprovalPolicy {
+  users: string[]
+  usergroups: string[]
+  channel: string | null
+  required: number
+  allowSelfApproval: boolean
+  initiator: string
+  /** Added by escalation: they may vote too. */
+  escalatedTo: string[]
+}
+
+export interface Vote {
+  voter: string
+  decision: VoteDecision
+  comment: string | null
+  digest: string
+  at: number
+}
+
+export type Eligibility =
+  | { ok: true }
+  | { ok: false; code: 'self_approval' | 'not_eligible' | 'comment_required'; message: string }
+
+export interface Membership {
+  /** Members of the listed usergroups and channel, or null when they cannot be resolved (Slack off). */
+  members: ReadonlySet<string> | null
+  /** The voter came through the API with a token that has no Slack identity. */
+  anonymousToken: boolean
+}
+
+export function hasExplicitApprovers(policy: ApprovalPolicy): boolean {
+  return policy.users.length > 0 || policy.usergroups.length > 0 || policy.channel !== null
+}
+
+export function checkVoter(
+  policy: ApprovalPolicy,
+  voter: string,
+  decision: VoteDecision,
+  membership: Membership,
+  comment: string | null,
+): Eligibility {
+  if ((decision === 'reject' || decision === 'request_changes') && !comment?.trim()) {
+    return {
+      ok: false,
+      code: 'comment_required',
+      message: `A ${decision === 'reject' ? 'rejection' : 'change request'} needs a comment saying why.`,
+    }
+  }
+  if (decision === 'approve' && voter === policy.initiator && !policy.allowSelfApproval) {
+    return { ok: false, code: 'self_approval', message: 'You started this run, so you cannot approve it yourself.' }
+  }
+  if (policy.users.includes(voter) || policy.escalatedTo.includes(voter)) return { ok: true }
+  if (membership.members?.has(voter)) return { ok: true }
+  // The default voters, when the flow lists nobody: the run channel's members, or any holder of approvals:decide
+  // (the caller checked the scope) when membership cannot be resolved.
+  if (!hasExplicitApprovers(policy) && (membership.members === null || membership.anonymousToken)) return { ok: true }
+  return { ok: false, code: 'not_eligible', message: 'You are not one of the approvers of this step.' }
+}
+
+export interface Tally {
+  approvals: number
+  required: number
+  approvers: string[]
+  outcome: Exclude<ApprovalOutcome, 'timed_out'> | null
+  comment: string | null
+}
+
+/** Counts only votes on the artifact currently shown; the first reject or change request decides at once. */
+export function tally(votes: readonly Vote[], required: number, digest: string): Tally {
+  const current = votes.filter((v) => v.digest === digest).sort((a, b) => a.at - b.at)
+  const approvers = [...new Set(current.filter((v) => v.decision === 'approve').map((v) => v.voter))]
+  const blocking = current.find((v) => v.decision !== 'approve')
+  if (blocking) {
+    return {
+      approvals: approvers.length,
+      required,
+      approvers,
+      outcome: blocking.decision === 'reject' ? 'rejected' : 'changes_requested',
+      comment: blocking.comment,
+    }
+  }
+  const approved = approvers.length >= required
+  const last = current.filter((v) => v.decision === 'approve').at(-1)
+  return {
+    approvals: approvers.length,
+    required,
+    approvers,
+    outcome: approved ? 'approved' : null,
+    comment: approved ? (last?.comment ?? null) : null,
+  }
+}

@@ -1,0 +1,235 @@
+// Remote agents resume runs: callbacks (with the full status matrix), early callbacks, heartbeats, failures, state.
+import { createHash } from 'node:crypto'
+import type { CallbackTarget } from '../core/callback-token.ts'
+import { parseDuration } from '../core/flow/index.ts'
+import { isTerminal } from '../core/run-status.ts'
+import type { CompiledFlow } from './compiled-flow.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import { checkPayload, type SchemaProblem } from './payload-schema.ts'
+import { externalize } from './resources.ts'
+import type { RunRecord, WaitRecord } from './run-ports.ts'
+import { resolveWait } from './transitions.ts'
+
+export type CallbackOutcome =
+  | { type: 'accepted'; early: boolean; runId: string; step: string }
+  | { type: 'duplicate'; runId: string; step: string }
+  | { type: 'already_completed' }
+  | { type: 'not_found' }
+  | { type: 'expired' }
+  | { type: 'invalid_payload'; problems: SchemaProblem[] }
+
+const CALLBACK_KINDS = new Set(['wait', 'job'])
+
+export const payloadHash = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex')
+
+export function createCallbacks(deps: EngineDeps, resume: (runId: string) => void) {
+  const { store, clock } = deps
+
+  /** The run, its flow and the step a token names, when the step is one that takes callbacks. */
+  async function locate(target: CallbackTarget): Promise<{ run: RunRecord; flow: CompiledFlow } | undefined> {
+    const run = await store.getRun(target.runId)
+    if (!run) return undefined
+    const flow = await deps.flowOf(run.revisionId)
+    const step = flow.steps.find((s) => s.id === target.stepId)
+    return step && CALLBACK_KINDS.has(step.kind) ? { run, flow } : undefined
+  }
+
+  const same = (wait: WaitRecord, hash: string) => wait.payloadHash === hash
+
+  async function complete(
+    target: CallbackTarget,
+    payload: unknown,
+    raw: Buffer,
+    actor: string | null,
+    attempt = 1,
+  ): Promise<CallbackOutcome> {
+    const located = await locate(target)
+    if (!located) return { type: 'not_found' }
+    const hash = payloadHash(raw)
+    const { value: stored } = await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)
+    const at = clock.now()
+    const { result, commit } = await store.transact(async (view) => {
+      const run = await view.getRun(target.runId)
+      const wait = await view.getWaitAt(target.runId, target.stepId, target.visit)
+      if (!run) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
+      if (!wait) {
+        const passed = (run.cursor.visits[target.stepId] ?? 0) > target.visit
+        if (isTerminal(run.status) || passed)
+          return { transition: null, result: { type: 'expired' } as CallbackOutcome }
+        // Early: the agent answered before the wait step started. Keep it; the step consumes it when it opens.
+        return {
+          transition: {
+            runId: run.id,
+            at,
+            insertWait: {
+              id: deps.ids.next('wait'),
+              runId: run.id,
+              stepId: target.stepId,
+              visit: target.visit,
+              kind: 'wait',
+              status: 'early',
+              deadlineAt: null,
+              spec: null,
+              digest: null,
+              payload: stored,
+              payloadHash: hash,
+              result: null,
+              jobType: null,
+              createdAt: at,
+            },
+            events: [
+              {
+                type: 'callback.early',
+                stepId: target.stepId,
+                actor,
+                data: { visit: target.visit, bytes: raw.length },
+              },
+            ],
+          },
+          result: { type: 'accepted', early: true, runId: run.id, step: target.stepId } as CallbackOutcome,
+        }
+      }
+      if (wait.status === 'early' || wait.status === 'completed') {
+        return {
+          transition: null,
+          result: (same(wait, hash)
+            ? { type: 'duplicate', runId: run.id, step: wait.stepId }
+            : { type: 'already_completed' }) as CallbackOutcome,
+        }
+      }
+      if (wait.status !== 'open' || (wait.deadlineAt !== null && wait.deadlineAt < at)) {
+        return { transition: null, result: { type: 'expired' } as CallbackOutcome }
+      }
+      const problems = checkPayload(wait.spec?.schema, payload)
+      if (problems.length > 0)
+        return { transition: null, result: { type: 'invalid_payload', problems } as CallbackOutcome }
+      const transition = resolveWait({
+        run,
+        flow: located.flow,
+        wait,
+        at,
+        status: 'succeeded',
+        output: stored,
+        route: 'next',
+        waitStatus: 'completed',
+        events: [{ type: 'wait.completed', stepId: wait.stepId, actor, data: { wait_id: wait.id, bytes: raw.length } }],
+        owner: deps.owner,
+        leaseMs: deps.leaseMs,
+        billable: wait.kind === 'job',
+        waitPatch: { payload: stored, payloadHash: hash },
+      })
+      return {
+        transition,
+        result: { type: 'accepted', early: false, runId: run.id, step: wait.stepId } as CallbackOutcome,
+      }
+    })
+    // Lost a race (the run moved between our read and our write): answer from the new state.
+    if (commit?.ok === false && attempt < 3) return complete(target, payload, raw, actor, attempt + 1)
+    if (commit?.ok) afterCommit(target.runId, commit.promoted)
+    return result
+  }
+
+  function afterCommit(runId: string, promoted?: string): void {
+    deps.onRunChange?.(runId)
+    resume(runId)
+    if (promoted) resume(promoted)
+  }
+
+  async function openWaitFor(
+    target: CallbackTarget,
+  ): Promise<{ run: RunRecord; flow: CompiledFlow; wait: WaitRecord } | CallbackOutcome> {
+    const located = await locate(target)
+    if (!located) return { type: 'not_found' }
+    const wait = await store.getWaitAt(target.runId, target.stepId, target.visit)
+    if (wait?.status === 'completed') return { type: 'already_completed' }
+    if (wait?.status !== 'open') return { type: 'expired' }
+    return { ...located, wait }
+  }
+
+  return {
+    complete,
+
+    async heartbeat(
+      target: CallbackTarget,
+      body: { progress?: unknown; extend?: unknown },
+    ): Promise<CallbackOutcome | { type: 'ok'; deadlineAt: number | null }> {
+      const found = await openWaitFor(target)
+      if ('type' in found) return found
+      const at = clock.now()
+      const extendMs = typeof body.extend === 'string' ? parseDuration(body.extend) : undefined
+      const deadlineAt =
+        extendMs === undefined ? found.wait.deadlineAt : Math.max(found.wait.deadlineAt ?? 0, at + extendMs)
+      const progress = typeof body.progress === 'string' ? body.progress.slice(0, 2000) : undefined
+      const commit = await store.commit({
+        runId: found.run.id,
+        at,
+        updateWait: { id: found.wait.id, fromStatus: ['open'], patch: { deadlineAt } },
+        ...(deadlineAt !== found.wait.deadlineAt && deadlineAt !== null
+          ? { rescheduleTimers: [{ key: `w:${found.wait.id}:timeout`, fireAt: deadlineAt }] }
+          : {}),
+        events: [
+          {
+            type: 'wait.heartbeat',
+            stepId: found.wait.stepId,
+            data: { ...(progress ? { progress } : {}), deadline_at: deadlineAt },
+          },
+        ],
+      })
+      if (!commit.ok) return { type: 'expired' }
+      deps.onRunChange?.(found.run.id)
+      return { type: 'ok', deadlineAt }
+    },
+
+    async fail(target: CallbackTarget, reason: string): Promise<CallbackOutcome> {
+      const found = await openWaitFor(target)
+      if ('type' in found) return found
+      const at = clock.now()
+      const step = found.flow.step(found.wait.stepId)
+      const error = {
+        code: 'agent_failed',
+        message: reason.slice(0, 2000) || 'The agent reported a failure.',
+        step: step.id,
+      }
+      const transition = resolveWait({
+        run: found.run,
+        flow: found.flow,
+        wait: found.wait,
+        at,
+        status: 'failed',
+        output: step.def.on_error === 'fail' ? null : { error },
+        error,
+        route: step.def.on_error ?? 'fail',
+        waitStatus: 'failed',
+        events: [{ type: 'wait.failed', stepId: step.id, data: { wait_id: found.wait.id, reason: error.message } }],
+        owner: deps.owner,
+        leaseMs: deps.leaseMs,
+      })
+      const commit = await store.commit(transition)
+      if (!commit.ok) return { type: 'expired' }
+      afterCommit(found.run.id, commit.promoted)
+      return { type: 'accepted', early: false, runId: found.run.id, step: step.id }
+    },
+
+    async state(target: CallbackTarget) {
+      const located = await locate(target)
+      if (!located) return undefined
+      const wait = await store.getWaitAt(target.runId, target.stepId, target.visit)
+      return {
+        run_id: target.runId,
+        step: target.stepId,
+        visit: target.visit,
+        status: wait
+          ? wait.status === 'early'
+            ? 'received_early'
+            : wait.status
+          : isTerminal(located.run.status)
+            ? 'expired'
+            : 'not_started',
+        run_status: located.run.status,
+        deadline_at: wait?.deadlineAt ? new Date(wait.deadlineAt).toISOString() : null,
+      }
+    },
+  }
+}
+
+export type Callbacks = ReturnType<typeof createCallbacks>

@@ -1,0 +1,223 @@
+// People resume runs: approval votes (quorum, eligibility, artifact binding) and input submissions.
+import { type ApprovalPolicy, checkVoter, tally, type VoteDecision } from '../core/approval-policy.ts'
+import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
+import { AppError, notFound } from '../errors.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import type { WaitRecord } from './run-ports.ts'
+import { resolveWait } from './transitions.ts'
+
+export interface VoteInput {
+  waitId: string
+  voter: string
+  decision: VoteDecision
+  comment: string | null
+  via: 'slack' | 'api'
+  /** A token without a Slack identity (`token:<name>`). */
+  anonymousToken: boolean
+  /** The digest the voter saw (Slack buttons carry it); a mismatch means the approval was superseded. */
+  digest?: string
+}
+
+export interface VoteResult {
+  recorded: boolean
+  duplicate: boolean
+  wait_id: string
+  run_id: string
+  tally: { approvals: number; required: number; approvers: string[] }
+  outcome: string | null
+}
+
+const refuse = (code: string, message: string, status = 409) => new AppError(code, message, { status })
+
+export function policyOf(wait: WaitRecord): ApprovalPolicy {
+  const spec = wait.spec ?? {}
+  const approvers = (spec.approvers ?? {}) as { users?: string[]; usergroups?: string[]; channel?: string | null }
+  return {
+    users: approvers.users ?? [],
+    usergroups: approvers.usergroups ?? [],
+    channel: approvers.channel ?? null,
+    required: Number(spec.required ?? 1),
+    allowSelfApproval: spec.allow_self_approval === true,
+    initiator: String(spec.initiator ?? ''),
+    escalatedTo: (spec.escalated_to as string[] | undefined) ?? [],
+  }
+}
+
+export function createDecisions(deps: EngineDeps, resume: (runId: string) => void) {
+  const { store, clock } = deps
+
+  async function requireWait(id: string, kind: WaitRecord['kind']): Promise<WaitRecord> {
+    const wait = await store.getWait(id)
+    if (!wait || wait.kind !== kind) {
+      throw notFound('wait_not_found', `No ${kind} with id '${id}'.`, {
+        hint: "Run 'greenlight waits list' to see open waits.",
+      })
+    }
+    return wait
+  }
+
+  return {
+    async vote(input: VoteInput): Promise<VoteResult> {
+      const first = await requireWait(input.waitId, 'approval')
+      const policy = policyOf(first)
+      const members = await deps.directory.members(policy.usergroups, policy.channel)
+      const at = clock.now()
+      const { result, commit } = await store.transact(async (view) => {
+        const wait = await view.getWait(input.waitId)
+        if (!wait) throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
+        const newer = await view.getWaitAt(wait.runId, wait.stepId, wait.visit + 1)
+        if (newer || (input.digest !== undefined && input.digest !== wait.digest)) {
+          throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
+        }
+        if (wait.status !== 'open')
+          throw refuse(
+            'approval_closed',
+            `This approval is already ${wait.status === 'completed' ? 'decided' : wait.status}.`,
+          )
+        const eligibility = checkVoter(
+          policyOf(wait),
+          input.voter,
+          input.decision,
+          { members, anonymousToken: input.anonymousToken },
+          input.comment,
+        )
+        if (!eligibility.ok)
+          throw new AppError(eligibility.code, eligibility.message, {
+            status: eligibility.code === 'comment_required' ? 400 : 403,
+          })
+        const digest = wait.digest ?? ''
+        const votes = await view.votes(wait.id)
+        const base = { wait_id: wait.id, run_id: wait.runId }
+        if (votes.some((v) => v.voter === input.voter && v.digest === digest)) {
+          const t = tally(votes as never, policy.required, digest)
+          return {
+            transition: null,
+            result: { ...base, recorded: false, duplicate: true, tally: t, outcome: t.outcome } as VoteResult,
+          }
+        }
+        const vote = {
+          waitId: wait.id,
+          voter: input.voter,
+          decision: input.decision,
+          comment: input.comment,
+          digest,
+          via: input.via,
+          at,
+        }
+        const t = tally([...votes, vote] as never, Number(wait.spec?.required ?? 1), digest)
+        const voted = {
+          type: 'approval.voted',
+          stepId: wait.stepId,
+          actor: input.voter,
+          data: { decision: input.decision, comment: input.comment, digest, via: input.via },
+        }
+        const result: VoteResult = { ...base, recorded: true, duplicate: false, tally: t, outcome: t.outcome }
+        if (!t.outcome) return { transition: { runId: wait.runId, at, insertVote: vote, events: [voted] }, result }
+        const run = await view.getRun(wait.runId)
+        if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
+        const flow = await deps.flowOf(run.revisionId)
+        const output = {
+          decision: t.outcome,
+          votes: [...votes, vote]
+            .filter((v) => v.digest === digest)
+            .map((v) => ({
+              user: v.voter,
+              decision: v.decision,
+              comment: v.comment,
+              at: new Date(v.at).toISOString(),
+            })),
+          comment: t.comment,
+          digest,
+        }
+        const route = ((wait.spec?.on as Record<string, Route> | undefined)?.[t.outcome] ??
+          DEFAULT_APPROVAL_ROUTES[t.outcome]) as Route
+        const transition = resolveWait({
+          run,
+          flow,
+          wait,
+          at,
+          status: 'succeeded',
+          output,
+          error:
+            route === 'fail'
+              ? {
+                  code: `approval_${t.outcome}`,
+                  message: `The approval was ${t.outcome.replace('_', ' ')}${t.comment ? `: ${t.comment}` : '.'}`,
+                }
+              : null,
+          route,
+          waitStatus: 'completed',
+          events: [
+            voted,
+            {
+              type: 'approval.decided',
+              stepId: wait.stepId,
+              actor: input.voter,
+              data: { outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
+            },
+          ],
+          owner: deps.owner,
+          leaseMs: deps.leaseMs,
+        })
+        transition.insertVote = vote
+        return { transition, result }
+      })
+      if (commit?.ok === false && commit.conflict === 'duplicate_vote')
+        return { ...result, recorded: false, duplicate: true }
+      if (commit?.ok === false)
+        throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
+      if (commit?.ok) {
+        deps.onRunChange?.(result.run_id)
+        if (result.outcome) resume(result.run_id)
+        if (commit.promoted) resume(commit.promoted)
+      }
+      return result
+    },
+
+    /** Completes an input step with submitted values, or a wait/job with a payload (CLI `waits complete`). */
+    async submit(waitId: string, values: unknown, actor: string): Promise<{ wait_id: string; run_id: string }> {
+      const wait = await store.getWait(waitId)
+      if (!wait || !['input', 'wait', 'job'].includes(wait.kind)) {
+        throw notFound('wait_not_found', `No open wait with id '${waitId}'.`, { hint: "Run 'greenlight waits list'." })
+      }
+      if (wait.status !== 'open') throw refuse('wait_closed', `This wait is already ${wait.status}.`)
+      const assignees = (wait.spec?.assignees ?? null) as { users?: string[] } | null
+      if (wait.kind === 'input' && assignees?.users && assignees.users.length > 0 && !assignees.users.includes(actor)) {
+        throw new AppError('not_eligible', 'You are not one of the assignees of this input.', { status: 403 })
+      }
+      const run = await store.getRun(wait.runId)
+      if (!run) throw notFound('run_not_found', 'The run of this wait is gone.')
+      const flow = await deps.flowOf(run.revisionId)
+      const at = clock.now()
+      const output = wait.kind === 'input' ? { values, user: actor, at: new Date(at).toISOString() } : values
+      const transition = resolveWait({
+        run,
+        flow,
+        wait,
+        at,
+        status: 'succeeded',
+        output,
+        route: 'next',
+        waitStatus: 'completed',
+        events: [
+          {
+            type: wait.kind === 'input' ? 'input.submitted' : 'wait.completed',
+            stepId: wait.stepId,
+            actor,
+            data: { wait_id: wait.id },
+          },
+        ],
+        owner: deps.owner,
+        leaseMs: deps.leaseMs,
+      })
+      const commit = await store.commit(transition)
+      if (!commit.ok) throw refuse('wait_closed', 'This wait closed while your answer was on its way.')
+      deps.onRunChange?.(run.id)
+      resume(run.id)
+      if (commit.promoted) resume(commit.promoted)
+      return { wait_id: wait.id, run_id: run.id }
+    },
+  }
+}
+
+export type Decisions = ReturnType<typeof createDecisions>

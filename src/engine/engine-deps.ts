@@ -1,0 +1,32 @@
+// Everything the engine's parts share, wired once by main.ts.
+import type { Logger } from 'pino'
+import type { IdGenerator } from '../core/ids.ts'
+import type { CompiledFlow } from './compiled-flow.ts'
+import type { Clock } from './ports.ts'
+import type { ResourceStore } from './resources.ts'
+import type { RunStore } from './run-ports.ts'
+import type { StepRunner } from './step-runner.ts'
+
+export interface Directory {
+  /** Members of these user groups and this channel; null when they cannot be resolved (Slack off). */
+  members(usergroups: string[], channel: string | null): Promise<Set<string> | null>
+}
+
+export interface EngineDeps {
+  store: RunStore
+  resources: ResourceStore
+  flowOf(revisionId: number): Promise<CompiledFlow>
+  runners: Map<string, StepRunner>
+  clock: Clock
+  ids: IdGenerator
+  logger: Logger
+  secretKey: Buffer
+  publicUrl: string
+  /** This instance's id; leases name it. */
+  owner: string
+  leaseMs: number
+  resourceThresholdBytes: number
+  directory: Directory
+  /** Called after a commit that may interest listeners (Slack, `runs start --wait`). */
+  onRunChange?: (runId: string) => void
+}

@@ -1,0 +1,41 @@
+// Wires the engine's parts: interpreter, scheduler, timers, callbacks, decisions and the run service.
+import { EventEmitter } from 'node:events'
+import { createCallbacks } from './callbacks.ts'
+import { createDecisions } from './decisions.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import { createInterpreter } from './interpreter.ts'
+import type { ConnectionLookup, FlowRepository } from './ports.ts'
+import { createRuns } from './runs.ts'
+import { createScheduler, type SchedulerOptions } from './scheduler.ts'
+import { createTimerFiring } from './timer-firing.ts'
+
+export function createEngine(
+  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup },
+  options: SchedulerOptions = {},
+) {
+  const changes = new EventEmitter()
+  changes.setMaxListeners(0)
+  const withEvents: EngineDeps = {
+    ...deps,
+    onRunChange: (runId) => {
+      changes.emit('run', runId)
+      deps.onRunChange?.(runId)
+    },
+  }
+  const interpreter = createInterpreter(withEvents)
+  let scheduler: ReturnType<typeof createScheduler> | undefined
+  const resume = (runId: string) => scheduler?.resume(runId)
+  scheduler = createScheduler(withEvents, interpreter, createTimerFiring(withEvents, resume), options)
+  const runs = createRuns({ ...withEvents, flows: deps.flows, connections: deps.connections, resume, changes })
+  return {
+    runs,
+    callbacks: createCallbacks(withEvents, resume),
+    decisions: createDecisions(withEvents, resume),
+    scheduler,
+    changes,
+    store: deps.store,
+    resources: deps.resources,
+  }
+}
+
+export type Engine = ReturnType<typeof createEngine>

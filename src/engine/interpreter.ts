@@ -1,0 +1,230 @@
+// The durable interpreter: runs a leased run's steps until it parks, ends, or waits to retry. Every step result is
+// committed together with the run's advance, fenced by the lease, so a completed step never runs again.
+import { parseDuration } from '../core/flow/index.ts'
+import { isTerminal } from '../core/run-status.ts'
+import { RetryableError, TerminalError } from '../errors.ts'
+import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import { externalize } from './resources.ts'
+import type { RunRecord, Transition } from './run-ports.ts'
+import { buildScope, latestOutputs } from './scope.ts'
+import type { StepOutcome } from './step-runner.ts'
+import { endRun, errorInfo, moveOn } from './transitions.ts'
+import { openWait } from './wait-open.ts'
+
+const truthy = (value: unknown): boolean =>
+  !(
+    value === false ||
+    value === null ||
+    value === undefined ||
+    value === 0 ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  )
+
+function withTimeout<T>(work: Promise<T>, ms: number | undefined, controller: AbortController): Promise<T> {
+  if (ms === undefined) return work
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new RetryableError('step_timeout', `The step took longer than ${ms} ms.`))
+    }, ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
+export function createInterpreter(deps: EngineDeps) {
+  const { store, clock, logger } = deps
+
+  /** Applies a transition fenced by our lease; false means another instance owns the run now: stop touching it. */
+  async function commitOwned(t: Transition): Promise<{ ok: boolean; effectResult?: unknown; promoted?: string }> {
+    const result = await store.commit({ ...t, fenceOwner: deps.owner, fenceStatus: ['running'] })
+    if (!result.ok)
+      logger.warn({ run: t.runId, conflict: result.conflict }, 'lost the lease; leaving the run to its new owner')
+    if (result.ok) deps.onRunChange?.(t.runId)
+    if (result.promoted) deps.onRunChange?.(result.promoted)
+    return result
+  }
+
+  async function runStep(run: RunRecord, step: CompiledStep, scope: Record<string, unknown>): Promise<StepOutcome> {
+    const runner = deps.runners.get(step.kind)
+    if (!runner) throw new TerminalError('no_runner', `Steps of kind '${step.kind}' cannot run on this server yet.`)
+    const config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
+    const controller = new AbortController()
+    const timeoutMs =
+      step.def.timeout === undefined || step.kind === 'ssh' ? undefined : parseDuration(step.def.timeout)
+    const work = runner.run({
+      run,
+      step,
+      visit: run.cursor.visit,
+      attempt: run.cursor.attempt,
+      config,
+      scope,
+      idempotencyKey: `${run.id}:${step.id}:${run.cursor.visit}`,
+      signal: controller.signal,
+      now: clock.now(),
+      logger,
+      resources: deps.resources,
+    })
+    return withTimeout(work, timeoutMs, controller)
+  }
+
+  /** Retries with backoff when allowed; otherwise routes by on_error. Returns the run to continue with, or null. */
+  async function handleError(
+    run: RunRecord,
+    flow: CompiledFlow,
+    step: CompiledStep,
+    error: unknown,
+  ): Promise<{ run: RunRecord; output: unknown } | null> {
+    const at = clock.now()
+    const cursor = run.cursor
+    const policy = step.def.retry
+    if (!(error instanceof TerminalError) && policy && cursor.attempt < policy.attempts) {
+      const base = parseDuration(policy.backoff ?? '1s') ?? 1000
+      const cap =
+        policy.max_backoff === undefined
+          ? Number.POSITIVE_INFINITY
+          : (parseDuration(policy.max_backoff) ?? Number.POSITIVE_INFINITY)
+      let delay = Math.min(base * 2 ** (cursor.attempt - 1), cap)
+      if (error instanceof RetryableError && error.retryAfterMs !== undefined)
+        delay = Math.max(delay, error.retryAfterMs)
+      await commitOwned({
+        runId: run.id,
+        at,
+        run: {
+          cursor: { ...cursor, attempt: cursor.attempt + 1 },
+          runnableAt: at + delay,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        },
+        events: [
+          {
+            type: 'step.retrying',
+            stepId: step.id,
+            data: { attempt: cursor.attempt, delay_ms: delay, error: errorInfo(error) },
+          },
+        ],
+      })
+      return null
+    }
+    const info = errorInfo(error, step.id)
+    const route = step.def.on_error ?? 'fail'
+    const { transition, cursor: next } = moveOn(run, flow, at, {
+      stepRun: {
+        stepId: step.id,
+        visit: cursor.visit,
+        kind: step.kind,
+        status: 'failed',
+        attempt: cursor.attempt,
+        output: route === 'fail' ? null : { error: info },
+        error: info,
+        billable: deps.runners.get(step.kind)?.billable ?? false,
+        startedAt: at,
+        endedAt: at,
+      },
+      output: { error: info },
+      route,
+    })
+    const committed = await commitOwned(transition)
+    if (!committed.ok || isTerminal(transition.run?.status ?? 'running')) return null
+    return { run: { ...run, ...transition.run, cursor: next } as RunRecord, output: { error: info } }
+  }
+
+  async function advance(initial: RunRecord): Promise<void> {
+    let run = initial
+    const flow = await deps.flowOf(run.revisionId)
+    const outputs = latestOutputs(await store.stepRuns(run.id))
+    const renew = setInterval(
+      () => {
+        store
+          .renewLease(run.id, deps.owner, clock.now() + deps.leaseMs)
+          .catch((error: unknown) => logger.warn({ err: error }, 'lease renewal failed'))
+      },
+      Math.max(250, deps.leaseMs / 3),
+    )
+    try {
+      for (;;) {
+        const stepId = run.cursor.step
+        if (stepId === null) {
+          await commitOwned(endRun(run, flow, clock.now(), 'succeeded', { output: run.output ?? null }))
+          return
+        }
+        const step = flow.step(stepId)
+        if (run.cursor.visit > step.def.max_visits) {
+          await commitOwned(
+            endRun(run, flow, clock.now(), 'failed', {
+              error: {
+                code: 'max_visits_exceeded',
+                message: `Step '${step.id}' was entered more than ${step.def.max_visits} times.`,
+                step: step.id,
+              },
+            }),
+          )
+          return
+        }
+        const startedAt = clock.now()
+        const scope = buildScope(run, flow, outputs, { publicUrl: deps.publicUrl, key: deps.secretKey })
+        let outcome: StepOutcome | 'skipped'
+        try {
+          outcome =
+            step.condition && !truthy(await step.condition.evaluate(scope))
+              ? 'skipped'
+              : await runStep(run, step, scope)
+        } catch (error) {
+          const next = await handleError(run, flow, step, error)
+          if (!next) return
+          outputs.set(step.id, next.output)
+          run = next.run
+          continue
+        }
+        if (outcome !== 'skipped' && outcome.type === 'park') {
+          const parked = await openWait(deps, run, flow, step, outcome.park)
+          if (parked.type === 'parked' || parked.type === 'lost') return
+          outputs.set(step.id, parked.output)
+          run = parked.run
+          continue
+        }
+        const at = clock.now()
+        const runner = deps.runners.get(step.kind)
+        const raw = outcome === 'skipped' || outcome.type !== 'done' ? null : outcome.output
+        const { value: output } = await externalize(deps.resources, raw, deps.resourceThresholdBytes, run.id)
+        const { transition, cursor } = moveOn(run, flow, at, {
+          stepRun: {
+            stepId: step.id,
+            visit: run.cursor.visit,
+            kind: step.kind,
+            status: outcome === 'skipped' ? 'skipped' : 'succeeded',
+            attempt: run.cursor.attempt,
+            output,
+            error: null,
+            billable: outcome !== 'skipped' && (runner?.billable ?? false),
+            startedAt,
+            endedAt: at,
+          },
+          output,
+          route: 'next',
+          events: outcome === 'skipped' ? [] : outcome.events,
+        })
+        if (outcome !== 'skipped' && outcome.type === 'effect') {
+          transition.effect = outcome.effect
+          transition.effectIsOutput = true
+        }
+        const committed = await commitOwned(transition)
+        if (!committed.ok || transition.run?.status !== 'running') return
+        const finalOutput = outcome !== 'skipped' && outcome.type === 'effect' ? committed.effectResult : output
+        outputs.set(step.id, finalOutput)
+        run = { ...run, ...transition.run, cursor, output: finalOutput }
+      }
+    } catch (error) {
+      // An engine fault (not a step failure): leave the lease to expire so another attempt picks the run up.
+      logger.error({ err: error, run: run.id }, 'interpreter fault')
+    } finally {
+      clearInterval(renew)
+    }
+  }
+
+  return { advance, commitOwned }
+}
+
+export type Interpreter = ReturnType<typeof createInterpreter>

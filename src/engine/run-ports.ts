@@ -1,0 +1,241 @@
+// The engine's storage port for runs: read models and one atomic unit of work (a Transition) per state change.
+import type { Cursor, RunStatus, WaitKind, WaitStatus } from '../core/run-status.ts'
+
+export interface RunRecord {
+  id: string
+  flowSlug: string
+  revisionId: number
+  version: number | null
+  status: RunStatus
+  inputs: Record<string, unknown>
+  initiator: string
+  trigger: string
+  concurrencyKey: string | null
+  cursor: Cursor
+  waitingOn: WaitingOn | null
+  output: unknown
+  error: RunErrorInfo | null
+  leaseOwner: string | null
+  leaseExpiresAt: number | null
+  runnableAt: number | null
+  slack: unknown
+  eventCount: number
+  createdAt: number
+  startedAt: number | null
+  endedAt: number | null
+  updatedAt: number
+}
+
+export interface WaitingOn {
+  step: string
+  kind: WaitKind
+  wait_id?: string
+  until?: number
+}
+
+export interface RunErrorInfo {
+  code: string
+  message: string
+  step?: string
+  details?: unknown
+}
+
+export interface StepRunRecord {
+  runId: string
+  stepId: string
+  visit: number
+  kind: string
+  status: 'succeeded' | 'failed' | 'skipped'
+  attempt: number
+  output: unknown
+  error: unknown
+  billable: boolean
+  startedAt: number
+  endedAt: number | null
+}
+
+export interface WaitRecord {
+  id: string
+  runId: string
+  stepId: string
+  visit: number
+  kind: WaitKind
+  status: WaitStatus
+  deadlineAt: number | null
+  spec: Record<string, unknown> | null
+  digest: string | null
+  payload: unknown
+  payloadHash: string | null
+  result: unknown
+  jobType: string | null
+  leaseOwner: string | null
+  leaseExpiresAt: number | null
+  attempts: number
+  createdAt: number
+  completedAt: number | null
+}
+
+export interface VoteRecord {
+  waitId: string
+  voter: string
+  decision: string
+  comment: string | null
+  digest: string
+  via: string
+  at: number
+}
+
+export interface RunEventRecord {
+  runId: string
+  seq: number
+  type: string
+  at: number
+  actor: string | null
+  stepId: string | null
+  data: unknown
+  prevHash: string
+  hash: string
+}
+
+export interface TimerRecord {
+  id: number
+  kind: string
+  key: string
+  runId: string | null
+  waitId: string | null
+  fireAt: number
+  data: Record<string, unknown> | null
+}
+
+export interface NewEvent {
+  type: string
+  actor?: string | null
+  stepId?: string | null
+  data?: unknown
+}
+
+export type RunPatch = Partial<
+  Pick<
+    RunRecord,
+    | 'status'
+    | 'cursor'
+    | 'waitingOn'
+    | 'output'
+    | 'error'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'runnableAt'
+    | 'startedAt'
+    | 'endedAt'
+    | 'slack'
+  >
+>
+
+export interface TimerArm {
+  key: string
+  kind: string
+  fireAt: number
+  waitId?: string | null
+  data?: Record<string, unknown> | null
+}
+
+/** Everything one state change writes, applied in one transaction or not at all. */
+export interface Transition {
+  runId: string
+  at: number
+  /** The change applies only if the run is still leased by this owner… */
+  fenceOwner?: string
+  /** …or still in one of these statuses. */
+  fenceStatus?: readonly RunStatus[]
+  run?: RunPatch
+  stepRun?: Omit<StepRunRecord, 'runId'>
+  events?: NewEvent[]
+  insertWait?: Omit<WaitRecord, 'leaseOwner' | 'leaseExpiresAt' | 'attempts' | 'completedAt'>
+  /** Updates a wait only if its status is still `fromStatus`; otherwise the whole transition is abandoned. */
+  updateWait?: { id: string; fromStatus: WaitStatus[]; patch: Partial<WaitRecord> }
+  insertVote?: VoteRecord
+  armTimers?: TimerArm[]
+  /** Moves pending timers of this run (by exact key) to a new time. */
+  rescheduleTimers?: { key: string; fireAt: number }[]
+  /** Cancels this run's pending timers whose key starts with one of these prefixes. */
+  cancelTimers?: string[]
+  /** When the run leaves the active statuses: start the oldest queued run of the same flow and key, if any. */
+  releaseSlot?: { flowSlug: string; key: string | null; limit: number }
+  /** The timer this transition fires; it applies only if the timer is still pending, so a timer fires once. */
+  fireTimer?: number
+  /** Extra writes in the same transaction (kv steps); receives the store's transaction handle. */
+  effect?: (tx: unknown) => Promise<unknown>
+  /** The effect's result is the step's output (and the run's, if the run ends here). */
+  effectIsOutput?: boolean
+}
+
+export interface CommitResult {
+  ok: boolean
+  /** Why the transition did not apply: the fence or the wait's status no longer matched, or the vote exists. */
+  conflict?: 'fence' | 'wait_status' | 'duplicate_vote' | 'timer_fired'
+  effectResult?: unknown
+  /** A queued run that this commit started. */
+  promoted?: string
+}
+
+export interface NewRun {
+  run: Omit<RunRecord, 'eventCount' | 'leaseExpiresAt' | 'leaseOwner'> & {
+    leaseOwner?: string | null
+    leaseExpiresAt?: number | null
+  }
+  events: NewEvent[]
+  /** Active runs of the same flow and key that must be canceled first (on_conflict: cancel_running). */
+  cancel?: string[]
+}
+
+export interface RunQuery {
+  flow?: string
+  status?: RunStatus[]
+  limit: number
+  before?: string
+}
+
+/** Consistent reads inside a write transaction, for decisions that depend on the current state (votes, waits). */
+export interface TxView {
+  getRun(id: string): Promise<RunRecord | undefined>
+  getWait(id: string): Promise<WaitRecord | undefined>
+  getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
+  votes(waitId: string): Promise<VoteRecord[]>
+}
+
+export interface RunStore {
+  /**
+   * Runs `decide` inside one write transaction and applies the transition it returns (if any), atomically.
+   * Aborts (returning the conflict) when a fence in the transition fails.
+   */
+  transact<T>(
+    decide: (view: TxView) => Promise<{ transition: Transition | null; result: T }>,
+  ): Promise<{ result: T; commit: CommitResult | null }>
+  createRun(
+    input: NewRun,
+    concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null,
+  ): Promise<{ run: RunRecord; skippedBecause?: string[] }>
+  commit(t: Transition): Promise<CommitResult>
+  getRun(id: string): Promise<RunRecord | undefined>
+  listRuns(query: RunQuery): Promise<RunRecord[]>
+  stepRuns(runId: string): Promise<StepRunRecord[]>
+  events(runId: string): Promise<RunEventRecord[]>
+  /** Leases up to `limit` runs that are running and due (unleased or with an expired lease). */
+  claimRunnable(owner: string, now: number, leaseMs: number, limit: number): Promise<RunRecord[]>
+  /** Takes the lease of one run if it is free; used to continue a run right after a callback resumes it. */
+  claimRun(id: string, owner: string, now: number, leaseMs: number): Promise<RunRecord | undefined>
+  renewLease(id: string, owner: string, until: number): Promise<boolean>
+  releaseLeases(owner: string): Promise<void>
+  getWait(id: string): Promise<WaitRecord | undefined>
+  getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
+  listWaits(query: { status?: WaitStatus[]; runId?: string; kind?: WaitKind; limit: number }): Promise<WaitRecord[]>
+  votes(waitId: string): Promise<VoteRecord[]>
+  /** Stores a callback that arrived before its wait; false if one is already there. */
+  insertEarlyWait(
+    wait: Omit<WaitRecord, 'leaseOwner' | 'leaseExpiresAt' | 'attempts' | 'completedAt'>,
+  ): Promise<boolean>
+  claimDueTimers(owner: string, now: number, claimMs: number, limit: number): Promise<TimerRecord[]>
+  /** Marks a claimed timer done without other changes (its target no longer needs it). */
+  finishTimer(id: number, at: number): Promise<void>
+  usage(fromMs: number, toMs: number): Promise<{ flow: string; kind: string; executions: number }[]>
+}

@@ -1,0 +1,264 @@
+// The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, audit, usage.
+import type { EventEmitter } from 'node:events'
+import { verifyChain } from '../core/hash-chain.ts'
+import { enter, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
+import { closest } from '../core/suggest.ts'
+import { AppError, conflict, notFound } from '../errors.ts'
+import { resolveInputs } from './compiled-flow.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import type { ConnectionLookup, FlowRepository } from './ports.ts'
+import type { RunRecord } from './run-ports.ts'
+import { endRun } from './transitions.ts'
+
+export interface StartInput {
+  slug: string
+  draft?: boolean
+  inputs: Record<string, unknown>
+  initiator: string
+  trigger: string
+}
+
+export function createRuns(
+  deps: EngineDeps & {
+    flows: FlowRepository
+    connections: ConnectionLookup
+    resume: (runId: string) => void
+    changes: EventEmitter
+  },
+) {
+  const { store, clock, flows } = deps
+
+  async function requireRun(id: string): Promise<RunRecord> {
+    const run = await store.getRun(id)
+    if (!run)
+      throw notFound('run_not_found', `No run with id '${id}'.`, {
+        hint: "Run 'greenlight runs list' to see recent runs.",
+      })
+    return run
+  }
+
+  async function start(input: StartInput): Promise<RunRecord> {
+    const flow = await flows.get(input.slug)
+    if (!flow) {
+      const suggestion = closest(
+        input.slug,
+        (await flows.list()).map((f) => f.slug),
+      )
+      throw notFound('flow_not_found', `No flow with slug '${input.slug}'.`, {
+        hint: suggestion
+          ? `Did you mean '${suggestion}'? Run 'greenlight flows list'.`
+          : "Run 'greenlight flows list'.",
+      })
+    }
+    const revision = input.draft
+      ? await flows.revisionByNumber(flow.slug, flow.draftRevision)
+      : flow.liveVersion === null
+        ? undefined
+        : await flows.revisionByVersion(flow.slug, flow.liveVersion)
+    if (!revision) {
+      throw new AppError('no_live_version', `Flow '${flow.slug}' has no live version.`, {
+        status: 409,
+        hint: `Release it with 'greenlight flows release ${flow.slug}', or start the draft with --draft.`,
+      })
+    }
+    const compiled = await deps.flowOf(revision.id)
+    const definition = compiled.definition
+    const missing = await deps.connections.missing(definition.requires?.connections ?? [])
+    if (missing.length > 0) {
+      throw new AppError('requirements_missing', `Missing connection(s): ${missing.join(', ')}.`, {
+        status: 422,
+        hint: "Create them with 'greenlight connections set <name> …', then start the run again.",
+        details: { missing: { connections: missing } },
+      })
+    }
+    const inputs = resolveInputs(definition.inputs, input.inputs)
+    const at = clock.now()
+    const id = deps.ids.next('run')
+    const key = compiled.concurrencyKey
+      ? String(
+          (await compiled.concurrencyKey.evaluate({
+            inputs,
+            run: { id, flow: flow.slug, initiator: input.initiator },
+          })) ?? '',
+        )
+      : null
+    const first = compiled.steps[0]?.id ?? null
+    const { run, skippedBecause } = await store.createRun(
+      {
+        run: {
+          id,
+          flowSlug: flow.slug,
+          revisionId: revision.id,
+          version: revision.version,
+          status: 'running',
+          inputs,
+          initiator: input.initiator,
+          trigger: input.trigger,
+          concurrencyKey: key,
+          cursor: initialCursor(first),
+          waitingOn: null,
+          output: null,
+          error: null,
+          runnableAt: at,
+          slack: null,
+          createdAt: at,
+          startedAt: at,
+          endedAt: null,
+          updatedAt: at,
+        },
+        events: [
+          {
+            type: 'run.started',
+            actor: input.initiator,
+            data: {
+              flow: flow.slug,
+              version: revision.version,
+              revision: revision.number,
+              content_hash: revision.contentHash,
+              trigger: input.trigger,
+              inputs,
+            },
+          },
+        ],
+      },
+      definition.concurrency
+        ? { limit: definition.concurrency.limit ?? 1, onConflict: definition.concurrency.on_conflict ?? 'queue' }
+        : null,
+    )
+    if (skippedBecause) {
+      throw conflict(
+        'concurrency_limit',
+        `Flow '${flow.slug}' already has ${skippedBecause.length} active run(s) for this key; skipped.`,
+        {
+          hint: `Wait for ${skippedBecause[0]} to finish, or cancel it.`,
+          details: { active_runs: skippedBecause, key },
+        },
+      )
+    }
+    deps.onRunChange?.(run.id)
+    if (run.status === 'running') deps.resume(run.id)
+    return run
+  }
+
+  return {
+    start,
+    requireRun,
+
+    list: (query: { flow?: string; status?: RunStatus[]; limit?: number; before?: string }) =>
+      store.listRuns({ ...query, limit: Math.min(Math.max(query.limit ?? 20, 1), 200) }),
+
+    async cancel(id: string, actor: string): Promise<RunRecord> {
+      await requireRun(id)
+      const at = clock.now()
+      const { commit } = await store.transact(async (view) => {
+        const run = await view.getRun(id)
+        if (!run || isTerminal(run.status)) return { transition: null, result: null }
+        const flow = await deps.flowOf(run.revisionId)
+        const transition = endRun(run, flow, at, 'canceled', { actor })
+        transition.fenceStatus = [run.status]
+        const waitId = run.waitingOn?.wait_id
+        if (waitId && run.status === 'waiting')
+          transition.updateWait = { id: waitId, fromStatus: ['open'], patch: { status: 'canceled', completedAt: at } }
+        return { transition, result: null }
+      })
+      if (commit?.promoted) deps.resume(commit.promoted)
+      deps.onRunChange?.(id)
+      const after = await requireRun(id)
+      if (!commit?.ok && !isTerminal(after.status))
+        throw conflict('cancel_conflict', 'The run changed while canceling; try again.')
+      return after
+    },
+
+    async retry(id: string, from: string | undefined, actor: string): Promise<RunRecord> {
+      const run = await requireRun(id)
+      if (!['failed', 'timed_out', 'canceled'].includes(run.status)) {
+        throw conflict(
+          'run_not_retryable',
+          `Run ${id} is ${run.status}; only failed, timed out or canceled runs can be retried.`,
+        )
+      }
+      const flow = await deps.flowOf(run.revisionId)
+      const step = from ?? run.error?.step ?? run.cursor.step ?? flow.steps[0]?.id ?? null
+      if (step === null || !flow.steps.some((s) => s.id === step)) {
+        throw new AppError('unknown_step', `The flow has no step '${step}'.`, {
+          hint: `Steps: ${flow.steps.map((s) => s.id).join(', ')}.`,
+        })
+      }
+      const at = clock.now()
+      const commit = await store.commit({
+        runId: id,
+        at,
+        fenceStatus: [run.status],
+        run: {
+          status: 'running',
+          cursor: enter(run.cursor, step),
+          runnableAt: at,
+          endedAt: null,
+          error: null,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          waitingOn: null,
+        },
+        events: [{ type: 'run.retried', actor, stepId: step, data: { from: step } }],
+      })
+      if (!commit.ok) throw conflict('retry_conflict', 'The run changed while retrying; try again.')
+      deps.onRunChange?.(id)
+      deps.resume(id)
+      return requireRun(id)
+    },
+
+    async audit(id: string) {
+      const run = await requireRun(id)
+      const events = await store.events(id)
+      const problems = verifyChain(events, {
+        count: run.eventCount,
+        lastHash: (run as RunRecord & { lastEventHash?: string }).lastEventHash ?? '',
+      })
+      return { run_id: id, events: events.length, ok: problems.length === 0, problems }
+    },
+
+    async usage(month: string) {
+      const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month)
+      if (!match)
+        throw new AppError('invalid_month', `'${month}' is not a month.`, { hint: 'Use YYYY-MM, e.g. 2026-11.' })
+      const from = Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)
+      const to = Date.UTC(Number(match[1]), Number(match[2]), 1)
+      const rows = await store.usage(from, to)
+      const byFlow = new Map<string, { flow: string; executions: number; by_kind: Record<string, number> }>()
+      for (const row of rows) {
+        const entry = byFlow.get(row.flow) ?? { flow: row.flow, executions: 0, by_kind: {} }
+        entry.executions += Number(row.executions)
+        entry.by_kind[row.kind] = Number(row.executions)
+        byFlow.set(row.flow, entry)
+      }
+      const flowsUsage = [...byFlow.values()].sort((a, b) => a.flow.localeCompare(b.flow))
+      return { month, flows: flowsUsage, total: flowsUsage.reduce((n, f) => n + f.executions, 0) }
+    },
+
+    /** Resolves when the run ends or parks (or the timeout passes) — for `runs start --wait`. */
+    async settle(id: string, timeoutMs: number): Promise<{ run: RunRecord; timedOut: boolean }> {
+      const deadline = clock.now() + timeoutMs
+      for (;;) {
+        const run = await requireRun(id)
+        if (isTerminal(run.status) || run.status === 'waiting') return { run, timedOut: false }
+        const left = deadline - clock.now()
+        if (left <= 0) return { run, timedOut: true }
+        await new Promise<void>((resolve) => {
+          const done = (changed: string) => {
+            if (changed !== id) return
+            cleanup()
+          }
+          const timer = setTimeout(() => cleanup(), Math.min(left, 200))
+          const cleanup = () => {
+            clearTimeout(timer)
+            deps.changes.off('run', done)
+            resolve()
+          }
+          deps.changes.on('run', done)
+        })
+      }
+    },
+  }
+}
+
+export type Runs = ReturnType<typeof createRuns>

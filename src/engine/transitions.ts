@@ -1,0 +1,180 @@
+// Builders for the common state changes: finish a step and move on, fail a run, park. Pure: they only describe.
+import type { Route } from '../core/flow/index.ts'
+import { type Cursor, enter, type RunStatus } from '../core/run-status.ts'
+import type { CompiledFlow } from './compiled-flow.ts'
+import type { NewEvent, RunErrorInfo, RunRecord, StepRunRecord, Transition, WaitRecord } from './run-ports.ts'
+
+export function releaseSlotOf(run: RunRecord, flow: CompiledFlow): Transition['releaseSlot'] {
+  const concurrency = flow.definition.concurrency
+  if (!concurrency) return undefined
+  return { flowSlug: run.flowSlug, key: run.concurrencyKey, limit: concurrency.limit ?? 1 }
+}
+
+/** The run ends: terminal status, no lease, no timers, and its concurrency slot goes to the next queued run. */
+export function endRun(
+  run: RunRecord,
+  flow: CompiledFlow,
+  at: number,
+  status: Extract<RunStatus, 'succeeded' | 'failed' | 'canceled' | 'timed_out'>,
+  detail: { output?: unknown; error?: RunErrorInfo | null; actor?: string | null; cursor?: Cursor },
+): Transition {
+  return {
+    runId: run.id,
+    at,
+    run: {
+      status,
+      endedAt: at,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      runnableAt: null,
+      waitingOn: null,
+      ...(detail.cursor ? { cursor: detail.cursor } : {}),
+      ...(detail.output !== undefined ? { output: detail.output } : {}),
+      error: detail.error ?? null,
+    },
+    cancelTimers: ['w:'],
+    events: [
+      {
+        type: `run.${status}`,
+        actor: detail.actor ?? null,
+        data: detail.error ? { error: detail.error } : {},
+      },
+    ],
+    releaseSlot: releaseSlotOf(run, flow),
+  }
+}
+
+export interface StepResult {
+  stepRun: Omit<StepRunRecord, 'runId'>
+  output: unknown
+  route: Route | 'next'
+  events?: NewEvent[]
+}
+
+/**
+ * The step is done: record its result and follow the route (next step, a goto, or the end of the run), in one
+ * transition, so a completed step never runs again.
+ */
+export function moveOn(
+  run: RunRecord,
+  flow: CompiledFlow,
+  at: number,
+  result: StepResult,
+  failStatus: 'failed' | 'timed_out' = 'failed',
+): { transition: Transition; cursor: Cursor } {
+  const stepId = result.stepRun.stepId
+  const events: NewEvent[] = [
+    {
+      type:
+        result.stepRun.status === 'failed'
+          ? 'step.failed'
+          : result.stepRun.status === 'skipped'
+            ? 'step.skipped'
+            : 'step.succeeded',
+      stepId,
+      data: {
+        visit: result.stepRun.visit,
+        attempt: result.stepRun.attempt,
+        ...(result.stepRun.error ? { error: result.stepRun.error } : {}),
+      },
+    },
+    ...(result.events ?? []),
+  ]
+  if (result.route === 'fail') {
+    const error = (result.stepRun.error as RunErrorInfo | null) ?? {
+      code: 'step_failed',
+      message: `Step '${stepId}' failed.`,
+      step: stepId,
+    }
+    const end = endRun(run, flow, at, failStatus, { error: { ...error, step: stepId } })
+    return {
+      transition: { ...end, stepRun: result.stepRun, events: [...events, ...(end.events ?? [])] },
+      cursor: run.cursor,
+    }
+  }
+  const target = result.route === 'next' || result.route === 'continue' ? flow.next(stepId) : result.route.goto
+  const cursor = enter(run.cursor, target)
+  if (target === null) {
+    const end = endRun(run, flow, at, 'succeeded', { output: result.output, cursor })
+    return { transition: { ...end, stepRun: result.stepRun, events: [...events, ...(end.events ?? [])] }, cursor }
+  }
+  return {
+    transition: {
+      runId: run.id,
+      at,
+      stepRun: result.stepRun,
+      run: { status: 'running', cursor, waitingOn: null, runnableAt: at },
+      events,
+    },
+    cursor,
+  }
+}
+
+export function errorInfo(error: unknown, step?: string): RunErrorInfo {
+  const e = error as { code?: unknown; message?: unknown; details?: unknown }
+  return {
+    code: typeof e?.code === 'string' ? e.code : 'step_error',
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    ...(step ? { step } : {}),
+    ...(e?.details && Object.keys(e.details as object).length > 0 ? { details: e.details } : {}),
+  }
+}
+
+export interface WaitResolution {
+  run: RunRecord
+  flow: CompiledFlow
+  wait: WaitRecord
+  at: number
+  status: 'succeeded' | 'failed'
+  output: unknown
+  error?: RunErrorInfo | null
+  route: Route | 'next'
+  waitStatus: 'completed' | 'failed' | 'timed_out'
+  events: NewEvent[]
+  /** The instance that will continue the run right away (it takes the lease in the same transaction). */
+  owner: string
+  leaseMs: number
+  failStatus?: 'failed' | 'timed_out'
+  billable?: boolean
+  /** More fields to set on the wait as it closes (the callback body and its hash). */
+  waitPatch?: Partial<WaitRecord>
+}
+
+/** A parked step is resolved: close the wait, record the step, and make the run runnable (leased to `owner`). */
+export function resolveWait(r: WaitResolution): Transition {
+  const { transition } = moveOn(
+    r.run,
+    r.flow,
+    r.at,
+    {
+      stepRun: {
+        stepId: r.wait.stepId,
+        visit: r.wait.visit,
+        kind: r.wait.kind,
+        status: r.status,
+        attempt: 1,
+        output: r.output,
+        error: r.error ?? null,
+        billable: r.billable ?? false,
+        startedAt: r.wait.createdAt,
+        endedAt: r.at,
+      },
+      output: r.output,
+      route: r.route,
+      events: r.events,
+    },
+    r.failStatus,
+  )
+  transition.fenceStatus = ['waiting']
+  transition.updateWait = {
+    id: r.wait.id,
+    fromStatus: ['open'],
+    patch: { status: r.waitStatus, result: r.output, completedAt: r.at, ...r.waitPatch },
+  }
+  transition.cancelTimers = [...(transition.cancelTimers ?? []), `w:${r.wait.id}:`]
+  if (transition.run?.status === 'running') {
+    transition.run.leaseOwner = r.owner
+    transition.run.leaseExpiresAt = r.at + r.leaseMs
+  }
+  return transition
+}

@@ -1,0 +1,89 @@
+// /api/v1/runs and /api/v1/usage: start, list, show, events, cancel, retry, audit.
+import { Hono } from 'hono'
+import { isRunStatus, type RunStatus } from '../../core/run-status.ts'
+import type { Engine } from '../../engine/engine.ts'
+import { AppError } from '../../errors.ts'
+import { type ApiEnv, actorOf, requireScope } from '../auth.ts'
+import { ok, optionalString, readJson, requiredString } from '../envelope.ts'
+import { eventView, runView, stepView, waitView } from '../views.ts'
+
+export function runRoutes(engine: Engine) {
+  const { runs, store } = engine
+  const app = new Hono<ApiEnv>()
+
+  app.post('/', requireScope('runs:write'), async (c) => {
+    const body = await readJson(c)
+    const inputs = body.inputs ?? {}
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs))
+      throw new AppError('invalid_body', "'inputs' must be an object.")
+    const run = await runs.start({
+      slug: requiredString(body, 'flow', 100),
+      draft: body.draft === true,
+      inputs: inputs as Record<string, unknown>,
+      initiator: actorOf(c.get('principal')),
+      trigger: 'api',
+    })
+    if (body.wait === true) {
+      const timeout = typeof body.timeout_ms === 'number' ? Math.min(Math.max(body.timeout_ms, 0), 300_000) : 60_000
+      const settled = await runs.settle(run.id, timeout)
+      return ok(c, { run: runView(settled.run), timed_out: settled.timedOut }, 201)
+    }
+    return ok(c, { run: runView(run) }, 201)
+  })
+
+  app.get('/', requireScope('runs:read'), async (c) => {
+    const status = (c.req.query('status') ?? '').split(',').filter(Boolean)
+    const bad = status.filter((s) => !isRunStatus(s))
+    if (bad.length > 0) throw new AppError('invalid_status', `Unknown status: ${bad.join(', ')}.`)
+    const limit = Number(c.req.query('limit') ?? 20)
+    const list = await runs.list({
+      flow: c.req.query('flow'),
+      status: status as RunStatus[],
+      limit: Number.isFinite(limit) ? limit : 20,
+      before: c.req.query('before'),
+    })
+    return ok(c, { runs: list.map(runView) })
+  })
+
+  app.get('/:id', requireScope('runs:read'), async (c) => {
+    const run = await runs.requireRun(c.req.param('id'))
+    const steps = await store.stepRuns(run.id)
+    const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
+    const wait = waitId ? await store.getWait(waitId) : undefined
+    return ok(c, {
+      run: runView(run),
+      steps: steps.map(stepView),
+      wait: wait ? waitView(wait, await store.votes(wait.id)) : null,
+    })
+  })
+
+  app.get('/:id/events', requireScope('runs:read'), async (c) => {
+    const run = await runs.requireRun(c.req.param('id'))
+    return ok(c, { run_id: run.id, events: (await store.events(run.id)).map(eventView) })
+  })
+
+  app.get('/:id/audit', requireScope('runs:read'), async (c) => ok(c, { audit: await runs.audit(c.req.param('id')) }))
+
+  app.post('/:id/cancel', requireScope('runs:write'), async (c) => {
+    return ok(c, { run: runView(await runs.cancel(c.req.param('id'), actorOf(c.get('principal')))) })
+  })
+
+  app.post('/:id/retry', requireScope('runs:write'), async (c) => {
+    const body = await readJson(c)
+    const run = await runs.retry(c.req.param('id'), optionalString(body, 'from', 64), actorOf(c.get('principal')))
+    return ok(c, { run: runView(run) })
+  })
+
+  return app
+}
+
+export function usageRoutes(engine: Engine) {
+  const app = new Hono<ApiEnv>()
+  app.get('/', requireScope('runs:read'), async (c) => {
+    const month = c.req.query('month') ?? new Date().toISOString().slice(0, 7)
+    return ok(c, { usage: await engine.runs.usage(month) })
+  })
+  return app
+}
+
+export { waitView }

@@ -1,0 +1,73 @@
+// /api/v1/waits: list open waits, complete a wait or an input, vote on an approval.
+import { Hono } from 'hono'
+import type { VoteDecision } from '../../core/approval-policy.ts'
+import type { Engine } from '../../engine/engine.ts'
+import { AppError, notFound } from '../../errors.ts'
+import { type ApiEnv, actorOf, requireScope } from '../auth.ts'
+import { ok, optionalString, readJson } from '../envelope.ts'
+import { waitView } from '../views.ts'
+
+const DECISIONS: Record<string, VoteDecision> = {
+  approve: 'approve',
+  reject: 'reject',
+  'request-changes': 'request_changes',
+}
+
+export function waitRoutes(engine: Engine) {
+  const { store, decisions } = engine
+  const app = new Hono<ApiEnv>()
+
+  app.get('/', requireScope('runs:read'), async (c) => {
+    const status = c.req.query('status') ?? 'open'
+    const list = await store.listWaits({
+      status: status === 'all' ? undefined : (status.split(',') as never),
+      runId: c.req.query('run'),
+      kind: c.req.query('kind') as never,
+      limit: Math.min(Number(c.req.query('limit') ?? 50) || 50, 500),
+    })
+    const views = await Promise.all(
+      list
+        .filter((w) => w.kind !== 'sleep' || status !== 'open')
+        .map(async (w) => waitView(w, w.kind === 'approval' ? await store.votes(w.id) : [])),
+    )
+    return ok(c, { waits: views })
+  })
+
+  app.get('/:id', requireScope('runs:read'), async (c) => {
+    const wait = await store.getWait(c.req.param('id'))
+    if (!wait)
+      throw notFound('wait_not_found', `No wait with id '${c.req.param('id')}'.`, {
+        hint: "Run 'greenlight waits list'.",
+      })
+    return ok(c, { wait: waitView(wait, await store.votes(wait.id)) })
+  })
+
+  app.post('/:id/complete', requireScope('runs:write'), async (c) => {
+    const body = await readJson(c)
+    if (!('payload' in body)) throw new AppError('invalid_body', 'Send { "payload": … }.')
+    return ok(
+      c,
+      { completed: await decisions.submit(c.req.param('id'), body.payload, actorOf(c.get('principal'))) },
+      202,
+    )
+  })
+
+  app.post('/:id/:decision', requireScope('approvals:decide'), async (c) => {
+    const decision = DECISIONS[c.req.param('decision')]
+    if (!decision) throw notFound('not_found', `No route for POST ${c.req.path}.`)
+    const body = await readJson(c)
+    const principal = c.get('principal')
+    const result = await decisions.vote({
+      waitId: c.req.param('id'),
+      voter: actorOf(principal),
+      decision,
+      comment: optionalString(body, 'comment', 3000) ?? null,
+      via: 'api',
+      anonymousToken: principal.asUser === null,
+      ...(typeof body.digest === 'string' ? { digest: body.digest } : {}),
+    })
+    return ok(c, { vote: result }, result.recorded ? 201 : 200)
+  })
+
+  return app
+}

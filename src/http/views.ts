@@ -1,0 +1,82 @@
+// JSON views of engine records, shared by the API routes (snake_case, ISO times).
+import { tally } from '../core/approval-policy.ts'
+import type { RunEventRecord, RunRecord, StepRunRecord, VoteRecord, WaitRecord } from '../engine/run-ports.ts'
+
+export const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString()
+
+export function runView(run: RunRecord) {
+  return {
+    id: run.id,
+    flow: run.flowSlug,
+    version: run.version,
+    status: run.status,
+    initiator: run.initiator,
+    trigger: run.trigger,
+    inputs: run.inputs,
+    concurrency_key: run.concurrencyKey,
+    waiting_on:
+      run.status === 'waiting' && run.waitingOn ? { ...run.waitingOn, until: iso(run.waitingOn.until) } : null,
+    current_step: run.cursor.step,
+    output: run.output ?? null,
+    error: run.error,
+    created_at: iso(run.createdAt),
+    started_at: iso(run.startedAt),
+    ended_at: iso(run.endedAt),
+  }
+}
+
+export function stepView(s: StepRunRecord) {
+  return {
+    step: s.stepId,
+    visit: s.visit,
+    kind: s.kind,
+    status: s.status,
+    attempt: s.attempt,
+    output: s.output,
+    error: s.error,
+    started_at: iso(s.startedAt),
+    ended_at: iso(s.endedAt),
+  }
+}
+
+export function eventView(e: RunEventRecord) {
+  return { seq: e.seq, type: e.type, at: iso(e.at), actor: e.actor, step: e.stepId, data: e.data, hash: e.hash }
+}
+
+export function waitView(w: WaitRecord, votes: VoteRecord[] = []) {
+  const base = {
+    id: w.id,
+    run_id: w.runId,
+    step: w.stepId,
+    visit: w.visit,
+    kind: w.kind,
+    status: w.status,
+    deadline_at: iso(w.deadlineAt),
+    created_at: iso(w.createdAt),
+    completed_at: iso(w.completedAt),
+  }
+  if (w.kind === 'approval') {
+    const spec = w.spec ?? {}
+    const t = tally(votes as never, Number(spec.required ?? 1), w.digest ?? '')
+    return {
+      ...base,
+      message: spec.message,
+      diff: spec.diff,
+      digest: w.digest,
+      approvers: spec.approvers,
+      tally: { approvals: t.approvals, required: t.required, approvers: t.approvers },
+      votes: votes.map((v) => ({
+        user: v.voter,
+        decision: v.decision,
+        comment: v.comment,
+        digest: v.digest,
+        via: v.via,
+        at: iso(v.at),
+      })),
+      result: w.result,
+    }
+  }
+  if (w.kind === 'input') return { ...base, fields: w.spec?.fields, assignees: w.spec?.assignees, result: w.result }
+  return { ...base, result: w.result }
+}

@@ -1,0 +1,76 @@
+// approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
+import { createHash } from 'node:crypto'
+import { parseDuration } from '../core/flow/index.ts'
+import { canonicalJson } from '../core/hash-chain.ts'
+import { RESOURCE_REF } from '../engine/resources.ts'
+import type { TimerArm } from '../engine/run-ports.ts'
+import type { StepRunner } from '../engine/step-runner.ts'
+
+interface ApprovalConfig {
+  message: string
+  diff?: unknown
+  attachments?: unknown[]
+  approvers?: { users?: string[]; usergroups?: string[]; channel?: string }
+  required?: number
+  allow_self_approval?: boolean
+  timeout?: string
+  remind_every?: string
+  escalate?: { after: string; to: { users?: string[]; usergroups?: string[] } }
+  on?: Record<string, unknown>
+}
+
+export const approvalRunner: StepRunner = {
+  kind: 'approval',
+  billable: false,
+  async run(ctx) {
+    const c = ctx.config as unknown as ApprovalConfig
+    // Every diff an approval shows is kept as a resource: the digest then binds the exact bytes people saw.
+    let diff: string | null = null
+    if (typeof c.diff === 'string' && c.diff !== '') {
+      diff = RESOURCE_REF.test(c.diff)
+        ? c.diff
+        : await ctx.resources.put(Buffer.from(c.diff), 'text/x-diff; charset=utf-8', ctx.run.id)
+    } else if (c.diff !== undefined && c.diff !== null) {
+      diff = await ctx.resources.put(Buffer.from(JSON.stringify(c.diff, null, 2)), 'application/json', ctx.run.id)
+    }
+    const shown = { message: String(c.message ?? ''), diff, attachments: c.attachments ?? [] }
+    const digest = createHash('sha256').update(canonicalJson(shown)).digest('hex')
+    const at = ctx.now
+    const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)
+    const deadlineAt = timeoutMs === undefined ? null : at + timeoutMs
+    const timers: TimerArm[] = []
+    if (deadlineAt !== null) timers.push({ key: 'timeout', kind: 'approval_timeout', fireAt: deadlineAt })
+    const remindMs = c.remind_every === undefined ? undefined : parseDuration(c.remind_every)
+    if (remindMs !== undefined)
+      timers.push({ key: 'remind:1', kind: 'approval_remind', fireAt: at + remindMs, data: { n: 1 } })
+    const escalateMs = c.escalate === undefined ? undefined : parseDuration(c.escalate.after)
+    if (escalateMs !== undefined) timers.push({ key: 'escalate', kind: 'approval_escalate', fireAt: at + escalateMs })
+    return {
+      type: 'park',
+      park: {
+        kind: 'approval',
+        digest,
+        deadlineAt,
+        timers,
+        spec: {
+          ...shown,
+          approvers: {
+            users: c.approvers?.users ?? [],
+            usergroups: c.approvers?.usergroups ?? [],
+            channel: c.approvers?.channel ?? null,
+          },
+          required: c.required ?? 1,
+          allow_self_approval: c.allow_self_approval ?? false,
+          initiator: ctx.run.initiator,
+          remind_every_ms: remindMs ?? null,
+          escalate: c.escalate ?? null,
+          escalated_to: [],
+          on: c.on ?? {},
+        },
+        events: [
+          { type: 'approval.requested', stepId: ctx.step.id, data: { digest, required: c.required ?? 1, diff } },
+        ],
+      },
+    }
+  },
+}
