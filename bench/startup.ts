@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { repoRoot } from './support/root.ts'
 
-const ROOT = join(import.meta.dirname, '..')
+const ROOT = repoRoot()
 const BIN = join(ROOT, 'bin', 'greenlight.mjs')
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
 

@@ -9,6 +9,10 @@ export interface CommandEntry {
 
 const flows = () => import('./commands/flows.ts')
 const tokens = () => import('./commands/tokens.ts')
+const runs = () => import('./commands/runs.ts')
+const waits = () => import('./commands/waits.ts')
+const resources = () => import('./commands/resources.ts')
+const audit = () => import('./commands/audit.ts')
 
 export const COMMANDS: CommandEntry[] = [
   {
@@ -27,6 +31,62 @@ export const COMMANDS: CommandEntry[] = [
     summary: 'Make a released version live (rollback too).',
     load: async () => (await flows()).promote,
   },
+  {
+    name: 'runs start',
+    summary: 'Start a run; --wait returns when it ends or parks.',
+    load: async () => (await runs()).start,
+  },
+  { name: 'runs list', summary: 'List recent runs, newest first.', load: async () => (await runs()).list },
+  { name: 'runs show', summary: 'Show a run, its steps and what it waits on.', load: async () => (await runs()).show },
+  {
+    name: 'runs events',
+    summary: 'The run history: every event, hash-chained.',
+    load: async () => (await runs()).events,
+  },
+  { name: 'runs cancel', summary: 'Cancel a queued, running or waiting run.', load: async () => (await runs()).cancel },
+  {
+    name: 'runs retry',
+    summary: 'Resume a failed run from the failed (or named) step.',
+    load: async () => (await runs()).retry,
+  },
+  {
+    name: 'waits list',
+    summary: 'List open waits and approvals (--all: every status).',
+    load: async () => (await waits()).list,
+  },
+  { name: 'waits show', summary: 'Show one wait or approval, with its votes.', load: async () => (await waits()).show },
+  {
+    name: 'waits complete',
+    summary: 'Complete a wait, job or input with a JSON payload.',
+    load: async () => (await waits()).complete,
+  },
+  {
+    name: 'waits approve',
+    summary: 'Approve (counts towards the quorum).',
+    load: async () => (await waits()).approve,
+  },
+  { name: 'waits reject', summary: 'Reject an approval, with the reason.', load: async () => (await waits()).reject },
+  {
+    name: 'waits request-changes',
+    summary: 'Request changes, with what to change.',
+    load: async () => (await waits()).requestChanges,
+  },
+  {
+    name: 'resources list',
+    summary: 'List stored resources (diffs, logs, large payloads).',
+    load: async () => (await resources()).list,
+  },
+  {
+    name: 'resources get',
+    summary: 'Read a resource (exact bytes with --out).',
+    load: async () => (await resources()).get,
+  },
+  {
+    name: 'audit verify',
+    summary: "Check that a run's event chain was not changed or cut.",
+    load: async () => (await audit()).verify,
+  },
+  { name: 'usage', summary: 'Billable step executions per flow for a month.', load: async () => (await audit()).usage },
   { name: 'tokens create', summary: 'Create an API token (shown once).', load: async () => (await tokens()).create },
   { name: 'tokens list', summary: 'List API tokens.', load: async () => (await tokens()).list },
   { name: 'tokens revoke', summary: 'Revoke an API token.', load: async () => (await tokens()).revoke },

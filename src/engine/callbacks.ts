@@ -22,7 +22,7 @@ const CALLBACK_KINDS = new Set(['wait', 'job'])
 
 export const payloadHash = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex')
 
-export function createCallbacks(deps: EngineDeps, resume: (runId: string) => void) {
+export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
   const { store, clock } = deps
 
   /** The run, its flow and the step a token names, when the step is one that takes callbacks. */
@@ -46,6 +46,12 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string) => voi
     const located = await locate(target)
     if (!located) return { type: 'not_found' }
     const hash = payloadHash(raw)
+    // Check the schema before storing anything, so a rejected body leaves no resource behind.
+    const current = await store.getWaitAt(target.runId, target.stepId, target.visit)
+    if (current?.status === 'open') {
+      const problems = checkPayload(current.spec?.schema, payload)
+      if (problems.length > 0) return { type: 'invalid_payload', problems }
+    }
     const { value: stored } = await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)
     const at = clock.now()
     const { result, commit } = await store.transact(async (view) => {
@@ -131,7 +137,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string) => voi
 
   function afterCommit(runId: string, promoted?: string): void {
     deps.onRunChange?.(runId)
-    resume(runId)
+    resume(runId, true)
     if (promoted) resume(promoted)
   }
 
@@ -157,8 +163,11 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string) => voi
       if ('type' in found) return found
       const at = clock.now()
       const extendMs = typeof body.extend === 'string' ? parseDuration(body.extend) : undefined
+      // `extend` pushes an existing deadline out; a wait without a timeout stays without one.
       const deadlineAt =
-        extendMs === undefined ? found.wait.deadlineAt : Math.max(found.wait.deadlineAt ?? 0, at + extendMs)
+        extendMs === undefined || found.wait.deadlineAt === null
+          ? found.wait.deadlineAt
+          : Math.max(found.wait.deadlineAt, at + extendMs)
       const progress = typeof body.progress === 'string' ? body.progress.slice(0, 2000) : undefined
       const commit = await store.commit({
         runId: found.run.id,

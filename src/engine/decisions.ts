@@ -43,7 +43,7 @@ export function policyOf(wait: WaitRecord): ApprovalPolicy {
   }
 }
 
-export function createDecisions(deps: EngineDeps, resume: (runId: string) => void) {
+export function createDecisions(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
   const { store, clock } = deps
 
   async function requireWait(id: string, kind: WaitRecord['kind']): Promise<WaitRecord> {
@@ -168,7 +168,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string) => voi
         throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
       if (commit?.ok) {
         deps.onRunChange?.(result.run_id)
-        if (result.outcome) resume(result.run_id)
+        if (result.outcome) resume(result.run_id, true)
         if (commit.promoted) resume(commit.promoted)
       }
       return result
@@ -213,7 +213,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string) => voi
       const commit = await store.commit(transition)
       if (!commit.ok) throw refuse('wait_closed', 'This wait closed while your answer was on its way.')
       deps.onRunChange?.(run.id)
-      resume(run.id)
+      resume(run.id, true)
       if (commit.promoted) resume(commit.promoted)
       return { wait_id: wait.id, run_id: run.id }
     },

@@ -24,7 +24,7 @@ export function createEngine(
   }
   const interpreter = createInterpreter(withEvents)
   let scheduler: ReturnType<typeof createScheduler> | undefined
-  const resume = (runId: string) => scheduler?.resume(runId)
+  const resume = (runId: string, leased?: boolean) => scheduler?.resume(runId, leased)
   scheduler = createScheduler(withEvents, interpreter, createTimerFiring(withEvents, resume), options)
   const runs = createRuns({ ...withEvents, flows: deps.flows, connections: deps.connections, resume, changes })
   return {

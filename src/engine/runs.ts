@@ -22,7 +22,7 @@ export function createRuns(
   deps: EngineDeps & {
     flows: FlowRepository
     connections: ConnectionLookup
-    resume: (runId: string) => void
+    resume: (runId: string, leased?: boolean) => void
     changes: EventEmitter
   },
 ) {
@@ -100,6 +100,9 @@ export function createRuns(
           output: null,
           error: null,
           runnableAt: at,
+          // Leased to this instance from the start, so it continues here without another claiming write.
+          leaseOwner: deps.owner,
+          leaseExpiresAt: at + deps.leaseMs,
           slack: null,
           createdAt: at,
           startedAt: at,
@@ -136,7 +139,7 @@ export function createRuns(
       )
     }
     deps.onRunChange?.(run.id)
-    if (run.status === 'running') deps.resume(run.id)
+    if (run.status === 'running') deps.resume(run.id, true)
     return run
   }
 
@@ -235,12 +238,12 @@ export function createRuns(
       return { month, flows: flowsUsage, total: flowsUsage.reduce((n, f) => n + f.executions, 0) }
     },
 
-    /** Resolves when the run ends or parks (or the timeout passes) — for `runs start --wait`. */
-    async settle(id: string, timeoutMs: number): Promise<{ run: RunRecord; timedOut: boolean }> {
+    /** Resolves when the run ends or parks (or only ends, with `until: 'ended'`), or when the timeout passes. */
+    async settle(id: string, timeoutMs: number, until: 'parked' | 'ended' = 'parked'): Promise<{ run: RunRecord; timedOut: boolean }> {
       const deadline = clock.now() + timeoutMs
       for (;;) {
         const run = await requireRun(id)
-        if (isTerminal(run.status) || run.status === 'waiting') return { run, timedOut: false }
+        if (isTerminal(run.status) || (until === 'parked' && run.status === 'waiting')) return { run, timedOut: false }
         const left = deadline - clock.now()
         if (left <= 0) return { run, timedOut: true }
         await new Promise<void>((resolve) => {

@@ -39,11 +39,18 @@ export function createScheduler(
     active.set(runId, promise)
   }
 
-  /** Continue a run here now, if its lease is free or ours. */
-  function resume(runId: string): void {
+  /**
+   * Continue a run here now, if its lease is free or ours. `leased`: the commit that resumed it already gave this
+   * instance the lease, so a read replaces the claiming write.
+   */
+  function resume(runId: string, leased = false): void {
     if (stopped) return
     track(runId, async () => {
-      const run = await store.claimRun(runId, owner, clock.now(), leaseMs)
+      const current = leased ? await store.getRun(runId) : undefined
+      const run =
+        current?.leaseOwner === owner && current.status === 'running'
+          ? current
+          : await store.claimRun(runId, owner, clock.now(), leaseMs)
       if (run) await interpreter.advance(run)
     })
   }

@@ -6,7 +6,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import type { TimerRecord, Transition } from './run-ports.ts'
 import { resolveWait } from './transitions.ts'
 
-export function createTimerFiring(deps: EngineDeps, resume: (runId: string) => void) {
+export function createTimerFiring(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
   const { store, clock } = deps
 
   async function decide(timer: TimerRecord): Promise<Transition | null> {
@@ -143,7 +143,7 @@ export function createTimerFiring(deps: EngineDeps, resume: (runId: string) => v
     const commit = await store.commit({ ...transition, fireTimer: timer.id })
     if (commit.ok) {
       deps.onRunChange?.(transition.runId)
-      if (transition.run?.status === 'running') resume(transition.runId)
+      if (transition.run?.status === 'running') resume(transition.runId, true)
       if (commit.promoted) resume(commit.promoted)
     }
   }

@@ -1,5 +1,5 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
-import { and, asc, desc, eq, gte, inArray, isNull, like, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import { eventHash } from '../core/hash-chain.ts'
 import { ACTIVE_STATUSES } from '../core/run-status.ts'
 import type {
@@ -35,14 +35,23 @@ class AbortWith extends Abort {
 const toRun = (row: typeof runs.$inferSelect): RunRecord => row as unknown as RunRecord
 const toWait = (row: typeof waits.$inferSelect): WaitRecord => row as unknown as WaitRecord
 
-async function appendEvents(tx: Tx, runId: string, at: number, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return
-  const head = await tx
-    .select({ count: runs.eventCount, hash: runs.lastEventHash })
+interface RunHead {
+  owner: string | null
+  status: string
+  count: number
+  hash: string
+}
+
+async function readHead(tx: Tx, runId: string): Promise<RunHead | undefined> {
+  return tx
+    .select({ owner: runs.leaseOwner, status: runs.status, count: runs.eventCount, hash: runs.lastEventHash })
     .from(runs)
     .where(eq(runs.id, runId))
     .get()
-  if (!head) throw new Error(`run ${runId} vanished`)
+}
+
+/** Inserts the events chained after `head`; returns the new head for the caller to store on the run row. */
+async function insertEvents(tx: Tx, runId: string, at: number, head: { count: number; hash: string }, events: NewEvent[]) {
   let prev = head.hash
   let seq = head.count
   const rows = events.map((e) => {
@@ -53,8 +62,16 @@ async function appendEvents(tx: Tx, runId: string, at: number, events: NewEvent[
     prev = hash
     return row
   })
-  await tx.insert(runEvents).values(rows)
-  await tx.update(runs).set({ eventCount: seq, lastEventHash: prev }).where(eq(runs.id, runId))
+  if (rows.length > 0) await tx.insert(runEvents).values(rows)
+  return { eventCount: seq, lastEventHash: prev }
+}
+
+async function appendEvents(tx: Tx, runId: string, at: number, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return
+  const head = await readHead(tx, runId)
+  if (!head) throw new Error(`run ${runId} vanished`)
+  const next = await insertEvents(tx, runId, at, head, events)
+  await tx.update(runs).set(next).where(eq(runs.id, runId))
 }
 
 /** Starts the oldest queued run of the flow and key when a slot is free. */
@@ -95,16 +112,11 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
       .returning({ id: timers.id })
     if (fired.length === 0) throw new Abort('timer_fired')
   }
-  if (t.fenceOwner !== undefined || t.fenceStatus !== undefined) {
-    const row = await tx
-      .select({ owner: runs.leaseOwner, status: runs.status })
-      .from(runs)
-      .where(eq(runs.id, t.runId))
-      .get()
-    if (!row) throw new Abort('fence')
-    if (t.fenceOwner !== undefined && row.owner !== t.fenceOwner) throw new Abort('fence')
-    if (t.fenceStatus !== undefined && !t.fenceStatus.includes(row.status as never)) throw new Abort('fence')
-  }
+  // One read serves the fences and the event chain's head; one update writes the run and the new head.
+  const head = await readHead(tx, t.runId)
+  if (!head) throw new Abort('fence')
+  if (t.fenceOwner !== undefined && head.owner !== t.fenceOwner) throw new Abort('fence')
+  if (t.fenceStatus !== undefined && !t.fenceStatus.includes(head.status as never)) throw new Abort('fence')
   if (t.updateWait) {
     const updated = await tx
       .update(waits)
@@ -128,11 +140,11 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
       .values(row)
       .onConflictDoUpdate({ target: [stepRuns.runId, stepRuns.stepId, stepRuns.visit], set: row })
   }
-  if (t.run)
-    await tx
-      .update(runs)
-      .set({ ...t.run, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
-      .where(eq(runs.id, t.runId))
+  const chain = await insertEvents(tx, t.runId, t.at, head, t.events ?? [])
+  await tx
+    .update(runs)
+    .set({ ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
+    .where(eq(runs.id, t.runId))
   if (t.cancelTimers && t.cancelTimers.length > 0) {
     await tx
       .update(timers)
@@ -141,7 +153,8 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
         and(
           eq(timers.runId, t.runId),
           eq(timers.status, 'pending'),
-          or(...t.cancelTimers.map((prefix) => like(timers.key, `${prefix.replace(/[%_]/g, '')}%`))),
+          // A prefix match without LIKE: ids contain '_', which LIKE treats as a wildcard.
+          or(...t.cancelTimers.map((prefix) => sql`substr(${timers.key}, 1, ${prefix.length}) = ${prefix}`)),
         ),
       )
   }
@@ -164,7 +177,6 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
       })
       .onConflictDoNothing()
   }
-  await appendEvents(tx, t.runId, t.at, t.events ?? [])
   const promoted = t.releaseSlot ? await promoteQueued(tx, t.releaseSlot, t.at) : undefined
   return { ok: true, effectResult, ...(promoted ? { promoted } : {}) }
 }
@@ -222,6 +234,8 @@ export function createRunStore(database: Database): RunStore {
           status,
           startedAt: status === 'running' ? run.createdAt : null,
           runnableAt: status === 'running' ? run.createdAt : null,
+          leaseOwner: status === 'running' ? (run.leaseOwner ?? null) : null,
+          leaseExpiresAt: status === 'running' ? (run.leaseExpiresAt ?? null) : null,
           eventCount: 0,
           lastEventHash: '',
         }

@@ -1,7 +1,7 @@
 // `greenlight flows …`: validate (offline), push, list, show, diff, release, promote.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { type FlowProblem, formatProblem, validateFlowSource } from '../../core/flow/index.ts'
+import type { FlowProblem } from '../../core/flow/index.ts'
 import { AppError } from '../../errors.ts'
 import { type Command, expectPositionals, positional, stringOption, usageError } from '../command.ts'
 
@@ -13,7 +13,9 @@ interface FileCheck {
   problems: FlowProblem[]
 }
 
-function checkFiles(cwd: string, files: string[], usage: string): FileCheck[] {
+/** Validates files locally; the validator (zod, yaml, jsonata) loads only here, so read-only commands start fast. */
+async function checkFiles(cwd: string, files: string[], usage: string): Promise<FileCheck[]> {
+  const { validateFlowSource } = await import('../../core/flow/validate.ts')
   if (files.length === 0) throw usageError('Give at least one flow file.', usage)
   return files.map((file) => {
     let source: string
@@ -36,7 +38,8 @@ function checkFiles(cwd: string, files: string[], usage: string): FileCheck[] {
   })
 }
 
-function invalidFiles(checks: FileCheck[]): AppError {
+async function invalidFiles(checks: FileCheck[]): Promise<AppError> {
+  const { formatProblem } = await import('../../core/flow/problem.ts')
   const bad = checks.filter((c) => !c.ok)
   const first = bad[0]?.problems[0]
   return new AppError('invalid_flow', first ? formatProblem(first) : 'A flow file is invalid.', {
@@ -51,8 +54,8 @@ export const validate: Command = {
   usage: 'greenlight flows validate <file.yaml>…',
   summary: 'Validate flow files offline.',
   async run(ctx, args) {
-    const checks = checkFiles(ctx.cwd, args.positionals, this.usage)
-    if (checks.some((c) => !c.ok)) throw invalidFiles(checks)
+    const checks = await checkFiles(ctx.cwd, args.positionals, this.usage)
+    if (checks.some((c) => !c.ok)) throw await invalidFiles(checks)
     return {
       data: { files: checks.map((c) => ({ file: c.file, ok: true, slug: c.slug, warnings: c.problems })) },
       next: [`greenlight flows push ${args.positionals.join(' ')}`],
@@ -66,8 +69,8 @@ export const push: Command = {
   summary: 'Store flow files as draft revisions.',
   async run(ctx, args) {
     // Validate every file first, so a bad file in the list pushes nothing.
-    const checks = checkFiles(ctx.cwd, args.positionals, this.usage)
-    if (checks.some((c) => !c.ok)) throw invalidFiles(checks)
+    const checks = await checkFiles(ctx.cwd, args.positionals, this.usage)
+    if (checks.some((c) => !c.ok)) throw await invalidFiles(checks)
     const api = ctx.api()
     const pushed = []
     for (const check of checks) {

@@ -46,7 +46,16 @@ export function runRoutes(engine: Engine) {
   })
 
   app.get('/:id', requireScope('runs:read'), async (c) => {
-    const run = await runs.requireRun(c.req.param('id'))
+    // ?settle=ended|parked long-polls (up to timeout_ms, at most 60 s) so clients need not poll.
+    const settleMode = c.req.query('settle')
+    if (settleMode !== undefined && settleMode !== 'ended' && settleMode !== 'parked') {
+      throw new AppError('invalid_query', "'settle' must be 'ended' or 'parked'.")
+    }
+    const timeout = Math.min(Math.max(Number(c.req.query('timeout_ms') ?? 30_000) || 0, 0), 60_000)
+    const run = settleMode
+      ? (await runs.settle(c.req.param('id'), timeout, settleMode)).run
+      : await runs.requireRun(c.req.param('id'))
+    if (c.req.query('view') === 'brief') return ok(c, { run: runView(run) })
     const steps = await store.stepRuns(run.id)
     const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
     const wait = waitId ? await store.getWait(waitId) : undefined

@@ -1,0 +1,71 @@
+// Starts a real `greenlight serve` child process on a fresh temp directory for benchmarks and demos.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { repoRoot } from './root.ts'
+
+export interface BenchServer {
+  url: string
+  token: string
+  secretKey: Buffer
+  child: ChildProcess
+  dir: string
+  stop(): Promise<void>
+}
+
+export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'))
+  const secretKey = randomBytes(32)
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
+  const child = spawn(process.execPath, [...profile, join(repoRoot(), 'bin', 'greenlight.mjs'), 'serve'], {
+    cwd: dir,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', GREENLIGHT_SECRET_KEY: secretKey.toString('base64'), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split('\n')[0]
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { data: { server: { url: string } } }).data.server.url)
+    })
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)))
+  })
+  const token = readFileSync(join(dir, 'data', 'cli-token'), 'utf8').trim()
+  return {
+    url,
+    token,
+    secretKey,
+    child,
+    dir,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      })
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Peak and current resident memory of a process, from /proc (Linux). */
+export function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+  return { rss_mb: +(kb('VmRSS') / 1024).toFixed(1), peak_rss_mb: +(kb('VmHWM') / 1024).toFixed(1) }
+}
+
+export async function call(server: { url: string; token: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: { ok: boolean; data?: Record<string, unknown>; error?: unknown } }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: response.status, json: (await response.json()) as never }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+}
