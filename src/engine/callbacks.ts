@@ -43,21 +43,26 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     actor: string | null,
     attempt = 1,
   ): Promise<CallbackOutcome> {
-    const located = await locate(target)
-    if (!located) return { type: 'not_found' }
     const hash = payloadHash(raw)
-    // Check the schema before storing anything, so a rejected body leaves no resource behind.
-    const current = await store.getWaitAt(target.runId, target.stepId, target.visit)
-    if (current?.status === 'open') {
-      const problems = checkPayload(current.spec?.schema, payload)
+    const large = raw.length > deps.resourceThresholdBytes
+    let stored: unknown = payload
+    if (large) {
+      // Check the schema before storing anything, so a rejected body leaves no resource behind.
+      const current = await store.getWaitAt(target.runId, target.stepId, target.visit)
+      const problems = current?.status === 'open' ? checkPayload(current.spec?.schema, payload) : []
       if (problems.length > 0) return { type: 'invalid_payload', problems }
+      stored = (await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)).value
     }
-    const { value: stored } = await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)
     const at = clock.now()
+    // Small bodies (the common case) are decided with reads inside the one write transaction.
     const { result, commit } = await store.transact(async (view) => {
       const run = await view.getRun(target.runId)
-      const wait = await view.getWaitAt(target.runId, target.stepId, target.visit)
       if (!run) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
+      const flow = await deps.flowOf(run.revisionId)
+      const step = flow.steps.find((s) => s.id === target.stepId)
+      if (!step || !CALLBACK_KINDS.has(step.kind)) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
+      const located = { run, flow }
+      const wait = await view.getWaitAt(target.runId, target.stepId, target.visit)
       if (!wait) {
         const passed = (run.cursor.visits[target.stepId] ?? 0) > target.visit
         if (isTerminal(run.status) || passed)

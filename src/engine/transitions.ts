@@ -171,7 +171,10 @@ export function resolveWait(r: WaitResolution): Transition {
     fromStatus: ['open'],
     patch: { status: r.waitStatus, result: r.output, completedAt: r.at, ...r.waitPatch },
   }
-  transition.cancelTimers = [...(transition.cancelTimers ?? []), `w:${r.wait.id}:`]
+  // Only waits with a deadline, and approvals (reminders, escalation), ever armed timers.
+  if (r.wait.deadlineAt !== null || r.wait.kind === 'approval') {
+    transition.cancelTimers = [...(transition.cancelTimers ?? []), `w:${r.wait.id}:`]
+  }
   if (transition.run?.status === 'running') {
     transition.run.leaseOwner = r.owner
     transition.run.leaseExpiresAt = r.at + r.leaseMs

@@ -179,7 +179,11 @@ export const timers = sqliteTable(
     createdAt: createdAt(),
     firedAt: integer('fired_at'),
   },
-  (t) => [uniqueIndex('timers_key').on(t.key), index('timers_due').on(t.status, t.fireAt)],
+  (t) => [
+    uniqueIndex('timers_key').on(t.key),
+    index('timers_due').on(t.status, t.fireAt),
+    index('timers_run').on(t.runId, t.status),
+  ],
 )
 
 /** Content-addressed blobs: large outputs, callback bodies, diffs and logs. */
