@@ -60,7 +60,8 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       if (!run) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
       const flow = await deps.flowOf(run.revisionId)
       const step = flow.steps.find((s) => s.id === target.stepId)
-      if (!step || !CALLBACK_KINDS.has(step.kind)) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
+      if (!step || !CALLBACK_KINDS.has(step.kind))
+        return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
       const located = { run, flow }
       const wait = await view.getWaitAt(target.runId, target.stepId, target.visit)
       if (!wait) {

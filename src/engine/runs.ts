@@ -239,7 +239,11 @@ export function createRuns(
     },
 
     /** Resolves when the run ends or parks (or only ends, with `until: 'ended'`), or when the timeout passes. */
-    async settle(id: string, timeoutMs: number, until: 'parked' | 'ended' = 'parked'): Promise<{ run: RunRecord; timedOut: boolean }> {
+    async settle(
+      id: string,
+      timeoutMs: number,
+      until: 'parked' | 'ended' = 'parked',
+    ): Promise<{ run: RunRecord; timedOut: boolean }> {
       const deadline = clock.now() + timeoutMs
       for (;;) {
         const run = await requireRun(id)

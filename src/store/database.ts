@@ -55,6 +55,23 @@ function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
   }
 }
 
+const CONNECTIONS = 4
+
+/**
+ * `synchronous` is per connection and cannot be set inside a transaction, and the client opens pool connections
+ * lazily. So: set it on the idle connection, hold that one in an idle transaction so the next statement opens a new
+ * connection, and repeat until every connection of the pool has it. WAL + NORMAL survives a process crash (SIGKILL);
+ * only an OS crash or power loss can drop the last commits.
+ */
+async function tuneEveryConnection(client: Client, count: number): Promise<void> {
+  const held = []
+  for (let i = 0; i < count; i++) {
+    await client.execute('PRAGMA synchronous = NORMAL')
+    if (i < count - 1) held.push(await client.transaction('deferred'))
+  }
+  for (const tx of held) await tx.rollback()
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const path = filePath(options.url)
   if (path !== undefined) mkdirSync(dirname(path), { recursive: true })
@@ -62,12 +79,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     url: path === undefined ? options.url : `file:${path}`,
     authToken: options.authToken,
     // Several connections let reads proceed beside a write transaction; the mutex keeps writes one at a time.
-    concurrency: 4,
+    concurrency: CONNECTIONS,
     timeout: 10_000,
   })
   if (path !== undefined) {
     await client.execute('PRAGMA journal_mode = WAL')
-    await client.execute('PRAGMA synchronous = NORMAL')
+    await tuneEveryConnection(client, CONNECTIONS)
   }
   const db = drizzle(client, { schema })
   const migrationsFolder = options.migrationsFolder ?? findMigrationsFolder()

@@ -51,7 +51,13 @@ async function readHead(tx: Tx, runId: string): Promise<RunHead | undefined> {
 }
 
 /** Inserts the events chained after `head`; returns the new head for the caller to store on the run row. */
-async function insertEvents(tx: Tx, runId: string, at: number, head: { count: number; hash: string }, events: NewEvent[]) {
+async function insertEvents(
+  tx: Tx,
+  runId: string,
+  at: number,
+  head: { count: number; hash: string },
+  events: NewEvent[],
+) {
   let prev = head.hash
   let seq = head.count
   const rows = events.map((e) => {

@@ -107,7 +107,10 @@ export const get: Command = {
           hint: 'Check that the directory exists and is writable.',
         })
       }
-      return { data: { ref, size: bytes.length, media_type: mediaType, sha256: id, path }, next: [] }
+      return {
+        data: { ref, size: bytes.length, media_type: mediaType, sha256: id, path },
+        next: ['greenlight resources list'],
+      }
     }
     const text = utf8(bytes)
     return {

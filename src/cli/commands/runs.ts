@@ -21,8 +21,8 @@ export interface RunView {
   error: { code: string; message: string; step?: string } | null
 }
 
-/** The server holds a `--wait` request open for at most this long; the CLI polls for the rest. */
-const SERVER_WAIT_MS = 300_000
+/** How long one `--wait` request is held open (under the server cap of 300 s and fetch's 300 s header timeout). */
+const SERVER_WAIT_MS = 240_000
 const POLL_MS = 500
 const FAILED = new Set(['failed', 'timed_out', 'canceled'])
 
