@@ -19,6 +19,8 @@ export interface Config {
   port: number
   host: string
   publicUrl: string
+  /** False when PUBLIC_URL was not set: the server then derives it from the address it bound. */
+  publicUrlSet: boolean
   slack: SlackConfig | undefined
   /** 32 bytes from GREENLIGHT_SECRET_KEY; undefined means "generate or read data/secret.key at start". */
   secretKey: Buffer | undefined
@@ -205,6 +207,7 @@ export function loadConfig(env: Env): Config {
     port,
     host,
     publicUrl,
+    publicUrlSet: read.string('PUBLIC_URL') !== undefined,
     slack: readSlack(read),
     secretKey: readSecretKey(read),
     admins,

@@ -34,6 +34,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const secretKey = loadSecretKey(config.secretKey, config.dataDir, logger)
   const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken })
   const clock = systemClock
+  let publicUrl = config.publicUrl
   const ids = createIdGenerator(clock.now)
   const flows = createFlowRepository(database)
   const connections = createConnectionRepository(database)
@@ -54,7 +55,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     ids,
     logger,
     secretKey,
-    publicUrl: config.publicUrl,
+    publicUrl: () => publicUrl,
     owner: ids.next('inst'),
     leaseMs: config.leaseMs,
     resourceThresholdBytes: config.resourceThresholdBytes,
@@ -84,6 +85,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
+  if (!config.publicUrlSet) publicUrl = url
   logger.info({ url, database: config.databaseUrl.replace(/\?.*$/, '') }, 'greenlight is listening')
 
   return {

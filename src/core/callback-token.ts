@@ -24,9 +24,11 @@ export function verifyCallbackToken(key: Buffer, token: string): CallbackTarget 
   const dot = token.indexOf('.')
   if (dot <= 0) return undefined
   const payload = token.slice(0, dot)
-  const given = Buffer.from(token.slice(dot + 1), 'base64url')
-  const expected = mac(key, payload)
+  // Compare the canonical text of the signature: base64url decoding tolerates other spellings of the same bytes.
+  const given = Buffer.from(token.slice(dot + 1))
+  const expected = Buffer.from(mac(key, payload).toString('base64url'))
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+  if (!/^[A-Za-z0-9_-]+$/.test(payload)) return undefined
   const match = /^(run_[0-9A-Z]{26}):([a-z][a-z0-9_]{0,62}):(\d{1,6})$/.exec(
     Buffer.from(payload, 'base64url').toString(),
   )

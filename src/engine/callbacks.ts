@@ -48,10 +48,14 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     let stored: unknown = payload
     if (large) {
       // Check the schema before storing anything, so a rejected body leaves no resource behind.
+      // Store only a body that can be taken (an open wait, or an early callback for a live run).
       const current = await store.getWaitAt(target.runId, target.stepId, target.visit)
       const problems = current?.status === 'open' ? checkPayload(current.spec?.schema, payload) : []
       if (problems.length > 0) return { type: 'invalid_payload', problems }
-      stored = (await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)).value
+      const run = current ? undefined : await store.getRun(target.runId)
+      const takes = current ? current.status === 'open' : run !== undefined && !isTerminal(run.status)
+      if (takes)
+        stored = (await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)).value
     }
     const at = clock.now()
     // Small bodies (the common case) are decided with reads inside the one write transaction.

@@ -3,6 +3,8 @@ import { type ApprovalPolicy, checkVoter, tally, type VoteDecision } from '../co
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { EngineDeps } from './engine-deps.ts'
+import { checkPayload } from './payload-schema.ts'
+import { externalize } from './resources.ts'
 import type { WaitRecord } from './run-ports.ts'
 import { resolveWait } from './transitions.ts'
 
@@ -185,11 +187,21 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
       if (wait.kind === 'input' && assignees?.users && assignees.users.length > 0 && !assignees.users.includes(actor)) {
         throw new AppError('not_eligible', 'You are not one of the assignees of this input.', { status: 403 })
       }
+      if (wait.kind === 'wait') {
+        const problems = checkPayload(wait.spec?.schema, values)
+        if (problems.length > 0) {
+          throw new AppError('invalid_payload', "The payload does not match the wait's schema; the wait stays open.", {
+            status: 422,
+            details: { problems },
+          })
+        }
+      }
       const run = await store.getRun(wait.runId)
       if (!run) throw notFound('run_not_found', 'The run of this wait is gone.')
       const flow = await deps.flowOf(run.revisionId)
       const at = clock.now()
-      const output = wait.kind === 'input' ? { values, user: actor, at: new Date(at).toISOString() } : values
+      const given = wait.kind === 'input' ? { values, user: actor, at: new Date(at).toISOString() } : values
+      const { value: output } = await externalize(deps.resources, given, deps.resourceThresholdBytes, run.id)
       const transition = resolveWait({
         run,
         flow,

@@ -21,7 +21,8 @@ export interface EngineDeps {
   ids: IdGenerator
   logger: Logger
   secretKey: Buffer
-  publicUrl: string
+  /** Base of callback URLs; a function because with PORT=0 it is known only once the server listens. */
+  publicUrl: () => string
   /** This instance's id; leases name it. */
   owner: string
   leaseMs: number

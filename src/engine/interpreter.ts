@@ -164,7 +164,7 @@ export function createInterpreter(deps: EngineDeps) {
           return
         }
         const startedAt = clock.now()
-        const scope = buildScope(run, flow, outputs, { publicUrl: deps.publicUrl, key: deps.secretKey })
+        const scope = buildScope(run, flow, outputs, { publicUrl: deps.publicUrl(), key: deps.secretKey })
         let outcome: StepOutcome | 'skipped'
         try {
           outcome =

@@ -63,7 +63,9 @@ export function moveOn(
   failStatus: 'failed' | 'timed_out' = 'failed',
 ): { transition: Transition; cursor: Cursor } {
   const stepId = result.stepRun.stepId
+  // What ended the step (a callback, the deciding vote) is recorded before the step's own end.
   const events: NewEvent[] = [
+    ...(result.events ?? []),
     {
       type:
         result.stepRun.status === 'failed'
@@ -78,7 +80,6 @@ export function moveOn(
         ...(result.stepRun.error ? { error: result.stepRun.error } : {}),
       },
     },
-    ...(result.events ?? []),
   ]
   if (result.route === 'fail') {
     const error = (result.stepRun.error as RunErrorInfo | null) ?? {

@@ -93,7 +93,13 @@ export async function openWait(
       {
         type: park.kind === 'sleep' ? 'sleep.started' : 'wait.opened',
         stepId: step.id,
-        data: { wait_id: waitId, kind: park.kind, visit, deadline_at: park.deadlineAt, ...(notify ? { notify } : {}) },
+        data: {
+          wait_id: waitId,
+          kind: park.kind,
+          visit,
+          deadline_at: park.deadlineAt === null ? null : new Date(park.deadlineAt).toISOString(),
+          ...(notify ? { notify } : {}),
+        },
       },
       ...(park.events ?? []),
     ],

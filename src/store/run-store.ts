@@ -189,6 +189,24 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
 
 export function createRunStore(database: Database): RunStore {
   const { db } = database
+  // The hottest reads are built once (drizzle prepared queries); building SQL per call was a large share of CPU.
+  const byId = sql.placeholder('id')
+  const prepared = {
+    run: db.select().from(runs).where(eq(runs.id, byId)).prepare(),
+    wait: db.select().from(waits).where(eq(waits.id, byId)).prepare(),
+    waitAt: db
+      .select()
+      .from(waits)
+      .where(
+        and(
+          eq(waits.runId, sql.placeholder('run')),
+          eq(waits.stepId, sql.placeholder('step')),
+          eq(waits.visit, sql.placeholder('visit')),
+        ),
+      )
+      .prepare(),
+    stepRuns: db.select().from(stepRuns).where(eq(stepRuns.runId, byId)).orderBy(asc(stepRuns.startedAt)).prepare(),
+  }
 
   return {
     async createRun(input, concurrency) {
@@ -308,7 +326,7 @@ export function createRunStore(database: Database): RunStore {
     },
 
     getRun: async (id) => {
-      const row = await db.select().from(runs).where(eq(runs.id, id)).get()
+      const row = await prepared.run.get({ id })
       return row ? toRun(row) : undefined
     },
 
@@ -321,13 +339,7 @@ export function createRunStore(database: Database): RunStore {
       return (await db.select().from(runs).where(where).orderBy(desc(runs.id)).limit(q.limit).all()).map(toRun)
     },
 
-    stepRuns: async (runId) =>
-      (await db
-        .select()
-        .from(stepRuns)
-        .where(eq(stepRuns.runId, runId))
-        .orderBy(asc(stepRuns.startedAt))
-        .all()) as StepRunRecord[],
+    stepRuns: async (runId) => (await prepared.stepRuns.all({ id: runId })) as StepRunRecord[],
 
     events: async (runId) =>
       db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq)).all(),
@@ -397,16 +409,12 @@ export function createRunStore(database: Database): RunStore {
     },
 
     getWait: async (id) => {
-      const row = await db.select().from(waits).where(eq(waits.id, id)).get()
+      const row = await prepared.wait.get({ id })
       return row ? toWait(row) : undefined
     },
 
     getWaitAt: async (runId, stepId, visit) => {
-      const row = await db
-        .select()
-        .from(waits)
-        .where(and(eq(waits.runId, runId), eq(waits.stepId, stepId), eq(waits.visit, visit)))
-        .get()
+      const row = await prepared.waitAt.get({ run: runId, step: stepId, visit })
       return row ? toWait(row) : undefined
     },
 

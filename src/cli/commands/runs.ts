@@ -72,7 +72,7 @@ async function settle(api: ApiClient, id: string, deadline: number): Promise<{ r
   for (;;) {
     // Servers that support it hold the request until the run parks; others answer at once and the loop polls.
     const hold = Math.max(0, Math.min(deadline - Date.now(), 60_000))
-    const { run } = (await api.get(`/runs/${encodeURIComponent(id)}?settle=parked&timeout_ms=${hold}`)) as {
+    const { run } = (await api.get(`/runs/${encodeURIComponent(id)}?settle=parked&timeout_ms=${hold}&view=brief`)) as {
       run: RunView
     }
     if (isTerminal(run.status) || run.status === 'waiting') return { run, timedOut: false }

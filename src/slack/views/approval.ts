@@ -1,0 +1,210 @@
+// The approval message (request, facts, bounded diff preview, tally, buttons or outcome) and the reason modal.
+import { tally, type VoteDecision } from '../../core/approval-policy.ts'
+import { ACTION, approvalActionValue, CALLBACK, type ReasonDecision } from './actions.ts'
+import {
+  type Block,
+  button,
+  context,
+  type Element,
+  header,
+  jsonLength,
+  LIMITS,
+  type Message,
+  type ModalView,
+  mrkdwn,
+  plain,
+  section,
+} from './blocks.ts'
+import { diffPreview } from './diff-preview.ts'
+import {
+  code,
+  defangBroadcasts,
+  escapeMrkdwn,
+  flowRef,
+  mention,
+  mentionList,
+  slackDate,
+  stripControl,
+  truncate,
+  truncateMrkdwn,
+} from './mrkdwn.ts'
+
+export type ApprovalOutcome = 'approved' | 'rejected' | 'changes_requested' | 'timed_out' | 'canceled'
+
+export interface ApprovalVote {
+  voter: string
+  decision: VoteDecision
+  comment: string | null
+  /** The digest of the artifact the voter saw; votes on another digest no longer count. */
+  digest: string
+  at: number
+}
+
+export type ApprovalState =
+  | { kind: 'open' }
+  | { kind: 'decided'; outcome: ApprovalOutcome; by: readonly string[]; at: number; comment?: string | null }
+  | { kind: 'superseded' }
+
+export interface ApprovalMessageInput {
+  waitId: string
+  digest: string
+  runId: string
+  stepId: string
+  stepName?: string
+  flow: { slug: string; name?: string; version: number | null }
+  /** Who asked: the run's initiator. */
+  requestedBy: string
+  /** The rendered request text (mrkdwn written by the flow). */
+  message: string
+  /** The diff text (the caller reads a res:// diff); the full diff goes to the thread as a file. */
+  diff?: string | null
+  attachments?: readonly { title: string }[]
+  required: number
+  votes: readonly ApprovalVote[]
+  deadlineAt?: number | null
+  state?: ApprovalState
+}
+
+/** Room kept for the tally and the buttons or outcome line, so the preview stays the same as votes arrive. */
+const TAIL_RESERVE = 2600
+const COMMENT_MAX = 800
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** `1 of 2 approvals`. */
+export function tallyText(approvals: number, required: number): string {
+  return `${approvals} of ${required} approval${required === 1 ? '' : 's'}`
+}
+
+/** The three vote buttons, shared by the approval message and the App Home. */
+export function approvalButtons(waitId: string, digest: string): Block {
+  const value = approvalActionValue(waitId, digest)
+  const elements: Element[] = [
+    button(ACTION.approve, 'Approve', value, 'primary'),
+    button(ACTION.reject, 'Reject', value, 'danger'),
+    button(ACTION.requestChanges, 'Request changes', value),
+  ]
+  return { type: 'actions', elements }
+}
+
+function facts(input: ApprovalMessageInput): Block {
+  const name = input.flow.name ? `${escapeMrkdwn(truncate(input.flow.name, 100))}\n` : ''
+  const fields = [
+    `*Flow*\n${name}${code(truncate(flowRef(input.flow.slug, input.flow.version), 200))}`,
+    `*Run*\n${code(truncate(input.runId, 200))}`,
+    `*Asked by*\n${mention(truncate(input.requestedBy, 200))}`,
+    `*Quorum*\n${plural(input.required, 'approval')}`,
+  ]
+  if (input.deadlineAt != null) fields.push(`*Times out*\n${slackDate(input.deadlineAt)}`)
+  fields.push(`*Artifact*\n${code(`sha256:${input.digest.slice(0, 12)}`)}`)
+  return { type: 'section', fields: fields.map(mrkdwn) }
+}
+
+function quote(comment: string): string {
+  const text = truncateMrkdwn(escapeMrkdwn(stripControl(comment).trim()), COMMENT_MAX)
+  return text === '' ? '' : `\n${text.replace(/^/gm, '> ')}`
+}
+
+const OUTCOME: Record<ApprovalOutcome, string> = {
+  approved: '✅ *Approved*',
+  rejected: '❌ *Rejected*',
+  changes_requested: '🔁 *Changes requested*',
+  timed_out: '⌛ *Timed out*',
+  canceled: '🚫 *Canceled*',
+}
+
+/** `✅ *Approved* by <@U1>, <@U2> · <!date…>` and the comment, quoted. */
+export function outcomeLine(state: Extract<ApprovalState, { kind: 'decided' }>): string {
+  const by = state.by.length > 0 ? ` by ${mentionList(state.by)}` : ''
+  return `${OUTCOME[state.outcome]}${by} · ${slackDate(state.at)}${quote(state.comment ?? '')}`
+}
+
+function tail(input: ApprovalMessageInput, state: ApprovalState): Block[] {
+  const t = tally(input.votes, input.required, input.digest)
+  const stale = input.votes.filter((v) => v.digest !== input.digest).length
+  let line = `*${tallyText(t.approvals, t.required)}*`
+  if (t.approvers.length > 0) line += ` · ${mentionList(t.approvers)}`
+  if (stale > 0) line += ` · ${plural(stale, 'vote')} on an earlier revision no longer count${stale === 1 ? 's' : ''}`
+  const blocks = [section(line)]
+  if (state.kind === 'open') blocks.push(approvalButtons(input.waitId, input.digest))
+  else if (state.kind === 'decided') blocks.push(section(outcomeLine(state)))
+  else blocks.push(context('⤴️ Superseded by a newer revision; votes on this one no longer count.'))
+  return blocks
+}
+
+function fallbackText(input: ApprovalMessageInput, state: ApprovalState): string {
+  const step = input.stepName ?? input.stepId
+  const what =
+    state.kind === 'decided'
+      ? `Approval ${state.outcome.replace('_', ' ')}`
+      : state.kind === 'superseded'
+        ? 'Approval superseded'
+        : 'Approval requested'
+  const t = tally(input.votes, input.required, input.digest)
+  const text = `${what}: ${step} on ${flowRef(input.flow.slug, input.flow.version)} (run ${input.runId}) — ${tallyText(t.approvals, t.required)}`
+  return escapeMrkdwn(truncate(stripControl(text), LIMITS.fallbackText))
+}
+
+/** The approval message in its open, decided or superseded state; always within Slack's message limits. */
+export function approvalMessage(input: ApprovalMessageInput): Message {
+  const state = input.state ?? { kind: 'open' }
+  const request = truncateMrkdwn(defangBroadcasts(stripControl(input.message)).trim(), LIMITS.sectionText)
+  const head: Block[] = [
+    header(truncate(`Approval requested: ${input.stepName ?? input.stepId}`, LIMITS.header)),
+    section(request === '' ? '_(no request text)_' : request),
+    facts(input),
+  ]
+  if (input.attachments && input.attachments.length > 0) {
+    const titles = input.attachments.slice(0, 10).map((a) => escapeMrkdwn(truncate(stripControl(a.title), 80)))
+    const more = input.attachments.length > 10 ? ` and ${input.attachments.length - 10} more` : ''
+    head.push(context(`📎 In the thread: ${titles.join(', ')}${more}`))
+  }
+  const after = tail(input, state)
+  let diffBlocks: Block[] = []
+  if (input.diff) {
+    let jsonChars = LIMITS.messageJson - jsonLength(head) - TAIL_RESERVE
+    const blocks = LIMITS.messageBlocks - head.length - after.length
+    // The reserve covers the tail; shrink further only if an unusually large tail does not fit.
+    for (let i = 0; i < 5; i++) {
+      diffBlocks = diffPreview(input.diff, { jsonChars, blocks }).blocks
+      const over = jsonLength([...head, ...diffBlocks, ...after]) - LIMITS.messageJson
+      if (over <= 0) break
+      jsonChars -= over + 200
+    }
+  }
+  return { text: fallbackText(input, state), blocks: [...head, ...diffBlocks, ...after] }
+}
+
+export interface ReasonModalInput {
+  waitId: string
+  digest: string
+  decision: ReasonDecision
+  /** The approval message, carried so the listener can update it. */
+  channel?: string
+  ts?: string
+}
+
+/** The modal Reject and Request changes open: one required multiline `reason`. */
+export function approvalReasonModal(input: ReasonModalInput): ModalView {
+  const reject = input.decision === 'reject'
+  const metadata: Record<string, string> = { wait: input.waitId, digest: input.digest, decision: input.decision }
+  if (input.channel) metadata.channel = input.channel
+  if (input.ts) metadata.ts = input.ts
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.reason,
+    title: plain(reject ? 'Reject' : 'Request changes'),
+    submit: plain(reject ? 'Reject' : 'Send'),
+    close: plain('Cancel'),
+    private_metadata: JSON.stringify(metadata),
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'reason',
+        label: plain(reject ? 'Why are you rejecting this?' : 'What should change?'),
+        hint: plain(reject ? 'The run fails or follows its rejected route.' : 'The flow sees this as the comment.'),
+        element: { type: 'plain_text_input', action_id: 'reason', multiline: true, max_length: 3000 },
+      },
+    ],
+  }
+}
