@@ -33,13 +33,13 @@ async function park(server: Awaited<ReturnType<typeof startBenchServer>>, n: num
     async () => {
       const { status, json } = await call(server, 'POST', '/api/v1/runs', { flow: 'bench_callbacks', inputs: {} })
       if (status !== 201) throw new Error(`start failed: ${status} ${JSON.stringify(json)}`)
-      ids.push((json.data?.run as { id: string }).id)
+      ids.push((json.data as { run: { id: string } }).run.id)
     },
   )
   // Every run must be parked on its wait before the measurement starts.
   for (;;) {
     const { json } = await call(server, 'GET', '/api/v1/runs?status=running,queued&limit=1')
-    if ((json.data?.runs as unknown[]).length === 0) return ids
+    if ((json.data as { runs: unknown[] }).runs.length === 0) return ids
     await new Promise((r) => setTimeout(r, 100))
   }
 }
@@ -74,7 +74,7 @@ async function phase(server: Awaited<ReturnType<typeof startBenchServer>>, concu
     await response.arrayBuffer()
     if (mode === 'burst') return
     const { json } = await call(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`)
-    if ((json.data?.run as { status: string }).status !== 'succeeded') throw new Error(`run ${runId} did not succeed`)
+    if ((json.data as { run: { status: string } }).run.status !== 'succeeded') throw new Error(`run ${runId} did not succeed`)
     latencies.push(performance.now() - sent)
   })
   let lastEnd = 0
@@ -82,7 +82,7 @@ async function phase(server: Awaited<ReturnType<typeof startBenchServer>>, concu
     // Callbacks went out back to back; a run's latency is its server-side end minus when its callback was sent.
     await pool(ids, 64, async (runId) => {
       const { json } = await call(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`)
-      const ended = Date.parse((json.data?.run as { ended_at: string }).ended_at)
+      const ended = Date.parse((json.data as { run: { ended_at: string } }).run.ended_at)
       lastEnd = Math.max(lastEnd, ended)
       latencies.push(Math.max(0, ended - (sentAt.get(runId) ?? ended)))
     })

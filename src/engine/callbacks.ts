@@ -53,6 +53,12 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       const problems = current?.status === 'open' ? checkPayload(current.spec?.schema, payload) : []
       if (problems.length > 0) return { type: 'invalid_payload', problems }
       const run = current ? undefined : await store.getRun(target.runId)
+      if (run) {
+        const step = (await deps.flowOf(run.revisionId)).steps.find((s) => s.id === target.stepId)
+        const schema = step?.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
+        const early = checkPayload(schema, payload)
+        if (early.length > 0) return { type: 'invalid_payload', problems: early }
+      }
       const takes = current ? current.status === 'open' : run !== undefined && !isTerminal(run.status)
       if (takes)
         stored = (await externalize(deps.resources, payload, deps.resourceThresholdBytes, target.runId, raw)).value
@@ -72,6 +78,11 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         const passed = (run.cursor.visits[target.stepId] ?? 0) > target.visit
         if (isTerminal(run.status) || passed)
           return { transition: null, result: { type: 'expired' } as CallbackOutcome }
+        // `schema` is never templated: check an early body now rather than drop it when the wait opens.
+        const schema = step.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
+        const problems = checkPayload(schema, payload)
+        if (problems.length > 0)
+          return { transition: null, result: { type: 'invalid_payload', problems } as CallbackOutcome }
         // Early: the agent answered before the wait step started. Keep it; the step consumes it when it opens.
         return {
           transition: {

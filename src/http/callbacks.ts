@@ -44,13 +44,18 @@ function answer(c: Context, outcome: CallbackOutcome): Response {
   }
 }
 
-async function readJsonBody(c: Context, maxBytes: number): Promise<{ raw: Buffer; value: unknown }> {
+async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
   const declared = Number(c.req.header('content-length') ?? 0)
   if (declared > maxBytes)
     throw new AppError('payload_too_large', `The body is over ${maxBytes} bytes.`, { status: 413 })
   const raw = Buffer.from(await c.req.arrayBuffer())
   if (raw.length > maxBytes)
     throw new AppError('payload_too_large', `The body is over ${maxBytes} bytes.`, { status: 413 })
+  return raw
+}
+
+async function readJsonBody(c: Context, maxBytes: number): Promise<{ raw: Buffer; value: unknown }> {
+  const raw = await readBody(c, maxBytes)
   try {
     return { raw, value: JSON.parse(raw.toString('utf8')) }
   } catch {
@@ -77,7 +82,7 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
 
   app.post('/:token/heartbeat', async (c) => {
     const t = target(c)
-    const text = await c.req.text()
+    const text = (await readBody(c, 64 * 1024)).toString('utf8')
     let body: Record<string, unknown> = {}
     if (text.trim() !== '') {
       try {

@@ -25,7 +25,8 @@ export function resourceRoutes(engine: Engine) {
     })
   })
   app.get('/:id', requireScope('runs:read'), async (c) => {
-    const id = parseResourceRef(decodeURIComponent(c.req.param('id')))
+    // Hono already percent-decoded the parameter; decoding again throws on a literal '%'.
+    const id = parseResourceRef(c.req.param('id'))
     const resource = await engine.resources.get(id)
     if (!resource) throw notFound('resource_not_found', `No resource res://${id}.`)
     c.header('content-type', resource.mediaType)
