@@ -55,7 +55,11 @@ function summarize(latencies: number[], wallMs: number) {
   }
 }
 
-async function phase(server: Awaited<ReturnType<typeof startBenchServer>>, concurrency: number, mode: 'closed' | 'burst') {
+async function phase(
+  server: Awaited<ReturnType<typeof startBenchServer>>,
+  concurrency: number,
+  mode: 'closed' | 'burst',
+) {
   const ids = await park(server, N)
   const parkedMemory = memoryOf(server.child.pid ?? 0)
   const latencies: number[] = []
@@ -74,7 +78,8 @@ async function phase(server: Awaited<ReturnType<typeof startBenchServer>>, concu
     await response.arrayBuffer()
     if (mode === 'burst') return
     const { json } = await call(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`)
-    if ((json.data as { run: { status: string } }).run.status !== 'succeeded') throw new Error(`run ${runId} did not succeed`)
+    if ((json.data as { run: { status: string } }).run.status !== 'succeeded')
+      throw new Error(`run ${runId} did not succeed`)
     latencies.push(performance.now() - sent)
   })
   let lastEnd = 0

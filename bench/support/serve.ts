@@ -29,7 +29,8 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const line = out.split('\n')[0]
-      if (out.includes('\n') && line) resolve((JSON.parse(line) as { data: { server: { url: string } } }).data.server.url)
+      if (out.includes('\n') && line)
+        resolve((JSON.parse(line) as { data: { server: { url: string } } }).data.server.url)
     })
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)))
   })
@@ -57,10 +58,18 @@ export function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } {
   return { rss_mb: +(kb('VmRSS') / 1024).toFixed(1), peak_rss_mb: +(kb('VmHWM') / 1024).toFixed(1) }
 }
 
-export async function call(server: { url: string; token: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: { ok: boolean; data?: Record<string, unknown>; error?: unknown } }> {
+export async function call(
+  server: { url: string; token: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: { ok: boolean; data?: Record<string, unknown>; error?: unknown } }> {
   const response = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${server.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   return { status: response.status, json: (await response.json()) as never }
