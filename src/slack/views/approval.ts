@@ -142,7 +142,7 @@ function fallbackText(input: ApprovalMessageInput, state: ApprovalState): string
         : 'Approval requested'
   const t = tally(input.votes, input.required, input.digest)
   const text = `${what}: ${step} on ${flowRef(input.flow.slug, input.flow.version)} (run ${input.runId}) — ${tallyText(t.approvals, t.required)}`
-  return escapeMrkdwn(truncate(stripControl(text), LIMITS.fallbackText))
+  return truncateMrkdwn(escapeMrkdwn(stripControl(text)), LIMITS.fallbackText)
 }
 
 /** The approval message in its open, decided or superseded state; always within Slack's message limits. */

@@ -16,6 +16,10 @@ const WINDOW = 32
 
 /** The last grapheme boundary at or before `limit`, never inside a surrogate pair. */
 function boundaryAtOrBefore(text: string, limit: number): number {
+  // Fast path: between two characters below U+0300 (no combining marks, joiners or surrogates) is always a boundary.
+  const before = text.charCodeAt(limit - 1)
+  const after = text.charCodeAt(limit)
+  if (limit === 0 || (before < 0x300 && after < 0x300 && !(before === 13 && after === 10))) return limit
   const start = Math.max(0, limit - WINDOW)
   let best = -1
   for (const { index } of graphemes.segment(text.slice(start, limit + WINDOW))) {
@@ -57,7 +61,7 @@ export function defangBroadcasts(mrkdwn: string): string {
   return mrkdwn.replace(/<!(channel|here|everyone|subteam\^[^>]*)([^>]*)>/g, '&lt;!$1$2&gt;')
 }
 
-const SLACK_USER_ID = /^(?:slack:)?([UW][A-Z0-9]{2,})$/
+const SLACK_USER_ID = /^(?:slack:)?([UW][A-Z0-9]+)$/
 
 /** `<@U…>` for a Slack user id (optionally `slack:`-prefixed), the escaped text for other actors (`token:ci`). */
 export function mention(actor: string): string {
@@ -66,8 +70,8 @@ export function mention(actor: string): string {
 }
 
 /** Mentions a list of actors, at most `max` of them, then `and N more`. */
-export function mentionList(actors: readonly string[], max = 20): string {
-  const shown = actors.slice(0, max).map(mention).join(', ')
+export function mentionList(actors: readonly string[], max = 20, separator = ', '): string {
+  const shown = actors.slice(0, max).map(mention).join(separator)
   return actors.length > max ? `${shown} and ${actors.length - max} more` : shown
 }
 
