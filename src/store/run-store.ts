@@ -344,8 +344,22 @@ export function createRunStore(database: Database): RunStore {
     events: async (runId) =>
       db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq)).all(),
 
-    claimRunnable: async (owner, now, leaseMs, limit) =>
-      database.write(async (tx) => {
+    claimRunnable: async (owner, now, leaseMs, limit) => {
+      // Look without the write lock first: an idle instance polls often and must not queue behind writers.
+      const any = await db
+        .select({ id: runs.id })
+        .from(runs)
+        .where(
+          and(
+            eq(runs.status, 'running'),
+            lte(runs.runnableAt, now),
+            or(isNull(runs.leaseOwner), lt(runs.leaseExpiresAt, now)),
+          ),
+        )
+        .limit(1)
+        .get()
+      if (!any) return []
+      return database.write(async (tx) => {
         const due = await tx
           .select({ id: runs.id })
           .from(runs)
@@ -374,7 +388,8 @@ export function createRunStore(database: Database): RunStore {
           )
           .returning()
         return claimed.map(toRun)
-      }),
+      })
+    },
 
     claimRun: async (id, owner, now, leaseMs) =>
       database.write(async (tx) => {
@@ -453,8 +468,21 @@ export function createRunStore(database: Database): RunStore {
         return inserted.length > 0
       }),
 
-    claimDueTimers: async (owner, now, claimMs, limit) =>
-      database.write(async (tx) => {
+    claimDueTimers: async (owner, now, claimMs, limit) => {
+      const any = await db
+        .select({ id: timers.id })
+        .from(timers)
+        .where(
+          and(
+            eq(timers.status, 'pending'),
+            lte(timers.fireAt, now),
+            or(isNull(timers.claimedUntil), lt(timers.claimedUntil, now)),
+          ),
+        )
+        .limit(1)
+        .get()
+      if (!any) return []
+      return database.write(async (tx) => {
         const due = await tx
           .select({ id: timers.id })
           .from(timers)
@@ -480,7 +508,8 @@ export function createRunStore(database: Database): RunStore {
           )
           .returning()
         return claimed as TimerRecord[]
-      }),
+      })
+    },
 
     finishTimer: async (id, at) => {
       await database.write((tx) =>

@@ -1,7 +1,7 @@
 // `greenlight resources …`: list a run's res:// artifacts, read one's exact bytes (checked against its sha256).
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { AppError } from '../../errors.ts'
 import {
   type Command,
@@ -30,40 +30,14 @@ export const list: Command = {
   },
 }
 
-/** The API token, found as ctx.api() finds it (the JSON client cannot return raw bytes). */
-function token(ctx: CommandContext): string {
-  ctx.api() // fails with not_configured (exit 3) exactly like every other command
-  return ctx.config.token ?? readFileSync(join(ctx.config.dataDir, 'cli-token'), 'utf8').trim()
-}
-
 async function fetchBytes(ctx: CommandContext, id: string): Promise<{ bytes: Buffer; mediaType: string }> {
-  const url = ctx.config.url
-  const authorization = `Bearer ${token(ctx)}`
-  let response: Response
-  try {
-    response = await fetch(`${url}/api/v1/resources/${id}`, { headers: { authorization } })
-  } catch (error) {
-    throw new AppError('server_unreachable', `Cannot reach the Greenlight server at ${url}.`, {
-      status: 503,
-      hint: "Start it with 'npm start' (or 'greenlight serve'), or set GREENLIGHT_URL.",
-      details: { url, cause: error instanceof Error ? ((error.cause as Error)?.message ?? error.message) : error },
-    })
+  const response = await ctx.api().getBytes(`/resources/${id}`)
+  const bytes = response.body
+  const header = (name: string) => {
+    const value = response.headers[name]
+    return Array.isArray(value) ? (value[0] ?? null) : (value ?? null)
   }
-  const bytes = Buffer.from(await response.arrayBuffer())
-  if (!response.ok) {
-    let e: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } = {}
-    try {
-      e = (JSON.parse(bytes.toString('utf8')) as { error?: typeof e }).error ?? {}
-    } catch {
-      // not an envelope: fall back to the status line below
-    }
-    throw new AppError(e.code ?? 'request_failed', e.message ?? `The server answered ${response.status}.`, {
-      status: response.status,
-      hint: e.hint,
-      details: e.details ?? {},
-    })
-  }
-  const announced = response.headers.get('x-greenlight-sha256')
+  const announced = header('x-greenlight-sha256')
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   if (sha256 !== id || (announced !== null && announced !== id)) {
     throw new AppError('resource_corrupt', `The bytes received for res://${id} do not match its sha256.`, {
@@ -72,7 +46,7 @@ async function fetchBytes(ctx: CommandContext, id: string): Promise<{ bytes: Buf
       details: { ref: `res://${id}`, received_sha256: sha256, announced_sha256: announced, size: bytes.length },
     })
   }
-  return { bytes, mediaType: response.headers.get('content-type') ?? 'application/octet-stream' }
+  return { bytes, mediaType: header('content-type') ?? 'application/octet-stream' }
 }
 
 function utf8(bytes: Buffer): string | undefined {
