@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // e2e runs with the integration project: same real server, real database, fake Slack.
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -14,6 +14,7 @@ import { createTokens } from './engine/tokens.ts'
 import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createLogger } from './logger.ts'
+import type { SlackSurface } from './slack/slack-surface.ts'
 import { createRunners, httpConnection } from './steps/registry.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
 import { openDatabase } from './store/database.ts'
@@ -42,6 +43,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const versions = createFlowVersions({ flows, connections, clock })
   const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
   const connectionRepository = connections
+  let slack: SlackSurface | undefined
+  const owner = ids.next('inst')
   const engine = createEngine({
     store: createRunStore(database),
     resources: createResourceStore(database, clock.now),
@@ -56,7 +59,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
     logger,
     secretKey,
     publicUrl: () => publicUrl,
-    owner: ids.next('inst'),
+    owner,
+    onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,
     resourceThresholdBytes: config.resourceThresholdBytes,
     directory: { members: async () => null },
@@ -65,7 +69,21 @@ export async function startServer(config: Config, logger = createLogger(config.l
   })
   engine.scheduler.start()
 
-  if (!config.slack) logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
+  if (config.slack) {
+    // Loaded only when Slack is on, so a server without Slack starts without Bolt.
+    const { createSlackSurface } = await import('./slack/slack-surface.ts')
+    slack = await createSlackSurface({
+      slack: config.slack,
+      database,
+      engine,
+      versions,
+      flows,
+      logger,
+      owner,
+      admins: config.admins,
+      defaultChannel: config.defaultChannel,
+    })
+  } else logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
 
   const app = createHttpApp({
     versions,
@@ -77,6 +95,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     metrics: createMetrics(),
     ready: database.ready,
     maxBodyBytes: config.maxBodyBytes,
+    slackRoute: slack?.route,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
@@ -86,6 +105,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
   if (!config.publicUrlSet) publicUrl = url
+  await slack?.start()
   logger.info({ url, database: config.databaseUrl.replace(/\?.*$/, '') }, 'greenlight is listening')
 
   return {
@@ -95,6 +115,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await engine.scheduler.stop()
+      await slack?.stop()
       database.close()
     },
   }

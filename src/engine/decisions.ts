@@ -1,5 +1,5 @@
 // People resume runs: approval votes (quorum, eligibility, artifact binding) and input submissions.
-import { type ApprovalPolicy, checkVoter, tally, type VoteDecision } from '../core/approval-policy.ts'
+import { type ApprovalPolicy, checkVoter, hasExplicitApprovers, tally, type VoteDecision } from '../core/approval-policy.ts'
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { EngineDeps } from './engine-deps.ts'
@@ -62,7 +62,10 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
     async vote(input: VoteInput): Promise<VoteResult> {
       const first = await requireWait(input.waitId, 'approval')
       const policy = policyOf(first)
-      const members = await deps.directory.members(policy.usergroups, policy.channel)
+      // Default voters (nobody listed): the members of the run's channel, when Slack can tell.
+      const run = hasExplicitApprovers(policy) ? undefined : await store.getRun(first.runId)
+      const runChannel = (run?.slack as { channel?: string } | null | undefined)?.channel ?? null
+      const members = await deps.directory.members(policy.usergroups, policy.channel ?? runChannel)
       const at = clock.now()
       const { result, commit } = await store.transact(async (view) => {
         const wait = await view.getWait(input.waitId)
@@ -111,7 +114,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           type: 'approval.voted',
           stepId: wait.stepId,
           actor: input.voter,
-          data: { decision: input.decision, comment: input.comment, digest, via: input.via },
+          data: { wait_id: wait.id, decision: input.decision, comment: input.comment, digest, via: input.via },
         }
         const result: VoteResult = { ...base, recorded: true, duplicate: false, tally: t, outcome: t.outcome }
         if (!t.outcome) return { transition: { runId: wait.runId, at, insertVote: vote, events: [voted] }, result }
@@ -155,7 +158,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
               type: 'approval.decided',
               stepId: wait.stepId,
               actor: input.voter,
-              data: { outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
+              data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
             },
           ],
           owner: deps.owner,

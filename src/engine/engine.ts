@@ -35,6 +35,7 @@ export function createEngine(
     changes,
     store: deps.store,
     resources: deps.resources,
+    flowOf: deps.flowOf,
   }
 }
 

@@ -16,6 +16,8 @@ export interface StartInput {
   inputs: Record<string, unknown>
   initiator: string
   trigger: string
+  /** Where the run's Slack thread goes (the channel it was started from). */
+  slack?: { channel: string } | null
 }
 
 export function createRuns(
@@ -103,7 +105,7 @@ export function createRuns(
           // Leased to this instance from the start, so it continues here without another claiming write.
           leaseOwner: deps.owner,
           leaseExpiresAt: at + deps.leaseMs,
-          slack: null,
+          slack: input.slack ?? null,
           createdAt: at,
           startedAt: at,
           endedAt: null,

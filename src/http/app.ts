@@ -27,6 +27,8 @@ export interface HttpDeps {
   logger: Logger
   ready: () => Promise<boolean>
   maxBodyBytes: number
+  /** `POST /slack/events` (Slack HTTP mode), when Slack is on without Socket Mode. */
+  slackRoute?: Hono | undefined
 }
 
 export function createHttpApp(deps: HttpDeps): Hono {
@@ -62,6 +64,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
   app.route('/api/v1', api)
+  if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
 
   app.notFound((c) =>

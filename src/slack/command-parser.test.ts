@@ -13,7 +13,10 @@ describe('parseGlCommand', () => {
 
   it('reads the other commands', () => {
     expect(parseGlCommand('list')).toEqual({ name: 'list' })
-    expect(parseGlCommand('status run_01JABCDEFGHJKMNPQRSTVWXYZ0')).toEqual({ name: 'status', run: 'run_01JABCDEFGHJKMNPQRSTVWXYZ0' })
+    expect(parseGlCommand('status run_01JABCDEFGHJKMNPQRSTVWXYZ0')).toEqual({
+      name: 'status',
+      run: 'run_01JABCDEFGHJKMNPQRSTVWXYZ0',
+    })
     expect(parseGlCommand('promote agent_fix v3')).toEqual({ name: 'promote', slug: 'agent_fix', version: 3 })
     expect(parseGlCommand('release agent_fix ship it')).toEqual({ name: 'release', slug: 'agent_fix', note: 'ship it' })
   })
@@ -34,7 +37,10 @@ describe('parseGlCommand', () => {
     }
     const alphabet = 'run list status cancel promote =-"“” \t\n\u0000é🚀run_01J'
     for (let i = 0; i < 1000; i++) {
-      const text = Array.from({ length: Math.floor(rand() * 60) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('')
+      const text = Array.from(
+        { length: Math.floor(rand() * 60) },
+        () => alphabet[Math.floor(rand() * alphabet.length)],
+      ).join('')
       expect(() => parseGlCommand(text), `seed case ${i}: ${JSON.stringify(text)}`).not.toThrow()
     }
   })

@@ -40,7 +40,8 @@ export function parseGlCommand(text: string): GlCommand {
     case 'status':
     case 'cancel': {
       const run = rest[0]
-      if (rest.length !== 1 || !run || !/^run_[0-9A-Z]{26}$/.test(run)) return help(`\`${verb}\` needs one run id (run_…).`)
+      if (rest.length !== 1 || !run || !/^run_[0-9A-Z]{26}$/.test(run))
+        return help(`\`${verb}\` needs one run id (run_…).`)
       return { name: verb === 'status' ? 'status' : 'cancel', run }
     }
     case 'run': {
@@ -60,12 +61,15 @@ export function parseGlCommand(text: string): GlCommand {
     }
     case 'release': {
       const [slug, ...note] = rest
-      return slug ? { name: 'release', slug, note: note.length > 0 ? note.join(' ') : null } : help('`release` needs a flow slug.')
+      return slug
+        ? { name: 'release', slug, note: note.length > 0 ? note.join(' ') : null }
+        : help('`release` needs a flow slug.')
     }
     case 'promote': {
       const [slug, version] = rest
       const n = Number((version ?? '').replace(/^v/i, ''))
-      if (!slug || !Number.isInteger(n) || n < 1 || rest.length !== 2) return help('`promote` needs a flow slug and a version number.')
+      if (!slug || !Number.isInteger(n) || n < 1 || rest.length !== 2)
+        return help('`promote` needs a flow slug and a version number.')
       return { name: 'promote', slug, version: n }
     }
     default:

@@ -187,6 +187,18 @@ async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
   return { ok: true, effectResult, ...(promoted ? { promoted } : {}) }
 }
 
+/** A run this instance may pick up now: running, due, and not leased by a live instance. */
+const runnable = (now: number) =>
+  and(eq(runs.status, 'running'), lte(runs.runnableAt, now), or(isNull(runs.leaseOwner), lt(runs.leaseExpiresAt, now)))
+
+/** A timer that is due and not claimed by a live instance. */
+const dueTimer = (now: number) =>
+  and(
+    eq(timers.status, 'pending'),
+    lte(timers.fireAt, now),
+    or(isNull(timers.claimedUntil), lt(timers.claimedUntil, now)),
+  )
+
 export function createRunStore(database: Database): RunStore {
   const { db } = database
   // The hottest reads are built once (drizzle prepared queries); building SQL per call was a large share of CPU.
@@ -346,30 +358,13 @@ export function createRunStore(database: Database): RunStore {
 
     claimRunnable: async (owner, now, leaseMs, limit) => {
       // Look without the write lock first: an idle instance polls often and must not queue behind writers.
-      const any = await db
-        .select({ id: runs.id })
-        .from(runs)
-        .where(
-          and(
-            eq(runs.status, 'running'),
-            lte(runs.runnableAt, now),
-            or(isNull(runs.leaseOwner), lt(runs.leaseExpiresAt, now)),
-          ),
-        )
-        .limit(1)
-        .get()
+      const any = await db.select({ id: runs.id }).from(runs).where(runnable(now)).limit(1).get()
       if (!any) return []
       return database.write(async (tx) => {
         const due = await tx
           .select({ id: runs.id })
           .from(runs)
-          .where(
-            and(
-              eq(runs.status, 'running'),
-              lte(runs.runnableAt, now),
-              or(isNull(runs.leaseOwner), lt(runs.leaseExpiresAt, now)),
-            ),
-          )
+          .where(runnable(now))
           .orderBy(asc(runs.runnableAt))
           .limit(limit)
           .all()
@@ -469,30 +464,13 @@ export function createRunStore(database: Database): RunStore {
       }),
 
     claimDueTimers: async (owner, now, claimMs, limit) => {
-      const any = await db
-        .select({ id: timers.id })
-        .from(timers)
-        .where(
-          and(
-            eq(timers.status, 'pending'),
-            lte(timers.fireAt, now),
-            or(isNull(timers.claimedUntil), lt(timers.claimedUntil, now)),
-          ),
-        )
-        .limit(1)
-        .get()
+      const any = await db.select({ id: timers.id }).from(timers).where(dueTimer(now)).limit(1).get()
       if (!any) return []
       return database.write(async (tx) => {
         const due = await tx
           .select({ id: timers.id })
           .from(timers)
-          .where(
-            and(
-              eq(timers.status, 'pending'),
-              lte(timers.fireAt, now),
-              or(isNull(timers.claimedUntil), lt(timers.claimedUntil, now)),
-            ),
-          )
+          .where(dueTimer(now))
           .orderBy(asc(timers.fireAt))
           .limit(limit)
           .all()

@@ -2,12 +2,13 @@
 // and nothing changes. Reproduce a failure with FUZZ_SEED=<the printed seed>.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
+import { fuzzSeed } from '../support/fuzz-env.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
 type Json = any
 
-const SEED = Number(process.env.FUZZ_SEED ?? randomBytes(4).readUInt32LE(0))
+const SEED = fuzzSeed(randomBytes(4).readUInt32LE(0))
 const MAX_BODY = 1024 * 1024
 
 /** mulberry32: small, fast, and the same sequence for the same seed. */

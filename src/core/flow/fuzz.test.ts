@@ -1,14 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { fuzzRuns, fuzzSeed } from '../../../test/support/fuzz-env.ts'
 import { type FlowProblem, validateFlowSource } from './validate.ts'
 
 /**
  * Mutates the example flows at random and checks that validation never throws and always locates its problems.
  * A failure prints its seed; FUZZ_SEED=<seed> FUZZ_RUNS=1 replays exactly that case. Raise FUZZ_RUNS to search wider.
  */
-const BASE_SEED = Number(process.env.FUZZ_SEED ?? 20_240_611)
-const RUNS_PER_FILE = Number(process.env.FUZZ_RUNS ?? 220)
+const BASE_SEED = fuzzSeed(20_240_611)
+const RUNS_PER_FILE = fuzzRuns(220)
 const examplesDir = join(import.meta.dirname, '../../../examples/flows')
 
 /** mulberry32: tiny, fast and good enough to pick mutations reproducibly. */

@@ -1,0 +1,218 @@
+// What Greenlight does with Slack input: /gl commands, approval buttons, reason modals, App Home.
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { tally } from '../core/approval-policy.ts'
+import type { Engine } from '../engine/engine.ts'
+import type { FlowVersions } from '../engine/flow-versions.ts'
+import type { FlowRepository } from '../engine/ports.ts'
+import { isAppError } from '../errors.ts'
+import { parseGlCommand, USAGE } from './command-parser.ts'
+import type { OutboxPort } from './outbox-port.ts'
+import type { SlackHandlers, SlackReply } from './transport/handlers.ts'
+import { ACTION, CALLBACK, parseApprovalActionValue, parseReasonMetadata } from './views/actions.ts'
+import { approvalReasonModal } from './views/approval.ts'
+import { homeView } from './views/home.ts'
+
+export interface SlackHandlerDeps {
+  engine: Engine
+  versions: FlowVersions
+  flows: FlowRepository
+  outbox: OutboxPort & { kick(): void }
+  /** Direct Web API calls that cannot wait for the outbox (views.open needs a trigger_id that expires in 3 s). */
+  client: { apiCall(method: string, args: Record<string, unknown>): Promise<unknown> }
+  admins: readonly string[]
+  logger: Logger
+}
+
+const ephemeral = (text: string): SlackReply => ({ text, responseType: 'ephemeral' })
+
+function explain(error: unknown): string {
+  if (isAppError(error)) return `${error.message}${error.hint ? `\n_${error.hint}_` : ''}`
+  return 'Something went wrong; it is logged.'
+}
+
+export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
+  const { engine, outbox } = deps
+  const isAdmin = (user: string) => deps.admins.includes(user)
+
+  async function tellUser(user: string, channel: string | null, text: string): Promise<void> {
+    await outbox.enqueue({
+      key: `ephemeral:${randomUUID()}`,
+      method: channel ? 'chat.postEphemeral' : 'chat.postMessage',
+      payload: channel ? { channel, user, text } : { channel: user, text },
+    })
+    outbox.kick()
+  }
+
+  async function openApprovals(user: string) {
+    const waits = await engine.store.listWaits({ status: ['open'], kind: 'approval', limit: 50 })
+    return waits.filter((w) => {
+      const approvers = (w.spec?.approvers ?? {}) as { users?: string[] }
+      const listed = approvers.users ?? []
+      return (
+        listed.length === 0 ||
+        listed.includes(user) ||
+        ((w.spec?.escalated_to as string[] | undefined) ?? []).includes(user)
+      )
+    })
+  }
+
+  async function command(input: Parameters<SlackHandlers['command']>[0]): Promise<SlackReply> {
+    const parsed = parseGlCommand(input.text)
+    try {
+      switch (parsed.name) {
+        case 'help':
+          return ephemeral(`${parsed.problem ? `${parsed.problem}\n\n` : ''}${USAGE}`)
+        case 'run': {
+          const run = await engine.runs.start({
+            slug: parsed.slug,
+            draft: parsed.draft,
+            inputs: parsed.inputs,
+            initiator: input.userId,
+            trigger: 'slack',
+            slack: { channel: input.channelId },
+          })
+          return ephemeral(`Started \`${run.id}\` (${parsed.slug}); its card and thread are in this channel.`)
+        }
+        case 'list': {
+          const flows = (await deps.flows.list()).filter((f) => f.liveVersion !== null)
+          if (flows.length === 0) return ephemeral('No flow is released yet.')
+          return ephemeral(flows.map((f) => `• \`${f.slug}\` v${f.liveVersion}: ${f.name}`).join('\n'))
+        }
+        case 'status': {
+          const run = await engine.runs.requireRun(parsed.run)
+          const waiting =
+            run.status === 'waiting' && run.waitingOn ? ` on ${run.waitingOn.kind} \`${run.waitingOn.step}\`` : ''
+          return ephemeral(
+            `\`${run.id}\` (${run.flowSlug}@v${run.version ?? 'draft'}): *${run.status}*${waiting}${run.error ? `\n${run.error.message}` : ''}`,
+          )
+        }
+        case 'cancel': {
+          const run = await engine.runs.cancel(parsed.run, input.userId)
+          return ephemeral(`\`${run.id}\` is ${run.status}.`)
+        }
+        case 'approvals': {
+          const waits = await openApprovals(input.userId)
+          if (waits.length === 0) return ephemeral('Nothing waits on you.')
+          return ephemeral(waits.map((w) => `• \`${w.stepId}\` in \`${w.runId}\``).join('\n'))
+        }
+        case 'release':
+        case 'promote': {
+          if (!isAdmin(input.userId))
+            return ephemeral('Only Greenlight admins (GREENLIGHT_ADMINS) may release or promote flows.')
+          if (parsed.name === 'release') {
+            const released = await deps.versions.release(parsed.slug, { note: parsed.note, by: input.userId })
+            return ephemeral(`Released \`${parsed.slug}\` v${released.version}; it is live.`)
+          }
+          const promoted = await deps.versions.promote(parsed.slug, parsed.version)
+          return ephemeral(`\`${parsed.slug}\` v${promoted.live} is live (was v${promoted.previous ?? '–'}).`)
+        }
+      }
+    } catch (error) {
+      if (!isAppError(error)) deps.logger.error({ err: error }, '/gl failed')
+      return ephemeral(explain(error))
+    }
+  }
+
+  async function vote(
+    user: string,
+    wait: string,
+    digest: string,
+    decision: 'approve' | 'reject' | 'request_changes',
+    comment: string | null,
+    channel: string | null,
+  ) {
+    try {
+      await engine.decisions.vote({
+        waitId: wait,
+        voter: user,
+        decision,
+        comment,
+        via: 'slack',
+        anonymousToken: false,
+        digest,
+      })
+    } catch (error) {
+      if (!isAppError(error)) throw error
+      await tellUser(user, channel, explain(error))
+    }
+  }
+
+  return {
+    command,
+
+    async action(input) {
+      const target = parseApprovalActionValue(input.value)
+      if (!target) return
+      if (input.actionId === ACTION.approve) {
+        await vote(input.userId, target.wait, target.digest, 'approve', null, input.channelId)
+        return
+      }
+      if (input.actionId === ACTION.reject || input.actionId === ACTION.requestChanges) {
+        const decision = input.actionId === ACTION.reject ? 'reject' : 'request_changes'
+        await deps.client.apiCall('views.open', {
+          trigger_id: input.triggerId,
+          view: approvalReasonModal({
+            waitId: target.wait,
+            digest: target.digest,
+            decision,
+            ...(input.channelId ? { channel: input.channelId } : {}),
+            ...(input.messageTs ? { ts: input.messageTs } : {}),
+          }),
+        })
+      }
+    },
+
+    async viewSubmission(input) {
+      if (input.callbackId !== CALLBACK.reason) return undefined
+      const meta = parseReasonMetadata(input.privateMetadata)
+      if (!meta) return undefined
+      const field = input.values.reason?.reason as { value?: unknown } | undefined
+      const reason = typeof field?.value === 'string' ? field.value.trim() : ''
+      if (reason === '') return { errors: { reason: 'Say why, so the author can act on it.' } }
+      await vote(input.userId, meta.wait, meta.digest, meta.decision, reason, meta.channel ?? null)
+      return undefined
+    },
+
+    async homeOpened(userId) {
+      const [waits, runs, flows] = await Promise.all([
+        openApprovals(userId),
+        engine.runs.list({ limit: 200 }),
+        deps.flows.list(),
+      ])
+      const approvals = await Promise.all(
+        waits.map(async (w) => {
+          const run = await engine.runs.requireRun(w.runId)
+          const t = tally((await engine.store.votes(w.id)) as never, Number(w.spec?.required ?? 1), w.digest ?? '')
+          return {
+            waitId: w.id,
+            digest: w.digest ?? '',
+            runId: w.runId,
+            stepId: w.stepId,
+            flow: { slug: run.flowSlug, version: run.version },
+            requestedBy: run.initiator,
+            message: String(w.spec?.message ?? ''),
+            approvals: t.approvals,
+            required: t.required,
+            createdAt: w.createdAt,
+            deadlineAt: w.deadlineAt,
+          }
+        }),
+      )
+      const view = homeView({
+        approvals,
+        runs: runs.filter((r) => r.initiator === userId).slice(0, 10),
+        flows: flows
+          .filter((f) => f.liveVersion !== null)
+          .map((f) => ({ slug: f.slug, name: f.name, version: f.liveVersion })),
+        now: Date.now(),
+      } as never)
+      await outbox.enqueue({
+        key: `home:${userId}:${randomUUID()}`,
+        method: 'views.publish',
+        payload: { user_id: userId, view },
+      })
+      outbox.kick()
+    },
+  }
+}

@@ -1,0 +1,316 @@
+// Mirrors runs into Slack: one run card per run (updated in place) and a thread message per notable event, all
+// through the durable outbox with idempotent keys, so replaying a run's events never posts twice.
+import type { Logger } from 'pino'
+import { tally } from '../core/approval-policy.ts'
+import type { CompiledFlow } from '../engine/compiled-flow.ts'
+import { type ResourceStore, resolveText } from '../engine/resources.ts'
+import type { RunEventRecord, RunRecord, RunStore, WaitRecord } from '../engine/run-ports.ts'
+import type { OutboxItem, OutboxPort } from './outbox-port.ts'
+import { type ApprovalMessageInput, type ApprovalOutcome, approvalMessage } from './views/approval.ts'
+import type { Message } from './views/blocks.ts'
+import { runCard, stepChecklist } from './views/run-card.ts'
+import {
+  escalationMessage,
+  notifyMessage,
+  reminderMessage,
+  runFinishedMessage,
+  stepFailedMessage,
+  waitOpenedMessage,
+  waitProgressMessage,
+} from './views/thread.ts'
+
+export interface NotifierDeps {
+  store: RunStore
+  flowOf(revisionId: number): Promise<CompiledFlow>
+  resources: ResourceStore
+  outbox: OutboxPort & { kick(): void }
+  defaultChannel: string | undefined
+  clock: { now(): number }
+  logger: Logger
+}
+
+/** Where a run's thread lives: the channel it was started from, the flow's channel, or the default. */
+export function runChannel(run: RunRecord, flow: CompiledFlow, defaultChannel: string | undefined): string | null {
+  const fromSlack = (run.slack as { channel?: string } | null)?.channel
+  return fromSlack ?? flow.definition.slack?.channel ?? defaultChannel ?? null
+}
+
+const cardKey = (runId: string) => `card:${runId}`
+const approvalKey = (waitId: string) => `approval:${waitId}`
+
+export function createSlackNotifier(deps: NotifierDeps) {
+  const { store, outbox } = deps
+  const mirrored = new Map<string, number>()
+  const queue = new Map<string, Promise<void>>()
+
+  const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
+
+  async function approvalView(
+    run: RunRecord,
+    flow: CompiledFlow,
+    wait: WaitRecord,
+    state?: ApprovalMessageInput['state'],
+  ) {
+    const spec = wait.spec ?? {}
+    const votes = await store.votes(wait.id)
+    const diff = typeof spec.diff === 'string' ? await resolveText(deps.resources, spec.diff) : null
+    return approvalMessage({
+      waitId: wait.id,
+      digest: wait.digest ?? '',
+      runId: run.id,
+      stepId: wait.stepId,
+      stepName: flow.steps.find((s) => s.id === wait.stepId)?.def.name,
+      flow: { slug: run.flowSlug, name: flow.definition.name, version: run.version },
+      requestedBy: run.initiator,
+      message: String(spec.message ?? ''),
+      diff: diff ?? null,
+      required: Number(spec.required ?? 1),
+      votes: votes.map((v) => ({
+        voter: v.voter,
+        decision: v.decision as never,
+        comment: v.comment,
+        digest: v.digest,
+        at: v.at,
+      })),
+      deadlineAt: wait.deadlineAt,
+      ...(state ? { state } : {}),
+    })
+  }
+
+  async function card(run: RunRecord, flow: CompiledFlow): Promise<Message> {
+    const steps = await store.stepRuns(run.id)
+    return runCard({
+      run: { ...run, waitingOn: run.status === 'waiting' ? run.waitingOn : null },
+      flowName: flow.definition.name,
+      steps: stepChecklist(
+        flow.steps.map((s) => ({ id: s.id, name: s.def.name })),
+        steps,
+        { status: run.status, cursor: run.cursor, waitingOn: run.waitingOn, error: run.error },
+      ),
+      now: deps.clock.now(),
+    })
+  }
+
+  /** Thread messages (and approval-message updates) for one event; null when the event shows nothing. */
+  async function itemsFor(
+    run: RunRecord,
+    flow: CompiledFlow,
+    channel: string,
+    event: RunEventRecord,
+  ): Promise<OutboxItem[]> {
+    const data = (event.data ?? {}) as Record<string, unknown>
+    const reply = (m: Message, key = `ev:${run.id}:${event.seq}`): OutboxItem => ({
+      key,
+      runId: run.id,
+      method: 'chat.postMessage',
+      payload: { channel, ...message(m) },
+      dependsOn: cardKey(run.id),
+    })
+    const waitId = typeof data.wait_id === 'string' ? data.wait_id : undefined
+    const wait = waitId ? await store.getWait(waitId) : undefined
+    switch (event.type) {
+      case 'wait.opened': {
+        if (!wait) return []
+        if (wait.kind === 'approval') {
+          const items = [reply(await approvalView(run, flow, wait), approvalKey(wait.id))]
+          const diff =
+            typeof wait.spec?.diff === 'string' ? await resolveText(deps.resources, wait.spec.diff) : undefined
+          if (diff) {
+            items.push({
+              key: `diff:${wait.id}`,
+              runId: run.id,
+              method: 'files.uploadV2',
+              payload: {
+                channel_id: channel,
+                content: diff,
+                filename: `${wait.stepId}.diff`,
+                title: `${wait.stepId}.diff`,
+                snippet_type: 'diff',
+              },
+              dependsOn: cardKey(run.id),
+            })
+          }
+          return items
+        }
+        if (wait.kind === 'wait' || wait.kind === 'job') {
+          return [
+            reply(
+              waitOpenedMessage({
+                stepId: wait.stepId,
+                kind: wait.kind,
+                notify: (data.notify as string) ?? null,
+                deadlineAt: wait.deadlineAt,
+              }),
+            ),
+          ]
+        }
+        return []
+      }
+      case 'wait.heartbeat':
+        return typeof data.progress === 'string'
+          ? [reply(waitProgressMessage({ stepId: event.stepId ?? '', progress: data.progress, at: event.at }))]
+          : []
+      case 'approval.voted':
+      case 'approval.decided':
+      case 'approval.timed_out': {
+        if (!wait) return []
+        const decided = event.type !== 'approval.voted' || wait.status !== 'open'
+        const outcome =
+          (event.type === 'approval.timed_out' ? 'timed_out' : (data.outcome as ApprovalOutcome | undefined)) ??
+          'approved'
+        const state =
+          decided && wait.status !== 'open'
+            ? {
+                kind: 'decided' as const,
+                outcome: wait.status === 'canceled' ? ('canceled' as const) : outcome,
+                by:
+                  Array.isArray(data.approvers) && outcome === 'approved'
+                    ? (data.approvers as string[])
+                    : [event.actor ?? 'greenlight'],
+                at: event.at,
+                comment: (data.comment as string | null) ?? null,
+              }
+            : undefined
+        return [
+          {
+            key: `ev:${run.id}:${event.seq}`,
+            runId: run.id,
+            method: 'chat.update',
+            payload: {
+              channel,
+              ...message(await approvalView(run, flow, wait, state as ApprovalMessageInput['state'])),
+            },
+            dependsOn: approvalKey(wait.id),
+          },
+        ]
+      }
+      case 'approval.reminded': {
+        if (!wait) return []
+        const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
+        const users = ((wait.spec?.approvers as { users?: string[] } | undefined)?.users ?? []).filter(
+          (u) => !t.approvers.includes(u),
+        )
+        return [
+          reply(reminderMessage({ stepId: wait.stepId, pending: users, approvals: t.approvals, required: t.required })),
+        ]
+      }
+      case 'approval.escalated': {
+        if (!wait) return []
+        const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
+        const to = (data.to as string[] | undefined) ?? []
+        const m = escalationMessage({ stepId: wait.stepId, to, approvals: t.approvals, required: t.required })
+        // Escalation targets also get a direct message (posting to a user id opens the DM).
+        return [
+          reply(m),
+          ...to.map((user) => ({
+            key: `ev:${run.id}:${event.seq}:dm:${user}`,
+            runId: run.id,
+            method: 'chat.postMessage' as const,
+            payload: { channel: user, ...message(m) },
+          })),
+        ]
+      }
+      case 'step.failed': {
+        const error = (data.error as { code: string; message: string } | undefined) ?? {
+          code: 'step_failed',
+          message: 'The step failed.',
+        }
+        return [reply(stepFailedMessage({ stepId: event.stepId ?? '', error, attempt: Number(data.attempt ?? 1) }))]
+      }
+      case 'notify': {
+        const m = notifyMessage({ text: data.text as string | null, blocks: data.blocks })
+        const target = typeof data.channel === 'string' && data.channel !== '' ? data.channel : null
+        const dms = Array.isArray(data.dm) ? (data.dm as string[]) : []
+        const main: OutboxItem = target
+          ? {
+              key: `ev:${run.id}:${event.seq}`,
+              runId: run.id,
+              method: 'chat.postMessage',
+              payload: { channel: target, ...message(m) },
+            }
+          : { ...reply(m), payload: { channel, ...message(m), ...(data.broadcast ? { reply_broadcast: true } : {}) } }
+        return [
+          main,
+          ...dms.map((user) => ({
+            key: `ev:${run.id}:${event.seq}:dm:${user}`,
+            runId: run.id,
+            method: 'chat.postMessage' as const,
+            payload: { channel: user, ...message(m) },
+          })),
+        ]
+      }
+      case 'run.succeeded':
+      case 'run.failed':
+      case 'run.canceled':
+      case 'run.timed_out':
+        return [
+          reply(
+            runFinishedMessage({
+              runId: run.id,
+              flowSlug: run.flowSlug,
+              version: run.version,
+              status: event.type.slice(4) as never,
+              startedAt: run.startedAt ?? run.createdAt,
+              endedAt: event.at,
+              ...(run.error ? { error: run.error } : {}),
+            } as never),
+          ),
+        ]
+      default:
+        return []
+    }
+  }
+
+  async function mirror(runId: string): Promise<void> {
+    const run = await store.getRun(runId)
+    if (!run) return
+    const flow = await deps.flowOf(run.revisionId)
+    const channel = runChannel(run, flow, deps.defaultChannel)
+    if (!channel) return
+    const view = await card(run, flow)
+    await outbox.enqueue({
+      key: cardKey(run.id),
+      runId: run.id,
+      method: 'chat.postMessage',
+      payload: { channel, ...message(view) },
+    })
+    const from = mirrored.get(run.id) ?? 0
+    const events = (await store.events(run.id)).filter((e) => e.seq > from)
+    for (const event of events) {
+      for (const item of await itemsFor(run, flow, channel, event)) await outbox.enqueue(item)
+    }
+    const last = events.at(-1)?.seq ?? from
+    if (last > from) {
+      // The card shows the newest state; the outbox sends only the latest of several pending updates.
+      await outbox.enqueue({
+        key: `card:${run.id}:${last}`,
+        runId: run.id,
+        method: 'chat.update',
+        payload: { channel, ...message(view) },
+        dependsOn: cardKey(run.id),
+      })
+      mirrored.set(run.id, last)
+    }
+    outbox.kick()
+  }
+
+  return {
+    /** Called after every committed change of a run; changes of one run are mirrored one after another. */
+    onRunChange(runId: string): void {
+      const previous = queue.get(runId) ?? Promise.resolve()
+      const next = previous
+        .then(() => mirror(runId))
+        .catch((error: unknown) => deps.logger.error({ err: error, run: runId }, 'slack mirror failed'))
+        .finally(() => {
+          if (queue.get(runId) === next) queue.delete(runId)
+        })
+      queue.set(runId, next)
+    },
+    mirror,
+    async idle(): Promise<void> {
+      await Promise.allSettled([...queue.values()])
+    },
+  }
+}
+
+export type SlackNotifier = ReturnType<typeof createSlackNotifier>

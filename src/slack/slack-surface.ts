@@ -1,0 +1,104 @@
+// Composes the Slack side when SLACK_BOT_TOKEN is set: Bolt app and transport, outbox, run mirror, handlers, directory.
+import type { Hono } from 'hono'
+import type { Logger } from 'pino'
+import type { SlackConfig } from '../config.ts'
+import type { Engine } from '../engine/engine.ts'
+import type { FlowVersions } from '../engine/flow-versions.ts'
+import type { FlowRepository } from '../engine/ports.ts'
+import type { Database } from '../store/database.ts'
+import { createOutboxStore } from '../store/outbox-store.ts'
+import { createSlackHandlers } from './handlers.ts'
+import { createSlackNotifier } from './notifier.ts'
+import { createOutbox } from './outbox.ts'
+import { createSlackApp } from './transport/slack-app.ts'
+
+export interface SlackSurfaceDeps {
+  slack: SlackConfig
+  database: Database
+  engine: Engine
+  versions: FlowVersions
+  flows: FlowRepository
+  logger: Logger
+  owner: string
+  admins: readonly string[]
+  defaultChannel: string | undefined
+}
+
+export interface SlackSurface {
+  /** Mirror a run's change into Slack (card, thread). */
+  onRunChange(runId: string): void
+  /** `POST /slack/events` for HTTP mode; undefined in Socket Mode. */
+  route: Hono | undefined
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSurface> {
+  const logger = deps.logger.child({ surface: 'slack' })
+  // Handlers are created after the app (they need its client); the transport calls through this late binding.
+  let handlers: ReturnType<typeof createSlackHandlers> | undefined
+  const bound = {
+    command: (input: Parameters<ReturnType<typeof createSlackHandlers>['command']>[0]) =>
+      (handlers as NonNullable<typeof handlers>).command(input),
+    action: (input: Parameters<ReturnType<typeof createSlackHandlers>['action']>[0]) =>
+      (handlers as NonNullable<typeof handlers>).action(input),
+    viewSubmission: (input: Parameters<ReturnType<typeof createSlackHandlers>['viewSubmission']>[0]) =>
+      (handlers as NonNullable<typeof handlers>).viewSubmission(input),
+    homeOpened: (user: string) => (handlers as NonNullable<typeof handlers>).homeOpened(user),
+  }
+  const slackApp = createSlackApp({ slack: deps.slack, handlers: bound, logger })
+  const outbox = createOutbox({
+    store: createOutboxStore(deps.database),
+    client: slackApp.client as never,
+    clock: { now: () => Date.now() },
+    logger,
+    owner: deps.owner,
+    pollMs: 250,
+  })
+  const notifier = createSlackNotifier({
+    store: deps.engine.store,
+    flowOf: deps.engine.flowOf,
+    resources: deps.engine.resources,
+    outbox,
+    defaultChannel: deps.defaultChannel,
+    clock: { now: () => Date.now() },
+    logger,
+  })
+  handlers = createSlackHandlers({
+    engine: deps.engine,
+    versions: deps.versions,
+    flows: deps.flows,
+    outbox,
+    client: slackApp.client as never,
+    admins: deps.admins,
+    logger,
+  })
+  let stopped = false
+  let retry: NodeJS.Timeout | undefined
+  return {
+    onRunChange: (runId) => notifier.onRunChange(runId),
+    route: slackApp.httpRoute,
+    async start() {
+      outbox.start()
+      // Slack being down must not keep the server (API, callbacks) from starting: connect in the background.
+      const connect = async (): Promise<void> => {
+        if (stopped) return
+        try {
+          await slackApp.start()
+          logger.info({ mode: deps.slack.mode }, 'Slack is on')
+        } catch (error) {
+          logger.error({ err: error }, 'cannot reach Slack; retrying in 30 s (the API and callbacks keep working)')
+          retry = setTimeout(() => void connect(), 30_000)
+        }
+      }
+      await connect()
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(retry)
+      await slackApp.stop()
+      await notifier.idle()
+      await outbox.stop()
+    },
+  }
+}

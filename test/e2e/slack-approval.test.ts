@@ -1,0 +1,131 @@
+// End to end in Slack HTTP mode, against the fake Slack: /gl run → run card → approval in the thread → two
+// eligible clicks → the run succeeds; refusals for the initiator, an outsider and a double click.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
+import { api, startTestServer, type TestServer } from '../support/server.ts'
+
+const SECRET = 'e2e-signing-secret'
+const CHANNEL = 'C0ENG'
+const diff = [
+  'diff --git a/app.ts b/app.ts',
+  '--- a/app.ts',
+  '+++ b/app.ts',
+  '@@ -1,400 +1,400 @@',
+  ...Array.from({ length: 400 }, (_, i) => (i % 2 ? `-old line ${i} <tag> & "quote"` : `+new line ${i}`)),
+].join('\n')
+
+const FLOW = `slug: approve_me
+name: Approve a patch
+inputs:
+  diff: { type: string, required: true }
+steps:
+  - id: review
+    approval:
+      message: "*Patch* ready for review"
+      diff: "{{ inputs.diff }}"
+      approvers: { users: [U0ANN, U0BOB] }
+      required: 2
+  - id: done
+    notify: { text: "Merged :rocket:" }
+`
+
+describe('Slack end to end (HTTP mode)', () => {
+  let fake: FakeSlack
+  let server: TestServer
+  let driver: ReturnType<typeof createSlackDriver>
+
+  beforeAll(async () => {
+    fake = await createFakeSlack({
+      users: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
+      channels: { [CHANNEL]: { name: 'eng-bots', members: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'] } },
+    })
+    server = await startTestServer({
+      SLACK_BOT_TOKEN: 'xoxb-e2e',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
+      LOG_LEVEL: 'error',
+    })
+    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
+    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
+    expect((await api(server, 'POST', '/api/v1/flows/approve_me/release', {})).status).toBe(201)
+  })
+  afterAll(async () => {
+    await server.close()
+    await fake.close()
+  })
+
+  it('runs from /gl, posts the approval with the diff, counts two eligible votes once each, and finishes', async () => {
+    const started = await driver.slashCommand({
+      text: `run approve_me diff="x"`,
+      user_id: 'U0INIT',
+      channel_id: CHANNEL,
+    })
+    expect(started.status).toBe(200)
+    expect(JSON.stringify(started.body)).toContain('Started')
+    // The command gave a one-line diff; start the real one through the API (it posts to the default channel).
+    const run = await api(server, 'POST', '/api/v1/runs', { flow: 'approve_me', inputs: { diff } })
+    expect(run.status).toBe(201)
+
+    const card = await fake.waitFor(
+      (f) => f.messages(CHANNEL).find((m) => JSON.stringify(m.blocks ?? []).includes('approve_me')),
+      10_000,
+    )
+    const approval = await fake.waitFor(
+      (f) =>
+        f
+          .messages(CHANNEL, { includeReplies: true })
+          .filter((m) => m.thread_ts !== undefined)
+          .find(
+            (m) =>
+              JSON.stringify(m.blocks ?? []).includes('gl_approve') &&
+              JSON.stringify(m.blocks ?? []).includes('new line'),
+          ),
+      10_000,
+    )
+    expect(approval.thread_ts).toBeDefined()
+    expect(card.ts).toBeDefined()
+    const file = await fake.waitFor((f) => f.files.find((x) => String(x.filename ?? '').endsWith('.diff')), 10_000)
+    expect(file).toBeDefined()
+
+    const click = (user: string) =>
+      driver.blockAction({ user, action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts })
+    expect((await click('U0OUT')).status).toBe(200)
+    await fake.waitFor((f) => f.ephemerals('U0OUT').length > 0, 10_000)
+    expect((await click('U0ANN')).status).toBe(200)
+    expect((await click('U0ANN')).status).toBe(200)
+    expect((await click('U0BOB')).status).toBe(200)
+
+    const decided = await fake.waitFor((f) => {
+      const m = f.message(CHANNEL, approval.ts)
+      return m && !JSON.stringify(m.blocks ?? []).includes('gl_approve') ? m : undefined
+    }, 10_000)
+    expect(JSON.stringify(decided.blocks)).toMatch(/Approved/)
+    const runs = await api(server, 'GET', '/api/v1/runs?flow=approve_me&limit=10')
+    const target = (runs.body.data?.runs as { id: string; inputs: { diff: string } }[]).find(
+      (r) => r.inputs.diff === diff,
+    )
+    const show = await api(server, 'GET', `/api/v1/runs/${target?.id}?settle=ended&timeout_ms=10000`)
+    expect((show.body.data?.run as { status: string }).status).toBe('succeeded')
+    const votes = (show.body.data?.steps as { step: string; output: { votes: { user: string }[] } }[]).find(
+      (s) => s.step === 'review',
+    )?.output.votes
+    expect(votes?.map((v) => v.user).sort()).toEqual(['U0ANN', 'U0BOB'])
+  })
+
+  it('refuses a forged signature and a stale timestamp with 401, and answers unknown commands with usage', async () => {
+    const forged = await driver.slashCommand(
+      { text: 'list', user_id: 'U0ANN', channel_id: CHANNEL },
+      { signature: 'v0=deadbeef' },
+    )
+    expect(forged.status).toBe(401)
+    const stale = await driver.slashCommand(
+      { text: 'list', user_id: 'U0ANN', channel_id: CHANNEL },
+      { timestamp: Math.floor(Date.now() / 1000) - 600 },
+    )
+    expect(stale.status).toBe(401)
+    const unknown = await driver.slashCommand({ text: 'deploy everything', user_id: 'U0ANN', channel_id: CHANNEL })
+    expect(unknown.status).toBe(200)
+    expect(JSON.stringify(unknown.body)).toContain('/gl run')
+  })
+})
