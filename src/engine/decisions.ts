@@ -1,5 +1,11 @@
 // People resume runs: approval votes (quorum, eligibility, artifact binding) and input submissions.
-import { type ApprovalPolicy, checkVoter, hasExplicitApprovers, tally, type VoteDecision } from '../core/approval-policy.ts'
+import {
+  type ApprovalPolicy,
+  checkVoter,
+  hasExplicitApprovers,
+  tally,
+  type VoteDecision,
+} from '../core/approval-policy.ts'
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { EngineDeps } from './engine-deps.ts'

@@ -102,12 +102,12 @@ describe('Slack end to end (HTTP mode)', () => {
     }, 10_000)
     expect(JSON.stringify(decided.blocks)).toMatch(/Approved/)
     const runs = await api(server, 'GET', '/api/v1/runs?flow=approve_me&limit=10')
-    const target = (runs.body.data?.runs as { id: string; inputs: { diff: string } }[]).find(
+    const target = (runs.body.data as { runs: { id: string; inputs: { diff: string } }[] }).runs.find(
       (r) => r.inputs.diff === diff,
     )
     const show = await api(server, 'GET', `/api/v1/runs/${target?.id}?settle=ended&timeout_ms=10000`)
-    expect((show.body.data?.run as { status: string }).status).toBe('succeeded')
-    const votes = (show.body.data?.steps as { step: string; output: { votes: { user: string }[] } }[]).find(
+    expect((show.body.data as { run: { status: string } }).run.status).toBe('succeeded')
+    const votes = (show.body.data as { steps: { step: string; output: { votes: { user: string }[] } }[] }).steps.find(
       (s) => s.step === 'review',
     )?.output.votes
     expect(votes?.map((v) => v.user).sort()).toEqual(['U0ANN', 'U0BOB'])
