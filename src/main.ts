@@ -63,7 +63,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
     onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,
     resourceThresholdBytes: config.resourceThresholdBytes,
-    directory: { members: async () => null },
+    // Slack resolves user groups and channel members; without Slack nobody can be resolved (null).
+    directory: { members: async (groups, channel) => (slack ? slack.directory.members(groups, channel) : null) },
     flows,
     connections,
   })

@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { tally } from '../core/approval-policy.ts'
 import type { Engine } from '../engine/engine.ts'
+import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import { isAppError } from '../errors.ts'
 import { parseGlCommand, USAGE } from './command-parser.ts'
+import { createForms, mayRun, missingInputs } from './forms.ts'
 import type { OutboxPort } from './outbox-port.ts'
 import type { SlackHandlers, SlackReply } from './transport/handlers.ts'
 import { ACTION, CALLBACK, parseApprovalActionValue, parseReasonMetadata } from './views/actions.ts'
@@ -21,6 +23,7 @@ export interface SlackHandlerDeps {
   /** Direct Web API calls that cannot wait for the outbox (views.open needs a trigger_id that expires in 3 s). */
   client: { apiCall(method: string, args: Record<string, unknown>): Promise<unknown> }
   admins: readonly string[]
+  directory: Directory
   logger: Logger
 }
 
@@ -34,6 +37,7 @@ function explain(error: unknown): string {
 export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
   const { engine, outbox } = deps
   const isAdmin = (user: string) => deps.admins.includes(user)
+  const forms = createForms(deps)
 
   async function tellUser(user: string, channel: string | null, text: string): Promise<void> {
     await outbox.enqueue({
@@ -64,6 +68,24 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         case 'help':
           return ephemeral(`${parsed.problem ? `${parsed.problem}\n\n` : ''}${USAGE}`)
         case 'run': {
+          const flow = await forms.liveDefinition(parsed.slug, parsed.draft)
+          if (!(await mayRun(flow, input.userId, input.channelId, deps.directory))) {
+            return ephemeral(`You may not start \`${parsed.slug}\` (see its permissions.run).`)
+          }
+          const missing = missingInputs(flow, parsed.inputs)
+          if (missing.length > 0) {
+            await forms.openRunInputs(
+              input.triggerId,
+              parsed.slug,
+              parsed.draft,
+              missing,
+              parsed.inputs,
+              input.channelId,
+            )
+            return ephemeral(
+              `\`${parsed.slug}\` needs ${missing.map((m) => `\`${m.name}\``).join(', ')}: fill them in the form.`,
+            )
+          }
           const run = await engine.runs.start({
             slug: parsed.slug,
             draft: parsed.draft,
@@ -142,6 +164,15 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     command,
 
     async action(input) {
+      if (input.actionId === ACTION.inputOpen) {
+        try {
+          await forms.openInput(input.triggerId, input.value)
+        } catch (error) {
+          if (!isAppError(error)) throw error
+          await tellUser(input.userId, input.channelId, explain(error))
+        }
+        return
+      }
       const target = parseApprovalActionValue(input.value)
       if (!target) return
       if (input.actionId === ACTION.approve) {
@@ -164,6 +195,16 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     },
 
     async viewSubmission(input) {
+      try {
+        if (input.callbackId === CALLBACK.runInputs)
+          return await forms.submitRunInputs(input.userId, input.privateMetadata, input.values)
+        if (input.callbackId === CALLBACK.input)
+          return await forms.submitInput(input.userId, input.privateMetadata, input.values)
+      } catch (error) {
+        if (!isAppError(error)) throw error
+        await tellUser(input.userId, null, explain(error))
+        return undefined
+      }
       if (input.callbackId !== CALLBACK.reason) return undefined
       const meta = parseReasonMetadata(input.privateMetadata)
       if (!meta) return undefined

@@ -11,6 +11,7 @@ import type { Message } from './views/blocks.ts'
 import { runCard, stepChecklist } from './views/run-card.ts'
 import {
   escalationMessage,
+  inputRequestMessage,
   notifyMessage,
   reminderMessage,
   runFinishedMessage,
@@ -131,6 +132,20 @@ export function createSlackNotifier(deps: NotifierDeps) {
             })
           }
           return items
+        }
+        if (wait.kind === 'input') {
+          const assignees = (wait.spec?.assignees as { users?: string[] } | null)?.users ?? []
+          return [
+            reply(
+              inputRequestMessage({
+                waitId: wait.id,
+                stepId: wait.stepId,
+                message: (wait.spec?.message as string | null) ?? null,
+                assignees,
+                deadlineAt: wait.deadlineAt,
+              }),
+            ),
+          ]
         }
         if (wait.kind === 'wait' || wait.kind === 'job') {
           return [

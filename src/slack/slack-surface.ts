@@ -3,10 +3,12 @@ import type { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { SlackConfig } from '../config.ts'
 import type { Engine } from '../engine/engine.ts'
+import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import type { Database } from '../store/database.ts'
 import { createOutboxStore } from '../store/outbox-store.ts'
+import { createSlackDirectory } from './directory.ts'
 import { createSlackHandlers } from './handlers.ts'
 import { createSlackNotifier } from './notifier.ts'
 import { createOutbox } from './outbox.ts'
@@ -27,6 +29,8 @@ export interface SlackSurfaceDeps {
 export interface SlackSurface {
   /** Mirror a run's change into Slack (card, thread). */
   onRunChange(runId: string): void
+  /** Slack user groups and channel members, for approver eligibility and permissions. */
+  directory: Directory
   /** `POST /slack/events` for HTTP mode; undefined in Socket Mode. */
   route: Hono | undefined
   start(): Promise<void>
@@ -64,7 +68,9 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     clock: { now: () => Date.now() },
     logger,
   })
+  const directory = createSlackDirectory(slackApp.client as never)
   handlers = createSlackHandlers({
+    directory,
     engine: deps.engine,
     versions: deps.versions,
     flows: deps.flows,
@@ -77,6 +83,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
   let retry: NodeJS.Timeout | undefined
   return {
     onRunChange: (runId) => notifier.onRunChange(runId),
+    directory,
     route: slackApp.httpRoute,
     async start() {
       outbox.start()

@@ -1,0 +1,117 @@
+// Forms in Slack end to end: /gl run with a missing required input opens a modal; an `input` step's button opens
+// its form, and submitting it completes the step.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
+import { api, startTestServer, type TestServer } from '../support/server.ts'
+
+const SECRET = 'forms-secret'
+const CHANNEL = 'C0FORMS'
+const FLOW = `slug: ask
+inputs:
+  repo: { type: string, required: true, description: owner/name }
+permissions: { run: { users: [U0ANN] } }
+steps:
+  - id: why
+    input:
+      message: "Why do we need this for {{ inputs.repo }}?"
+      fields:
+        - { id: reason, label: Reason, type: text, required: true }
+  - id: echo
+    transform: "{{ steps.why.output.values.reason & ' @ ' & inputs.repo }}"
+`
+
+const text = (value: string) => ({ type: 'plain_text_input', value })
+
+describe('Slack forms', () => {
+  let fake: FakeSlack
+  let server: TestServer
+  let driver: ReturnType<typeof createSlackDriver>
+
+  beforeAll(async () => {
+    fake = await createFakeSlack({
+      users: ['U0ANN', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
+      channels: { [CHANNEL]: { name: 'forms', members: ['U0ANN', 'U0OUT'] } },
+    })
+    server = await startTestServer({
+      SLACK_BOT_TOKEN: 'xoxb-forms',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.apiUrl,
+    })
+    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
+    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
+    expect((await api(server, 'POST', '/api/v1/flows/ask/release', {})).status).toBe(201)
+  })
+  afterAll(async () => {
+    await server.close()
+    await fake.close()
+  })
+
+  it('refuses users outside permissions.run', async () => {
+    const answer = await driver.slashCommand({ text: 'run ask repo=acme/api', user_id: 'U0OUT', channel_id: CHANNEL })
+    expect(JSON.stringify(answer.body)).toContain('may not start')
+    const runs = await api(server, 'GET', '/api/v1/runs?flow=ask')
+    expect((runs.body.data as { runs: unknown[] }).runs).toHaveLength(0)
+  })
+
+  it('asks for missing inputs in a modal, then collects the input step through its form', async () => {
+    const answer = await driver.slashCommand({ text: 'run ask', user_id: 'U0ANN', channel_id: CHANNEL })
+    expect(JSON.stringify(answer.body)).toContain('repo')
+    const modal = await fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_run_inputs'), 5_000)
+    const submitted = await driver.viewSubmission({
+      user: 'U0ANN',
+      view: {
+        id: modal.id,
+        callback_id: 'gl_run_inputs',
+        private_metadata: modal.private_metadata,
+        state: { values: { in_repo: { value: text('acme/api') } } },
+      },
+    })
+    expect(submitted.status).toBe(200)
+
+    const request = await fake.waitFor(
+      (f) =>
+        f
+          .messages(CHANNEL, { includeReplies: true })
+          .find((m) => JSON.stringify(m.blocks ?? []).includes('gl_input_open')),
+      10_000,
+    )
+    expect(
+      (
+        await driver.blockAction({
+          user: 'U0ANN',
+          action_id: 'gl_input_open',
+          channel: CHANNEL,
+          message_ts: request.ts,
+        })
+      ).status,
+    ).toBe(200)
+    const form = await fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_input'), 5_000)
+    const empty = await driver.viewSubmission({
+      user: 'U0ANN',
+      view: {
+        id: form.id,
+        callback_id: 'gl_input',
+        private_metadata: form.private_metadata,
+        state: { values: { f_reason: { value: text('') } } },
+      },
+    })
+    expect(JSON.stringify(empty.body)).toContain('errors')
+    await driver.viewSubmission({
+      user: 'U0ANN',
+      view: {
+        id: form.id,
+        callback_id: 'gl_input',
+        private_metadata: form.private_metadata,
+        state: { values: { f_reason: { value: text('audit') } } },
+      },
+    })
+    const runs = await api(server, 'GET', '/api/v1/runs?flow=ask')
+    const id = (runs.body.data as { runs: { id: string }[] }).runs[0]?.id
+    const done = await api(server, 'GET', `/api/v1/runs/${id}?settle=ended&timeout_ms=10000`)
+    expect((done.body.data as { run: { status: string; output: unknown; initiator: string } }).run).toMatchObject({
+      status: 'succeeded',
+      output: 'audit @ acme/api',
+      initiator: 'U0ANN',
+    })
+  })
+})
