@@ -45,6 +45,12 @@ export function createSlackNotifier(deps: NotifierDeps) {
   const queue = new Map<string, Promise<void>>()
 
   const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
+  const dm = (runId: string, suffix: string, user: string, m: Message): OutboxItem => ({
+    key: `ev:${runId}:${suffix}`,
+    runId,
+    method: 'chat.postMessage',
+    payload: { channel: user, ...message(m) },
+  })
 
   async function approvalView(
     run: RunRecord,
@@ -205,9 +211,9 @@ export function createSlackNotifier(deps: NotifierDeps) {
         const users = ((wait.spec?.approvers as { users?: string[] } | undefined)?.users ?? []).filter(
           (u) => !t.approvers.includes(u),
         )
-        return [
-          reply(reminderMessage({ stepId: wait.stepId, pending: users, approvals: t.approvals, required: t.required })),
-        ]
+        const m = reminderMessage({ stepId: wait.stepId, pending: users, approvals: t.approvals, required: t.required })
+        // Reminders go to the thread and, for listed approvers who have not voted, by direct message.
+        return [reply(m), ...users.map((user) => dm(run.id, `${event.seq}:dm:${user}`, user, m))]
       }
       case 'approval.escalated': {
         if (!wait) return []
@@ -215,15 +221,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
         const to = (data.to as string[] | undefined) ?? []
         const m = escalationMessage({ stepId: wait.stepId, to, approvals: t.approvals, required: t.required })
         // Escalation targets also get a direct message (posting to a user id opens the DM).
-        return [
-          reply(m),
-          ...to.map((user) => ({
-            key: `ev:${run.id}:${event.seq}:dm:${user}`,
-            runId: run.id,
-            method: 'chat.postMessage' as const,
-            payload: { channel: user, ...message(m) },
-          })),
-        ]
+        return [reply(m), ...to.map((user) => dm(run.id, `${event.seq}:dm:${user}`, user, m))]
       }
       case 'step.failed': {
         const error = (data.error as { code: string; message: string } | undefined) ?? {
