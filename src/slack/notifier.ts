@@ -37,6 +37,15 @@ export function runChannel(run: RunRecord, flow: CompiledFlow, defaultChannel: s
 }
 
 const cardKey = (runId: string) => `card:${runId}`
+
+/** Who decided a closed approval, from its result: the approvers, or whoever rejected or asked for changes. */
+function deciders(wait: WaitRecord, outcome: ApprovalOutcome): string[] {
+  const votes = (wait.result as { votes?: { user: string; decision: string }[] } | null)?.votes ?? []
+  const who = votes
+    .filter((v) => (outcome === 'approved' ? v.decision === 'approve' : v.decision !== 'approve'))
+    .map((v) => v.user)
+  return who.length > 0 ? who : ['greenlight']
+}
 const approvalKey = (waitId: string) => `approval:${waitId}`
 
 export function createSlackNotifier(deps: NotifierDeps) {
@@ -176,20 +185,18 @@ export function createSlackNotifier(deps: NotifierDeps) {
       case 'approval.timed_out': {
         if (!wait) return []
         const decided = event.type !== 'approval.voted' || wait.status !== 'open'
-        const outcome =
-          (event.type === 'approval.timed_out' ? 'timed_out' : (data.outcome as ApprovalOutcome | undefined)) ??
-          'approved'
+        // The outcome comes from the closed wait's own result, never from the event at hand: an update made for an
+        // earlier vote may be rendered after the decision and must show the real outcome.
+        const outcome = ((wait.result as { decision?: ApprovalOutcome } | null)?.decision ??
+          (wait.status === 'timed_out' ? 'timed_out' : 'approved')) as ApprovalOutcome
         const state =
           decided && wait.status !== 'open'
             ? {
                 kind: 'decided' as const,
                 outcome: wait.status === 'canceled' ? ('canceled' as const) : outcome,
-                by:
-                  Array.isArray(data.approvers) && outcome === 'approved'
-                    ? (data.approvers as string[])
-                    : [event.actor ?? 'greenlight'],
-                at: event.at,
-                comment: (data.comment as string | null) ?? null,
+                by: deciders(wait, outcome),
+                at: wait.completedAt ?? event.at,
+                comment: (wait.result as { comment?: string | null } | null)?.comment ?? null,
               }
             : undefined
         return [

@@ -1,4 +1,5 @@
 // Composes the Slack side when SLACK_BOT_TOKEN is set: Bolt app and transport, outbox, run mirror, handlers, directory.
+import { WebClient } from '@slack/web-api'
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { SlackConfig } from '../config.ts'
@@ -51,9 +52,17 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     homeOpened: (user: string) => (handlers as NonNullable<typeof handlers>).homeOpened(user),
   }
   const slackApp = createSlackApp({ slack: deps.slack, handlers: bound, logger })
+  // The outbox has a client of its own: WebClient pauses its whole queue on a 429, which would delay views.open
+  // (whose trigger_id lives 3 s) behind a rate-limited chat.postMessage. It fails fast and lets the outbox retry.
+  const outboxClient = new WebClient(deps.slack.botToken, {
+    slackApiUrl: deps.slack.apiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 30_000,
+  })
   const outbox = createOutbox({
     store: createOutboxStore(deps.database),
-    client: slackApp.client as never,
+    client: outboxClient as never,
     clock: { now: () => Date.now() },
     logger,
     owner: deps.owner,
