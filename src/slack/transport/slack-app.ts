@@ -72,7 +72,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     token: options.slack.botToken,
     receiver,
     logger: createBoltLogger(logger),
-    clientOptions: { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 0 } },
+    clientOptions: { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
     // auth.test runs in start(), awaited: the constructor's eager call would be an unhandled rejection when Slack is down.
     deferInitialization: true,
     extendedErrorHandler: true,
