@@ -219,7 +219,8 @@ export interface RunStore {
   getRun(id: string): Promise<RunRecord | undefined>
   listRuns(query: RunQuery): Promise<RunRecord[]>
   stepRuns(runId: string): Promise<StepRunRecord[]>
-  events(runId: string): Promise<RunEventRecord[]>
+  /** The run's events in order; only those after `afterSeq` when given. */
+  events(runId: string, afterSeq?: number): Promise<RunEventRecord[]>
   /** Leases up to `limit` runs that are running and due (unleased or with an expired lease). */
   claimRunnable(owner: string, now: number, leaseMs: number, limit: number): Promise<RunRecord[]>
   /** Takes the lease of one run if it is free; used to continue a run right after a callback resumes it. */

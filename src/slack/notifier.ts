@@ -295,7 +295,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       payload: { channel, ...message(view) },
     })
     const from = mirrored.get(run.id) ?? 0
-    const events = (await store.events(run.id)).filter((e) => e.seq > from)
+    const events = await store.events(run.id, from)
     for (const event of events) {
       for (const item of await itemsFor(run, flow, channel, event)) await outbox.enqueue(item)
     }

@@ -1,5 +1,5 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
-import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import { eventHash } from '../core/hash-chain.ts'
 import { ACTIVE_STATUSES } from '../core/run-status.ts'
 import type {
@@ -353,8 +353,13 @@ export function createRunStore(database: Database): RunStore {
 
     stepRuns: async (runId) => (await prepared.stepRuns.all({ id: runId })) as StepRunRecord[],
 
-    events: async (runId) =>
-      db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq)).all(),
+    events: async (runId, afterSeq = 0) =>
+      db
+        .select()
+        .from(runEvents)
+        .where(and(eq(runEvents.runId, runId), gt(runEvents.seq, afterSeq)))
+        .orderBy(asc(runEvents.seq))
+        .all(),
 
     claimRunnable: async (owner, now, leaseMs, limit) => {
       // Look without the write lock first: an idle instance polls often and must not queue behind writers.
