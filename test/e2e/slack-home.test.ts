@@ -1,0 +1,60 @@
+// App Home end to end: opening the Home tab publishes the approvals waiting on the viewer, with buttons that vote.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
+import { api, startTestServer, type TestServer } from '../support/server.ts'
+
+const SECRET = 'home-secret'
+const CHANNEL = 'C0HOME'
+const FLOW = `slug: home_check
+name: Home check
+steps:
+  - id: review
+    approval: { message: "Ship the release?", approvers: { users: [U0ANN] }, required: 1 }
+`
+
+describe('App Home', () => {
+  let fake: FakeSlack
+  let server: TestServer
+  let driver: ReturnType<typeof createSlackDriver>
+
+  beforeAll(async () => {
+    fake = await createFakeSlack({
+      users: ['U0ANN', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
+      channels: { [CHANNEL]: { name: 'home', members: ['U0ANN', 'U0OUT'] } },
+    })
+    server = await startTestServer({
+      SLACK_BOT_TOKEN: 'xoxb-home',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
+      LOG_LEVEL: 'error',
+    })
+    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
+    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
+    expect((await api(server, 'POST', '/api/v1/flows/home_check/release', {})).status).toBe(201)
+  })
+  afterAll(async () => {
+    await server.close()
+    await fake.close()
+  })
+
+  it('lists the approval waiting on the viewer, and its Approve button decides it', async () => {
+    const started = await api(server, 'POST', '/api/v1/runs', { flow: 'home_check', wait: true })
+    const run = (started.body.data as { run: { id: string; status: string } }).run
+    expect(run.status).toBe('waiting')
+
+    expect((await driver.event({ type: 'app_home_opened', user: 'U0ANN', tab: 'home' })).status).toBe(200)
+    const home = await fake.waitFor((f) => f.homeOf('U0ANN'), 10_000)
+    const blocks = JSON.stringify(home.view.blocks)
+    expect(blocks).toContain('gl_approve')
+    expect(blocks).toContain('home_check')
+
+    expect((await driver.event({ type: 'app_home_opened', user: 'U0OUT', tab: 'home' })).status).toBe(200)
+    const other = await fake.waitFor((f) => f.homeOf('U0OUT'), 10_000)
+    expect(JSON.stringify(other.view.blocks)).not.toContain('gl_approve')
+
+    expect((await driver.blockAction({ user: 'U0ANN', action_id: 'gl_approve', view_id: home.id })).status).toBe(200)
+    const done = await api(server, 'GET', `/api/v1/runs/${run.id}?settle=ended&timeout_ms=10000`)
+    expect((done.body.data as { run: { status: string } }).run.status).toBe('succeeded')
+  })
+})
