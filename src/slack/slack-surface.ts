@@ -108,6 +108,10 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
         }
       }
       await connect()
+      // Catch up on what a crash may have left unmirrored (a commit whose Slack items were never enqueued): every
+      // item has an idempotent key, so replaying a run's events posts nothing twice.
+      const recent = await deps.engine.runs.list({ limit: 200 })
+      for (const run of recent) notifier.onRunChange(run.id)
     },
     async stop() {
       stopped = true
