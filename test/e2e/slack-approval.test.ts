@@ -1,8 +1,9 @@
 // End to end in Slack HTTP mode, against the fake Slack: /gl run → run card → approval in the thread → two
 // eligible clicks → the run succeeds; refusals for the initiator, an outsider and a double click.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import type { createSlackDriver, FakeSlack } from '../support/fake-slack/index.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-signing-secret'
 const CHANNEL = 'C0ENG'
@@ -35,20 +36,17 @@ describe('Slack end to end (HTTP mode)', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'eng-bots', members: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'] } },
+    const harness = await startSlackHarness({
+      users: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'],
+      channel: CHANNEL,
+      channelName: 'eng-bots',
+      flows: [FLOW],
+      env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-e2e',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
-      LOG_LEVEL: 'error',
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
-    expect((await api(server, 'POST', '/api/v1/flows/approve_me/release', {})).status).toBe(201)
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server.close()

@@ -1,8 +1,9 @@
 // Forms in Slack end to end: /gl run with a missing required input opens a modal; an `input` step's button opens
 // its form, and submitting it completes the step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import type { createSlackDriver, FakeSlack } from '../support/fake-slack/index.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'forms-secret'
 const CHANNEL = 'C0FORMS'
@@ -28,18 +29,17 @@ describe('Slack forms', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: ['U0ANN', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'forms', members: ['U0ANN', 'U0OUT'] } },
+    const harness = await startSlackHarness({
+      users: ['U0ANN', 'U0OUT'],
+      channel: CHANNEL,
+      channelName: 'forms',
+      flows: [FLOW],
+      env: { LOG_LEVEL: 'silent' },
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-forms',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
-    expect((await api(server, 'POST', '/api/v1/flows/ask/release', {})).status).toBe(201)
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server.close()

@@ -1,7 +1,8 @@
 // App Home end to end: opening the Home tab publishes the approvals waiting on the viewer, with buttons that vote.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import type { createSlackDriver, FakeSlack } from '../support/fake-slack/index.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'home-secret'
 const CHANNEL = 'C0HOME'
@@ -18,20 +19,17 @@ describe('App Home', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: ['U0ANN', 'U0OUT'].map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'home', members: ['U0ANN', 'U0OUT'] } },
+    const harness = await startSlackHarness({
+      users: ['U0ANN', 'U0OUT'],
+      channel: CHANNEL,
+      channelName: 'home',
+      flows: [FLOW],
+      env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-home',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
-      LOG_LEVEL: 'error',
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
-    expect((await api(server, 'POST', '/api/v1/flows/home_check/release', {})).status).toBe(201)
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server.close()

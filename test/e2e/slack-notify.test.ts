@@ -1,7 +1,8 @@
 // Slack HTTP mode: a notify step posts in the run's thread; `dm: [U…]` sends a direct message to each user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import type { createSlackDriver, FakeSlack, StoredMessage } from '../support/fake-slack/index.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-notify-secret'
 const CHANNEL = 'C0NOTE'
@@ -27,19 +28,17 @@ describe('Slack notify steps (HTTP mode)', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: USERS.map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'notes', members: USERS } },
+    const harness = await startSlackHarness({
+      users: USERS,
+      channel: CHANNEL,
+      channelName: 'notes',
+      flows: [FLOW],
+      env: {},
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-e2e-notify',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      LOG_LEVEL: 'error',
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
-    expect((await api(server, 'POST', '/api/v1/flows/notify_me/release', {})).status).toBe(201)
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server?.close()

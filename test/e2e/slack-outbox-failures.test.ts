@@ -1,8 +1,9 @@
 // Slack HTTP mode while Slack answers 429 (Retry-After) and then 500 for a while: the durable outbox still delivers
 // every message of a run exactly once and in order; a rate limit does not hold up what cannot wait (views.open).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import type { createSlackDriver, FakeSlack, StoredMessage } from '../support/fake-slack/index.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-outbox-secret'
 const CHANNEL = 'C0FLAKY'
@@ -35,20 +36,17 @@ describe('Slack outbox under 429 and 500 (HTTP mode)', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: USERS.map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'flaky', members: USERS } },
+    const harness = await startSlackHarness({
+      users: USERS,
+      channel: CHANNEL,
+      channelName: 'flaky',
+      flows: [FLOW],
+      env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL, LOG_LEVEL: 'silent' },
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-e2e-flaky',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
-      LOG_LEVEL: 'silent',
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    expect((await api(server, 'POST', '/api/v1/flows', { source: FLOW })).status).toBe(201)
-    expect((await api(server, 'POST', '/api/v1/flows/flaky_slack/release', {})).status).toBe(201)
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server?.close()

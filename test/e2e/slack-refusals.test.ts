@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   buildBlockActionPayload,
-  createFakeSlack,
-  createSlackDriver,
+  type createSlackDriver,
   encodeForm,
   type FakeSlack,
   FORM,
   type StoredMessage,
 } from '../support/fake-slack/index.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, type TestServer } from '../support/server.ts'
+import { startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-refusals-secret'
 const CHANNEL = 'C0REF'
@@ -70,24 +70,17 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
   let driver: ReturnType<typeof createSlackDriver>
 
   beforeAll(async () => {
-    fake = await createFakeSlack({
-      users: USERS.map((id) => ({ id, name: id.toLowerCase() })),
-      channels: { [CHANNEL]: { name: 'refusals', members: USERS } },
+    const harness = await startSlackHarness({
+      users: USERS,
+      channel: CHANNEL,
+      channelName: 'refusals',
+      flows: [SELF_FLOW, LOOP_FLOW],
+      env: {},
+      secret: SECRET,
     })
-    server = await startTestServer({
-      SLACK_BOT_TOKEN: 'xoxb-e2e-refusals',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      LOG_LEVEL: 'error',
-    })
-    driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-    for (const [slug, source] of [
-      ['self_check', SELF_FLOW],
-      ['loop_check', LOOP_FLOW],
-    ]) {
-      expect((await api(server, 'POST', '/api/v1/flows', { source })).status).toBe(201)
-      expect((await api(server, 'POST', `/api/v1/flows/${slug}/release`, {})).status).toBe(201)
-    }
+    fake = harness.fake
+    server = harness.server
+    driver = harness.driver
   })
   afterAll(async () => {
     await server?.close()

@@ -1,0 +1,54 @@
+// One fake Slack, one real Greenlight server in Slack HTTP mode, a signing driver, and released flows: the setup
+// every Slack end-to-end test shares.
+import { expect } from 'vitest'
+import { createFakeSlack, createSlackDriver, type FakeSlack } from './fake-slack/index.ts'
+import { api, startTestServer, type TestServer } from './server.ts'
+
+export interface SlackHarness {
+  fake: FakeSlack
+  server: TestServer
+  driver: ReturnType<typeof createSlackDriver>
+  close(): Promise<void>
+}
+
+export interface SlackHarnessOptions {
+  /** Slack users, all members of `channel`. */
+  users: readonly string[]
+  channel: string
+  channelName?: string
+  /** Flow sources to push and release. */
+  flows: readonly string[]
+  /** More server variables (GREENLIGHT_DEFAULT_CHANNEL, LOG_LEVEL …). */
+  env?: Record<string, string>
+  secret?: string
+}
+
+export async function startSlackHarness(options: SlackHarnessOptions): Promise<SlackHarness> {
+  const secret = options.secret ?? 'e2e-signing-secret'
+  const fake = await createFakeSlack({
+    users: options.users.map((id) => ({ id, name: id.toLowerCase() })),
+    channels: { [options.channel]: { name: options.channelName ?? 'e2e', members: [...options.users] } },
+  })
+  const server = await startTestServer({
+    SLACK_BOT_TOKEN: 'xoxb-e2e',
+    SLACK_SIGNING_SECRET: secret,
+    SLACK_API_URL: fake.apiUrl,
+    LOG_LEVEL: 'error',
+    ...options.env,
+  })
+  const driver = createSlackDriver({ signingSecret: secret, url: `${server.url}/slack/events`, fake })
+  for (const source of options.flows) {
+    const slug = /^slug:\s*(\S+)/m.exec(source)?.[1]
+    expect((await api(server, 'POST', '/api/v1/flows', { source })).status).toBe(201)
+    expect((await api(server, 'POST', `/api/v1/flows/${slug}/release`, {})).status).toBe(201)
+  }
+  return {
+    fake,
+    server,
+    driver,
+    async close() {
+      await server.close()
+      await fake.close()
+    },
+  }
+}
