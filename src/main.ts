@@ -10,6 +10,7 @@ import { createFlowCache } from './engine/compiled-flow.ts'
 import { createEngine } from './engine/engine.ts'
 import { createFlowVersions } from './engine/flow-versions.ts'
 import { systemClock } from './engine/ports.ts'
+import { createSecrets } from './engine/secrets.ts'
 import { createTokens } from './engine/tokens.ts'
 import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
@@ -21,6 +22,7 @@ import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore } from './store/run-store.ts'
+import { createSecretRepository } from './store/secret-repository.ts'
 import { createTokenRepository } from './store/token-repository.ts'
 
 export interface RunningServer {
@@ -91,6 +93,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     flows,
     tokens,
     engine,
+    secrets: createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock }),
     secretKey,
     logger,
     metrics: createMetrics(),

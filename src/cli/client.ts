@@ -14,6 +14,7 @@ export interface ApiClient {
   get(path: string): Promise<Record<string, unknown>>
   post(path: string, body: unknown): Promise<Record<string, unknown>>
   delete(path: string): Promise<Record<string, unknown>>
+  put(path: string, body: unknown): Promise<Record<string, unknown>>
   /** The raw answer of a GET that is not a JSON envelope (resource bytes); errors still become AppErrors. */
   getBytes(path: string): Promise<RawResponse>
 }
@@ -98,6 +99,7 @@ export function createApiClient(baseUrl: string, token: string): ApiClient {
     get: (path) => json('GET', path),
     post: (path, body) => json('POST', path, body),
     delete: (path) => json('DELETE', path),
+    put: (path, body) => json('PUT', path, body),
     async getBytes(path) {
       const response = await send(baseUrl, token, 'GET', path)
       if (response.status >= 400) {

@@ -9,6 +9,7 @@ export interface CommandEntry {
 
 const flows = () => import('./commands/flows.ts')
 const tokens = () => import('./commands/tokens.ts')
+const secrets = () => import('./commands/secrets.ts')
 const runs = () => import('./commands/runs.ts')
 const waits = () => import('./commands/waits.ts')
 const resources = () => import('./commands/resources.ts')
@@ -87,6 +88,13 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await audit()).verify,
   },
   { name: 'usage', summary: 'Billable step executions per flow for a month.', load: async () => (await audit()).usage },
+  {
+    name: 'secrets set',
+    summary: 'Store a secret (encrypted; never printed).',
+    load: async () => (await secrets()).set,
+  },
+  { name: 'secrets list', summary: 'List secret names.', load: async () => (await secrets()).list },
+  { name: 'secrets delete', summary: 'Delete a secret.', load: async () => (await secrets()).remove },
   { name: 'tokens create', summary: 'Create an API token (shown once).', load: async () => (await tokens()).create },
   { name: 'tokens list', summary: 'List API tokens.', load: async () => (await tokens()).list },
   { name: 'tokens revoke', summary: 'Revoke an API token.', load: async () => (await tokens()).revoke },

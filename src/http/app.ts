@@ -5,11 +5,13 @@ import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
+import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
 import { AppError } from '../errors.ts'
 import { flowRoutes } from './api/flows.ts'
 import { resourceRoutes } from './api/resources.ts'
 import { runRoutes, usageRoutes } from './api/runs.ts'
+import { secretRoutes } from './api/secrets.ts'
 import { tokenRoutes, whoamiRoute } from './api/tokens.ts'
 import { waitRoutes } from './api/waits.ts'
 import { type ApiEnv, authenticate } from './auth.ts'
@@ -22,6 +24,7 @@ export interface HttpDeps {
   flows: FlowRepository
   tokens: Tokens
   engine: Engine
+  secrets: Secrets
   secretKey: Buffer
   metrics: Metrics
   logger: Logger
@@ -63,6 +66,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/waits', waitRoutes(deps.engine))
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
+  api.route('/secrets', secretRoutes(deps.secrets))
   app.route('/api/v1', api)
   if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))

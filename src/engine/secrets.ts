@@ -1,0 +1,72 @@
+// Secrets: set (sealed with AES-256-GCM under the instance key), list names, delete, and resolve for steps.
+import { open, seal } from '../core/secret-box.ts'
+import { AppError, notFound } from '../errors.ts'
+import type { Clock } from './ports.ts'
+
+export interface SecretRecord {
+  name: string
+  nonce: Buffer
+  ciphertext: Buffer
+  tag: Buffer
+  createdAt: number
+  updatedAt: number
+}
+
+export interface SecretRepository {
+  put(record: SecretRecord): Promise<void>
+  get(name: string): Promise<SecretRecord | undefined>
+  list(): Promise<{ name: string; createdAt: number; updatedAt: number }[]>
+  delete(name: string): Promise<boolean>
+}
+
+const NAME = /^[a-z][a-z0-9_.-]{0,62}$/
+const MAX_VALUE_BYTES = 64 * 1024
+
+export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; clock: Clock }) {
+  const { secrets, key, clock } = deps
+
+  function checkName(name: string): void {
+    if (!NAME.test(name)) {
+      throw new AppError('invalid_name', `'${name}' is not a valid secret name.`, {
+        hint: 'Use lower-case letters, digits and _ . - (up to 63), starting with a letter.',
+      })
+    }
+  }
+
+  return {
+    async set(name: string, value: string): Promise<{ name: string; created: boolean }> {
+      checkName(name)
+      if (value === '' || Buffer.byteLength(value) > MAX_VALUE_BYTES) {
+        throw new AppError('invalid_value', `A secret value must be 1 to ${MAX_VALUE_BYTES} bytes.`)
+      }
+      const existing = await secrets.get(name)
+      const now = clock.now()
+      await secrets.put({ name, ...seal(key, name, value), createdAt: existing?.createdAt ?? now, updatedAt: now })
+      return { name, created: existing === undefined }
+    },
+
+    list: () => secrets.list(),
+
+    async delete(name: string): Promise<void> {
+      if (!(await secrets.delete(name))) {
+        throw notFound('secret_not_found', `No secret named '${name}'.`, { hint: "Run 'greenlight secrets list'." })
+      }
+    },
+
+    /** The clear value, for steps and connections; never returned by the API. */
+    async reveal(name: string): Promise<string> {
+      const record = await secrets.get(name)
+      if (!record) throw notFound('secret_not_found', `No secret named '${name}'.`)
+      const value = open(key, name, record)
+      if (value === undefined) {
+        throw new AppError('secret_unreadable', `Secret '${name}' cannot be decrypted with this instance's key.`, {
+          status: 500,
+          hint: 'Restore data/secret.key (or GREENLIGHT_SECRET_KEY) from backup, or set the secret again.',
+        })
+      }
+      return value
+    },
+  }
+}
+
+export type Secrets = ReturnType<typeof createSecrets>
