@@ -1,10 +1,8 @@
 // Approvals through the API with tokens that vote as Slack users (SPEC §4): quorum, eligibility, self-approval,
 // duplicate votes, rejection, the changes-requested loop with superseded requests, and the default voters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, type Json, pushRelease, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
-type Json = any
 
 const QUORUM_FLOW = `slug: ap_quorum
 steps:
@@ -62,14 +60,6 @@ steps:
       escalate: { after: 1s, to: { users: [U0ESC] } }
 `
 
-async function pushRelease(server: TestServer, source: string): Promise<void> {
-  const pushed = await api(server, 'POST', '/api/v1/flows', { source })
-  expect(pushed.status, JSON.stringify(pushed.body)).toBeLessThan(300)
-  const slug = (pushed.body.data as Json).push.slug
-  const released = await api(server, 'POST', `/api/v1/flows/${slug}/release`, {})
-  expect(released.status, JSON.stringify(released.body)).toBe(201)
-}
-
 async function createToken(server: TestServer, name: string, scopes: string[], asUser?: string): Promise<string> {
   const created = await api(server, 'POST', '/api/v1/tokens', {
     name,
@@ -78,34 +68,6 @@ async function createToken(server: TestServer, name: string, scopes: string[], a
   })
   expect(created.status, JSON.stringify(created.body)).toBe(201)
   return (created.body.data as Json).token.secret
-}
-
-async function showRun(server: TestServer, id: string): Promise<Json> {
-  const shown = await api(server, 'GET', `/api/v1/runs/${id}`)
-  expect(shown.status).toBe(200)
-  return shown.body.data
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, what: () => string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function runReaches(server: TestServer, id: string, statuses: string[]): Promise<Json> {
-  let seen = ''
-  return eventually(
-    async () => {
-      const shown = await showRun(server, id)
-      seen = shown.run.status
-      return statuses.includes(shown.run.status) ? shown : undefined
-    },
-    () => `run ${id} to reach ${statuses.join('|')} (last: ${seen})`,
-  )
 }
 
 /** Waits until the run parks on an approval whose wait id is not `notId`, and returns that wait id. */

@@ -3,10 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCallbackToken } from '../../src/core/callback-token.ts'
+import { eventually, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
-type Json = any
 
 const KEY = randomBytes(32)
 
@@ -72,59 +70,10 @@ steps:
     transform: "{{ { 'agent': steps.agent.output.error.code, 'idle': steps.idle.output } }}"
 `
 
-async function pushRelease(server: TestServer, source: string): Promise<void> {
-  const pushed = await api(server, 'POST', '/api/v1/flows', { source })
-  expect(pushed.status, JSON.stringify(pushed.body)).toBeLessThan(300)
-  const slug = (pushed.body.data as Json).push.slug
-  const released = await api(server, 'POST', `/api/v1/flows/${slug}/release`, {})
-  expect(released.status, JSON.stringify(released.body)).toBe(201)
-}
-
 async function startRun(server: TestServer, flow: string): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
   return (started.body.data as Json).run
-}
-
-async function showRun(server: TestServer, id: string): Promise<Json> {
-  const shown = await api(server, 'GET', `/api/v1/runs/${id}`)
-  expect(shown.status).toBe(200)
-  return shown.body.data
-}
-
-async function runEvents(server: TestServer, id: string): Promise<Json[]> {
-  const res = await api(server, 'GET', `/api/v1/runs/${id}/events`)
-  expect(res.status).toBe(200)
-  return (res.body.data as Json).events
-}
-
-/** Polls until `check` returns a value other than undefined, or fails with the last seen state. */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (error) {
-      last = error
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function runReaches(server: TestServer, id: string, statuses: string[], timeoutMs = 15_000): Promise<Json> {
-  let seen = ''
-  return eventually(
-    async () => {
-      const shown = await showRun(server, id)
-      seen = shown.run.status
-      return statuses.includes(shown.run.status) ? shown : undefined
-    },
-    `run ${id} to reach ${statuses.join('|')} (last: ${seen})`,
-    timeoutMs,
-  )
 }
 
 /** The token of the callback URL the run's `hand_out` step computed (its host is the configured PUBLIC_URL). */

@@ -8,62 +8,20 @@ import { createClient } from '@libsql/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnServe } from '../support/cli.ts'
 import { startHttpTarget } from '../support/http-target.ts'
+import { type ApiServer, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
-type Json = any
-
-type Server = { url: string; token: string }
 
 const TERMINAL = ['succeeded', 'failed', 'canceled', 'timed_out']
 
-async function pushRelease(server: Server, source: string): Promise<void> {
-  const pushed = await api(server, 'POST', '/api/v1/flows', { source })
-  expect(pushed.status, JSON.stringify(pushed.body)).toBeLessThan(300)
-  const slug = (pushed.body.data as Json).push.slug
-  const released = await api(server, 'POST', `/api/v1/flows/${slug}/release`, {})
-  expect(released.status, JSON.stringify(released.body)).toBe(201)
-}
-
-async function start(server: Server, flow: string, inputs: Record<string, unknown> = {}, wait = true): Promise<Json> {
+async function start(
+  server: ApiServer,
+  flow: string,
+  inputs: Record<string, unknown> = {},
+  wait = true,
+): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs, wait })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
   return (started.body.data as Json).run
-}
-
-async function showRun(server: Server, id: string): Promise<Json> {
-  const shown = await api(server, 'GET', `/api/v1/runs/${id}`)
-  expect(shown.status, JSON.stringify(shown.body)).toBe(200)
-  return shown.body.data
-}
-
-async function runEvents(server: Server, id: string): Promise<Json[]> {
-  const res = await api(server, 'GET', `/api/v1/runs/${id}/events`)
-  expect(res.status).toBe(200)
-  return (res.body.data as Json).events
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, what: () => string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function runReaches(server: Server, id: string, statuses: string[], timeoutMs = 15_000): Promise<Json> {
-  let seen = ''
-  return eventually(
-    async () => {
-      const shown = await showRun(server, id)
-      seen = shown.run.status
-      return statuses.includes(shown.run.status) ? shown : undefined
-    },
-    () => `run ${id} to reach ${statuses.join('|')} (last: ${seen})`,
-    timeoutMs,
-  )
 }
 
 const stepOf = (shown: Json, id: string, visit?: number): Json =>
@@ -517,7 +475,7 @@ describe('durable timers across a hard restart', () => {
     const first = await spawnServe({ cwd, env: { PORT: '0' } })
     children.push(first.child)
     const token = readFileSync(join(cwd, 'data', 'cli-token'), 'utf8').trim()
-    const one: Server = { url: first.url, token }
+    const one: ApiServer = { url: first.url, token }
     await pushRelease(
       one,
       `slug: en_remind
@@ -537,7 +495,7 @@ steps:
 
     const second = await spawnServe({ cwd, env: { PORT: '0' } })
     children.push(second.child)
-    const two: Server = { url: second.url, token }
+    const two: ApiServer = { url: second.url, token }
     const done = await runReaches(two, run.id, TERMINAL, 20_000)
     expect(done.run.status).toBe('timed_out')
     expect(done.run.error).toMatchObject({ code: 'approval_timed_out' })
