@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createSlackDriver, FakeSlack, StoredMessage } from '../support/fake-slack/index.ts'
 import { api, type TestServer } from '../support/server.ts'
-import { startSlackHarness } from '../support/slack-harness.ts'
+import { blocksOf, startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-notify-secret'
 const CHANNEL = 'C0NOTE'
@@ -19,7 +19,6 @@ steps:
       dm: [U0ANN]
 `
 
-const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
 const shows = (m: StoredMessage, needle: string): boolean => m.text.includes(needle) || blocksOf(m).includes(needle)
 
 describe('Slack notify steps (HTTP mode)', () => {

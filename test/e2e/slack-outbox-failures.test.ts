@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createSlackDriver, FakeSlack, StoredMessage } from '../support/fake-slack/index.ts'
 import { api, type TestServer } from '../support/server.ts'
-import { startSlackHarness } from '../support/slack-harness.ts'
+import { blocksOf, cardAndApproval, startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-outbox-secret'
 const CHANNEL = 'C0FLAKY'
@@ -27,8 +27,6 @@ steps:
   - id: bye
     notify: { text: "FLAKY-THREE after the review" }
 `
-
-const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
 
 describe('Slack outbox under 429 and 500 (HTTP mode)', () => {
   let fake: FakeSlack
@@ -128,15 +126,7 @@ describe('Slack outbox under 429 and 500 (HTTP mode)', () => {
   it('keeps views.open working while chat.postMessage is rate limited (the trigger_id expires in 3 s)', async () => {
     const started = await api(server, 'POST', '/api/v1/runs', { flow: 'flaky_slack', inputs: { diff } })
     const runId = (started.body.data as unknown as { run: { id: string } }).run.id
-    const card = await fake.waitFor(
-      (f) => f.messages(CHANNEL).find((m) => !m.thread_ts && blocksOf(m).includes(runId)),
-      30_000,
-    )
-    const approval = await fake.waitFor(
-      (f) => f.thread(CHANNEL, card.ts).find((m) => blocksOf(m).includes('gl_approve')),
-      30_000,
-    )
-    await fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === card.ts), 30_000)
+    const { approval } = await cardAndApproval(fake, CHANNEL, runId, 30_000)
 
     // Slack rate-limits chat.postMessage for 5 s; the next run's card meets it.
     const limitedBefore = fake.callsTo('chat.postMessage').filter((c) => c.status === 429).length

@@ -10,7 +10,7 @@ import {
   type StoredMessage,
 } from '../support/fake-slack/index.ts'
 import { api, type TestServer } from '../support/server.ts'
-import { startSlackHarness } from '../support/slack-harness.ts'
+import { blocksOf, startSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-refusals-secret'
 const CHANNEL = 'C0REF'
@@ -46,8 +46,6 @@ steps:
   - id: done
     notify: { text: "loop done" }
 `
-
-const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
 
 interface Vote {
   user: string

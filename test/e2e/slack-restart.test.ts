@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
-import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
+import { createFakeSlack, createSlackDriver, type FakeSlack } from '../support/fake-slack/index.ts'
 import { api } from '../support/server.ts'
+import { blocksOf, cardAndApproval } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-restart-secret'
 const CHANNEL = 'C0RESTART'
@@ -29,8 +30,6 @@ steps:
   - id: done
     notify: { text: "RESTART-DONE after the restart" }
 `
-
-const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
 
 interface Server extends RunningServer {
   token: string
@@ -77,15 +76,7 @@ describe('Slack across a restart (HTTP mode)', () => {
     const parked = await api(server, 'GET', `/api/v1/runs/${runId}?settle=parked&timeout_ms=10000&view=brief`)
     expect((parked.body.data as unknown as { run: { status: string } }).run.status).toBe('waiting')
 
-    const card = await fake.waitFor(
-      (f) => f.messages(CHANNEL).find((m) => !m.thread_ts && blocksOf(m).includes(runId)),
-      10_000,
-    )
-    const approval = await fake.waitFor(
-      (f) => f.thread(CHANNEL, card.ts).find((m) => blocksOf(m).includes('gl_approve')),
-      10_000,
-    )
-    await fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === card.ts), 10_000)
+    const { card, approval } = await cardAndApproval(fake, CHANNEL, runId, 10_000)
     await fake.waitFor((f) => blocksOf(f.message(CHANNEL, card.ts)).includes('waiting for approval'), 10_000)
     const postsBefore = fake.callsTo('chat.postMessage').length
     const uploadsBefore = fake.callsTo('files.completeUploadExternal').length
@@ -155,15 +146,7 @@ describe('Slack across a restart (HTTP mode)', () => {
     server = await startOn(dataDir, env(fake.apiUrl))
     const driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
 
-    const card = await fake.waitFor(
-      (f) => f.messages(CHANNEL).find((m) => !m.thread_ts && blocksOf(m).includes(runId)),
-      30_000,
-    )
-    const approval = await fake.waitFor(
-      (f) => f.thread(CHANNEL, card.ts).find((m) => blocksOf(m).includes('gl_approve')),
-      30_000,
-    )
-    await fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === card.ts), 30_000)
+    const { card, approval } = await cardAndApproval(fake, CHANNEL, runId, 30_000)
     for (const user of ['U0ANN', 'U0BOB']) {
       const res = await driver.blockAction({ user, action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts })
       expect(res.status).toBe(200)

@@ -6,9 +6,9 @@ import {
   buildSlashCommandPayload,
   createFakeSlack,
   type FakeSlack,
-  type StoredMessage,
 } from '../support/fake-slack/index.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { blocksOf } from '../support/slack-harness.ts'
 
 const CHANNEL = 'C0SOCK'
 const USERS = ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT']
@@ -24,8 +24,6 @@ steps:
   - id: done
     notify: { text: "Shipped over the socket" }
 `
-
-const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
 
 interface RunBody {
   run: { status: string }

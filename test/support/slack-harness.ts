@@ -1,7 +1,7 @@
 // One fake Slack, one real Greenlight server in Slack HTTP mode, a signing driver, and released flows: the setup
 // every Slack end-to-end test shares.
 import { expect } from 'vitest'
-import { createFakeSlack, createSlackDriver, type FakeSlack } from './fake-slack/index.ts'
+import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from './fake-slack/index.ts'
 import { api, startTestServer, type TestServer } from './server.ts'
 
 export interface SlackHarness {
@@ -51,4 +51,26 @@ export async function startSlackHarness(options: SlackHarnessOptions): Promise<S
       await fake.close()
     },
   }
+}
+
+/** A message's blocks as text, for `includes` checks. */
+export const blocksOf = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? [])
+
+/** Waits for a run's card in `channel`, its approval message in the thread, and the uploaded diff file. */
+export async function cardAndApproval(
+  fake: FakeSlack,
+  channel: string,
+  runId: string,
+  timeoutMs = 10_000,
+): Promise<{ card: StoredMessage; approval: StoredMessage }> {
+  const card = await fake.waitFor(
+    (f) => f.messages(channel).find((m) => !m.thread_ts && blocksOf(m).includes(runId)),
+    timeoutMs,
+  )
+  const approval = await fake.waitFor(
+    (f) => f.thread(channel, card.ts).find((m) => blocksOf(m).includes('gl_approve')),
+    timeoutMs,
+  )
+  await fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === card.ts), timeoutMs)
+  return { card, approval }
 }
