@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { CallbackTarget } from '../core/callback-token.ts'
 import { parseDuration } from '../core/flow/index.ts'
 import { isTerminal } from '../core/run-status.ts'
-import type { CompiledFlow } from './compiled-flow.ts'
+import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { checkPayload, type SchemaProblem } from './payload-schema.ts'
 import { externalize } from './resources.ts'
@@ -19,6 +19,11 @@ export type CallbackOutcome =
   | { type: 'invalid_payload'; problems: SchemaProblem[] }
 
 const CALLBACK_KINDS = new Set(['wait', 'job'])
+
+/** A wait step's payload schema, read from the flow (it is never templated), for bodies that arrive before it opens. */
+function stepSchema(step: CompiledStep): unknown {
+  return step.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
+}
 
 export const payloadHash = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex')
 
@@ -55,8 +60,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       const run = current ? undefined : await store.getRun(target.runId)
       if (run) {
         const step = (await deps.flowOf(run.revisionId)).steps.find((s) => s.id === target.stepId)
-        const schema = step?.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
-        const early = checkPayload(schema, payload)
+        const early = step ? checkPayload(stepSchema(step), payload) : []
         if (early.length > 0) return { type: 'invalid_payload', problems: early }
       }
       const takes = current ? current.status === 'open' : run !== undefined && !isTerminal(run.status)
@@ -79,8 +83,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         if (isTerminal(run.status) || passed)
           return { transition: null, result: { type: 'expired' } as CallbackOutcome }
         // `schema` is never templated: check an early body now rather than drop it when the wait opens.
-        const schema = step.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
-        const problems = checkPayload(schema, payload)
+        const problems = checkPayload(stepSchema(step), payload)
         if (problems.length > 0)
           return { transition: null, result: { type: 'invalid_payload', problems } as CallbackOutcome }
         // Early: the agent answered before the wait step started. Keep it; the step consumes it when it opens.

@@ -54,6 +54,15 @@ export function createSlackNotifier(deps: NotifierDeps) {
   const queue = new Map<string, Promise<void>>()
 
   const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
+  // Every vote re-renders its approval message; the diff (a content-addressed, immutable resource) is read once.
+  const diffs = new Map<string, string | undefined>()
+  async function diffText(ref: string): Promise<string | undefined> {
+    if (!diffs.has(ref)) {
+      if (diffs.size >= 100) diffs.delete(diffs.keys().next().value as string)
+      diffs.set(ref, await resolveText(deps.resources, ref))
+    }
+    return diffs.get(ref)
+  }
   const dm = (runId: string, suffix: string, user: string, m: Message): OutboxItem => ({
     key: `ev:${runId}:${suffix}`,
     runId,
@@ -69,7 +78,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
   ) {
     const spec = wait.spec ?? {}
     const votes = await store.votes(wait.id)
-    const diff = typeof spec.diff === 'string' ? await resolveText(deps.resources, spec.diff) : null
+    const diff = typeof spec.diff === 'string' ? await diffText(spec.diff) : null
     return approvalMessage({
       waitId: wait.id,
       digest: wait.digest ?? '',
@@ -129,8 +138,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
         if (!wait) return []
         if (wait.kind === 'approval') {
           const items = [reply(await approvalView(run, flow, wait), approvalKey(wait.id))]
-          const diff =
-            typeof wait.spec?.diff === 'string' ? await resolveText(deps.resources, wait.spec.diff) : undefined
+          const diff = typeof wait.spec?.diff === 'string' ? await diffText(wait.spec.diff) : undefined
           if (diff) {
             items.push({
               key: `diff:${wait.id}`,
