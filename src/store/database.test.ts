@@ -8,16 +8,33 @@ describe('openDatabase', () => {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-db-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('migrates, reports ready, and tunes every pooled connection', async () => {
+  it('migrates, reports ready, and tunes both connections (WAL, synchronous NORMAL)', async () => {
     const database = await openDatabase({ url: `file:${join(dir, 'a.db')}` })
     expect(await database.ready()).toBe(true)
-    // Four transactions at once force four distinct connections.
-    const txs = await Promise.all([1, 2, 3, 4].map(() => database.client.transaction('deferred')))
-    const modes: unknown[] = []
-    for (const tx of txs) modes.push((await tx.execute('PRAGMA synchronous')).rows[0]?.synchronous)
-    for (const tx of txs) await tx.rollback()
-    expect(modes).toEqual([1, 1, 1, 1])
-    expect((await database.client.execute('PRAGMA journal_mode')).rows[0]?.journal_mode).toBe('wal')
+    expect((await database.sql.get('PRAGMA journal_mode'))?.journal_mode).toBe('wal')
+    expect((await database.sql.get('PRAGMA synchronous'))?.synchronous).toBe(1)
+    const inWrite = await database.write(async (_tx, sql) => (await sql.get('PRAGMA synchronous'))?.synchronous)
+    expect(inWrite).toBe(1)
+    database.close()
+  })
+
+  it('keeps an open write invisible to readers, and rolls a failed one back', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'c.db')}` })
+    const seen: unknown[] = []
+    await database.write(async (_tx, sql) => {
+      await sql.run(`INSERT INTO kv (key, value, updated_at) VALUES ('a', '1', 0)`)
+      await new Promise((r) => setTimeout(r, 5))
+      seen.push((await database.sql.get('SELECT count(*) AS n FROM kv'))?.n)
+    })
+    seen.push((await database.sql.get('SELECT count(*) AS n FROM kv'))?.n)
+    await expect(
+      database.write(async (_tx, sql) => {
+        await sql.run(`INSERT INTO kv (key, value, updated_at) VALUES ('b', '1', 0)`)
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    seen.push((await database.sql.get('SELECT count(*) AS n FROM kv'))?.n)
+    expect(seen).toEqual([0, 1, 1])
     database.close()
   })
 
@@ -29,8 +46,7 @@ describe('openDatabase', () => {
         await new Promise((r) => setTimeout(r, 5))
       })
     await Promise.all(Array.from({ length: 20 }, (_, n) => slow(n)))
-    const count = await database.client.execute('SELECT count(*) AS n FROM kv')
-    expect(Number(count.rows[0]?.n)).toBe(20)
+    expect((await database.sql.get('SELECT count(*) AS n FROM kv'))?.n).toBe(20)
     database.close()
   })
 })

@@ -1,21 +1,28 @@
-// Opens the libSQL database, tunes embedded files (WAL, busy timeout), applies migrations, and serializes writes.
+// Opens the libSQL database, applies migrations, tunes embedded files (WAL, busy timeout), and serializes writes.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Client, createClient } from '@libsql/client'
+import { createClient } from '@libsql/client'
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate } from 'drizzle-orm/libsql/migrator'
+import { drizzle as proxyDrizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy'
 import * as schema from './schema.ts'
+import { clientConnection, openNativeConnection, type SqlRunner } from './sql-connection.ts'
 
-export type Db = LibSQLDatabase<typeof schema>
+export type Db = SqliteRemoteDatabase<typeof schema>
 /** The handle a write transaction gets; same query API as Db. */
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+export type Tx = Db
 
 export interface Database {
+  /** Queries outside a transaction. */
   db: Db
-  client: Client
-  /** Runs `fn` in one write transaction. In-process writers queue here, so no write ever waits on a lock we hold. */
-  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>
+  /** Plain SQL outside a transaction, for hot paths. */
+  sql: SqlRunner
+  /**
+   * Runs `fn` in one write transaction (drizzle and plain SQL on the same connection). In-process writers queue
+   * here, so no write ever waits on a lock we hold.
+   */
+  write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T>
   /** True when the database answers and every committed migration is applied. */
   ready(): Promise<boolean>
   close(): void
@@ -55,56 +62,60 @@ function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
   }
 }
 
-const CONNECTIONS = 4
+const BUSY_TIMEOUT_MS = 10_000
 
 /**
- * `synchronous` is per connection and cannot be set inside a transaction, and the client opens pool connections
- * lazily. So: set it on the idle connection, hold that one in an idle transaction so the next statement opens a new
- * connection, and repeat until every connection of the pool has it. WAL + NORMAL survives a process crash (SIGKILL);
- * only an OS crash or power loss can drop the last commits.
+ * Migrations run through @libsql/client. Then an embedded file gets two native connections (one for writes, one
+ * for reads beside them); a remote server keeps the client, with a reader and a writer view of it. WAL + NORMAL
+ * survives a process crash (SIGKILL); only an OS crash or power loss can drop the last commits.
  */
-async function tuneEveryConnection(client: Client, count: number): Promise<void> {
-  const held = []
-  for (let i = 0; i < count; i++) {
-    await client.execute('PRAGMA synchronous = NORMAL')
-    if (i < count - 1) held.push(await client.transaction('deferred'))
-  }
-  for (const tx of held) await tx.rollback()
-}
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const path = filePath(options.url)
   if (path !== undefined) mkdirSync(dirname(path), { recursive: true })
   const client = createClient({
     url: path === undefined ? options.url : `file:${path}`,
     authToken: options.authToken,
-    // Several connections let reads proceed beside a write transaction; the mutex keeps writes one at a time.
-    concurrency: CONNECTIONS,
-    timeout: 10_000,
+    timeout: BUSY_TIMEOUT_MS,
   })
-  if (path !== undefined) {
-    await client.execute('PRAGMA journal_mode = WAL')
-    await tuneEveryConnection(client, CONNECTIONS)
-  }
-  const db = drizzle(client, { schema })
+  if (path !== undefined) await client.execute('PRAGMA journal_mode = WAL')
   const migrationsFolder = options.migrationsFolder ?? findMigrationsFolder()
-  await applyMigrations(db, migrationsFolder)
+  await applyMigrations(drizzle(client, { schema }), migrationsFolder)
   const expected = journalEntries(migrationsFolder)
+  if (path !== undefined) client.close()
+
+  const reader = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
+  const writer = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
+  const db = proxyDrizzle((sql, params, method) => reader.proxy(sql, params, method), { schema })
+  const tx = proxyDrizzle((sql, params, method) => writer.proxy(sql, params, method), { schema })
   const serialize = createMutex()
 
   return {
     db,
-    client,
-    write: (fn) => serialize(() => db.transaction(fn)),
+    sql: reader,
+    write: (fn) =>
+      serialize(async () => {
+        await writer.begin()
+        try {
+          const result = await fn(tx, writer)
+          await writer.commit()
+          return result
+        } catch (error) {
+          await writer.rollback()
+          throw error
+        }
+      }),
     async ready() {
       try {
-        const result = await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')
-        return Number(result.rows[0]?.n) >= expected
+        const row = await reader.get('SELECT count(*) AS n FROM __drizzle_migrations')
+        return Number(row?.n) >= expected
       } catch {
         return false
       }
     },
-    close: () => client.close(),
+    close() {
+      reader.close()
+      writer.close()
+    },
   }
 }
 
@@ -114,7 +125,7 @@ function journalEntries(folder: string): number {
 }
 
 /** Two instances starting together may race to migrate; the loser retries and finds the work done. */
-async function applyMigrations(db: Db, migrationsFolder: string): Promise<void> {
+async function applyMigrations(db: LibSQLDatabase<typeof schema>, migrationsFolder: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await migrate(db, { migrationsFolder })

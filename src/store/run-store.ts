@@ -1,5 +1,5 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import { eventHash } from '../core/hash-chain.ts'
 import { ACTIVE_STATUSES } from '../core/run-status.ts'
 import type {
@@ -13,8 +13,27 @@ import type {
   VoteRecord,
   WaitRecord,
 } from '../engine/run-ports.ts'
-import type { Database, Tx } from './database.ts'
+import type { Database } from './database.ts'
 import { runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
+import type { SqlArg, SqlRunner } from './sql-connection.ts'
+import { tableCodec } from './sql-table.ts'
+
+// The hot paths (every callback, vote and step) are plain SQL on cached statements; the schema still names the
+// columns and maps JSON. Rare queries (listings, usage, claims) keep drizzle's builder.
+const runTable = tableCodec(runs)
+const waitTable = tableCodec(waits)
+const stepRunTable = tableCodec(stepRuns)
+const eventTable = tableCodec(runEvents)
+const voteTable = tableCodec(votes)
+const timerTable = tableCodec(timers)
+
+const RUN_BY_ID = `${runTable.select} WHERE id = ?`
+const WAIT_BY_ID = `${waitTable.select} WHERE id = ?`
+const WAIT_AT = `${waitTable.select} WHERE run_id = ? AND step_id = ? AND visit = ?`
+const VOTES_OF = `${voteTable.select} WHERE wait_id = ? ORDER BY at, id`
+const STEP_RUNS_OF = `${stepRunTable.select} WHERE run_id = ? ORDER BY started_at`
+const EVENTS_AFTER = `${eventTable.select} WHERE run_id = ? AND seq > ? ORDER BY seq`
+const ACTIVE_IN = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ')
 
 class Abort extends Error {
   constructor(readonly conflict: NonNullable<CommitResult['conflict']>) {
@@ -35,6 +54,30 @@ class AbortWith extends Abort {
 const toRun = (row: typeof runs.$inferSelect): RunRecord => row as unknown as RunRecord
 const toWait = (row: typeof waits.$inferSelect): WaitRecord => row as unknown as WaitRecord
 
+async function getRun(sql: SqlRunner, id: string): Promise<RunRecord | undefined> {
+  const row = await sql.get(RUN_BY_ID, [id])
+  return row ? toRun(runTable.decode(row)) : undefined
+}
+
+async function getWait(sql: SqlRunner, id: string): Promise<WaitRecord | undefined> {
+  const row = await sql.get(WAIT_BY_ID, [id])
+  return row ? toWait(waitTable.decode(row)) : undefined
+}
+
+async function getWaitAt(sql: SqlRunner, runId: string, stepId: string, visit: number) {
+  const row = await sql.get(WAIT_AT, [runId, stepId, visit])
+  return row ? toWait(waitTable.decode(row)) : undefined
+}
+
+async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
+  return (await sql.all(VOTES_OF, [waitId])).map((row) => voteTable.decode(row) as VoteRecord)
+}
+
+async function updateRun(sql: SqlRunner, id: string, patch: Partial<typeof runs.$inferInsert>): Promise<void> {
+  const set = runTable.assignments(patch)
+  await sql.run(`UPDATE runs SET ${set.sql} WHERE id = ?`, [...set.args, id])
+}
+
 interface RunHead {
   owner: string | null
   status: string
@@ -42,17 +85,16 @@ interface RunHead {
   hash: string
 }
 
-async function readHead(tx: Tx, runId: string): Promise<RunHead | undefined> {
-  return tx
-    .select({ owner: runs.leaseOwner, status: runs.status, count: runs.eventCount, hash: runs.lastEventHash })
-    .from(runs)
-    .where(eq(runs.id, runId))
-    .get()
+async function readHead(sql: SqlRunner, runId: string): Promise<RunHead | undefined> {
+  return (await sql.get(
+    'SELECT lease_owner AS owner, status, event_count AS count, last_event_hash AS hash FROM runs WHERE id = ?',
+    [runId],
+  )) as RunHead | undefined
 }
 
 /** Inserts the events chained after `head`; returns the new head for the caller to store on the run row. */
 async function insertEvents(
-  tx: Tx,
+  sql: SqlRunner,
   runId: string,
   at: number,
   head: { count: number; hash: string },
@@ -60,130 +102,121 @@ async function insertEvents(
 ) {
   let prev = head.hash
   let seq = head.count
-  const rows = events.map((e) => {
+  for (const e of events) {
     seq++
     const event = { runId, seq, type: e.type, at, actor: e.actor ?? null, stepId: e.stepId ?? null, data: e.data ?? {} }
     const hash = eventHash(prev, event)
-    const row = { ...event, prevHash: prev, hash }
+    const insert = eventTable.insert({ ...event, prevHash: prev, hash })
+    await sql.run(insert.sql, insert.args)
     prev = hash
-    return row
-  })
-  if (rows.length > 0) await tx.insert(runEvents).values(rows)
+  }
   return { eventCount: seq, lastEventHash: prev }
 }
 
-async function appendEvents(tx: Tx, runId: string, at: number, events: NewEvent[]): Promise<void> {
+async function appendEvents(sql: SqlRunner, runId: string, at: number, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return
-  const head = await readHead(tx, runId)
+  const head = await readHead(sql, runId)
   if (!head) throw new Error(`run ${runId} vanished`)
-  const next = await insertEvents(tx, runId, at, head, events)
-  await tx.update(runs).set(next).where(eq(runs.id, runId))
+  await updateRun(sql, runId, await insertEvents(sql, runId, at, head, events))
 }
 
 /** Starts the oldest queued run of the flow and key when a slot is free. */
 async function promoteQueued(
-  tx: Tx,
+  sql: SqlRunner,
   slot: NonNullable<Transition['releaseSlot']>,
   at: number,
 ): Promise<string | undefined> {
-  const sameKey = slot.key === null ? isNull(runs.concurrencyKey) : eq(runs.concurrencyKey, slot.key)
-  const active = await tx
-    .select({ n: sql<number>`count(*)` })
-    .from(runs)
-    .where(and(eq(runs.flowSlug, slot.flowSlug), sameKey, inArray(runs.status, [...ACTIVE_STATUSES])))
-    .get()
-  if ((active?.n ?? 0) >= slot.limit) return undefined
-  const next = await tx
-    .select({ id: runs.id })
-    .from(runs)
-    .where(and(eq(runs.flowSlug, slot.flowSlug), sameKey, eq(runs.status, 'queued')))
-    .orderBy(asc(runs.createdAt), asc(runs.id))
-    .limit(1)
-    .get()
+  const sameKey = slot.key === null ? 'concurrency_key IS NULL' : 'concurrency_key = ?'
+  const args: SqlArg[] = slot.key === null ? [slot.flowSlug] : [slot.flowSlug, slot.key]
+  const active = await sql.get(
+    `SELECT count(*) AS n FROM runs WHERE flow_slug = ? AND ${sameKey} AND status IN (${ACTIVE_IN})`,
+    args,
+  )
+  if (Number(active?.n ?? 0) >= slot.limit) return undefined
+  const next = await sql.get(
+    `SELECT id FROM runs WHERE flow_slug = ? AND ${sameKey} AND status = 'queued' ORDER BY created_at, id LIMIT 1`,
+    args,
+  )
   if (!next) return undefined
-  await tx
-    .update(runs)
-    .set({ status: 'running', runnableAt: at, startedAt: at, updatedAt: at })
-    .where(eq(runs.id, next.id))
-  await appendEvents(tx, next.id, at, [{ type: 'run.dequeued', data: {} }])
-  return next.id
+  const id = String(next.id)
+  await updateRun(sql, id, { status: 'running', runnableAt: at, startedAt: at, updatedAt: at })
+  await appendEvents(sql, id, at, [{ type: 'run.dequeued', data: {} }])
+  return id
 }
 
-async function applyTransition(tx: Tx, t: Transition): Promise<CommitResult> {
+async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition): Promise<CommitResult> {
   if (t.fireTimer !== undefined) {
-    const fired = await tx
-      .update(timers)
-      .set({ status: 'fired', firedAt: t.at })
-      .where(and(eq(timers.id, t.fireTimer), eq(timers.status, 'pending')))
-      .returning({ id: timers.id })
-    if (fired.length === 0) throw new Abort('timer_fired')
+    const fired = await sql.run(
+      `UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'pending'`,
+      [t.at, t.fireTimer],
+    )
+    if (fired.changes === 0) throw new Abort('timer_fired')
   }
   // One read serves the fences and the event chain's head; one update writes the run and the new head.
-  const head = await readHead(tx, t.runId)
+  const head = await readHead(sql, t.runId)
   if (!head) throw new Abort('fence')
   if (t.fenceOwner !== undefined && head.owner !== t.fenceOwner) throw new Abort('fence')
   if (t.fenceStatus !== undefined && !t.fenceStatus.includes(head.status as never)) throw new Abort('fence')
   if (t.updateWait) {
-    const updated = await tx
-      .update(waits)
-      .set(t.updateWait.patch as Partial<typeof waits.$inferInsert>)
-      .where(and(eq(waits.id, t.updateWait.id), inArray(waits.status, t.updateWait.fromStatus)))
-      .returning({ id: waits.id })
-    if (updated.length === 0) throw new Abort('wait_status')
+    const set = waitTable.assignments(t.updateWait.patch as Partial<typeof waits.$inferInsert>)
+    const from = t.updateWait.fromStatus.map(() => '?').join(', ')
+    const updated = await sql.run(`UPDATE waits SET ${set.sql} WHERE id = ? AND status IN (${from})`, [
+      ...set.args,
+      t.updateWait.id,
+      ...t.updateWait.fromStatus,
+    ])
+    if (updated.changes === 0) throw new Abort('wait_status')
   }
   if (t.insertVote) {
-    const inserted = await tx.insert(votes).values(t.insertVote).onConflictDoNothing().returning({ id: votes.id })
-    if (inserted.length === 0) throw new Abort('duplicate_vote')
+    const insert = voteTable.insert(t.insertVote, ' ON CONFLICT DO NOTHING')
+    const inserted = await sql.run(insert.sql, insert.args)
+    if (inserted.changes === 0) throw new Abort('duplicate_vote')
   }
-  if (t.insertWait) await tx.insert(waits).values({ ...t.insertWait, attempts: 0 } as typeof waits.$inferInsert)
+  if (t.insertWait) {
+    const insert = waitTable.insert({ ...t.insertWait, attempts: 0 } as typeof waits.$inferInsert)
+    await sql.run(insert.sql, insert.args)
+  }
   const effectResult = t.effect ? await t.effect(tx) : undefined
   if (t.effectIsOutput && t.stepRun) t.stepRun.output = effectResult ?? null
   if (t.effectIsOutput && t.run?.output !== undefined) t.run.output = effectResult ?? null
   if (t.stepRun) {
     const row = { ...t.stepRun, runId: t.runId }
-    await tx
-      .insert(stepRuns)
-      .values(row)
-      .onConflictDoUpdate({ target: [stepRuns.runId, stepRuns.stepId, stepRuns.visit], set: row })
+    const set = stepRunTable.assignments(row)
+    const insert = stepRunTable.insert(row, ` ON CONFLICT (run_id, step_id, visit) DO UPDATE SET ${set.sql}`)
+    await sql.run(insert.sql, [...insert.args, ...set.args])
   }
-  const chain = await insertEvents(tx, t.runId, t.at, head, t.events ?? [])
-  await tx
-    .update(runs)
-    .set({ ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
-    .where(eq(runs.id, t.runId))
+  const chain = await insertEvents(sql, t.runId, t.at, head, t.events ?? [])
+  await updateRun(sql, t.runId, { ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
   if (t.cancelTimers && t.cancelTimers.length > 0) {
-    await tx
-      .update(timers)
-      .set({ status: 'canceled' })
-      .where(
-        and(
-          eq(timers.runId, t.runId),
-          eq(timers.status, 'pending'),
-          // A prefix match without LIKE: ids contain '_', which LIKE treats as a wildcard.
-          or(...t.cancelTimers.map((prefix) => sql`substr(${timers.key}, 1, ${prefix.length}) = ${prefix}`)),
-        ),
-      )
+    // A prefix match without LIKE: ids contain '_', which LIKE treats as a wildcard.
+    const prefixes = t.cancelTimers.map(() => 'substr(key, 1, ?) = ?').join(' OR ')
+    await sql.run(`UPDATE timers SET status = 'canceled' WHERE run_id = ? AND status = 'pending' AND (${prefixes})`, [
+      t.runId,
+      ...t.cancelTimers.flatMap((prefix) => [prefix.length, prefix]),
+    ])
   }
   for (const move of t.rescheduleTimers ?? []) {
-    await tx
-      .update(timers)
-      .set({ fireAt: move.fireAt, claimedBy: null, claimedUntil: null })
-      .where(and(eq(timers.runId, t.runId), eq(timers.key, move.key), eq(timers.status, 'pending')))
+    await sql.run(
+      `UPDATE timers SET fire_at = ?, claimed_by = NULL, claimed_until = NULL
+       WHERE run_id = ? AND key = ? AND status = 'pending'`,
+      [move.fireAt, t.runId, move.key],
+    )
   }
   for (const timer of t.armTimers ?? []) {
-    await tx
-      .insert(timers)
-      .values({
+    const insert = timerTable.insert(
+      {
         ...timer,
         runId: t.runId,
         status: 'pending',
         createdAt: t.at,
         waitId: timer.waitId ?? null,
         data: timer.data ?? null,
-      })
-      .onConflictDoNothing()
+      },
+      ' ON CONFLICT DO NOTHING',
+    )
+    await sql.run(insert.sql, insert.args)
   }
-  const promoted = t.releaseSlot ? await promoteQueued(tx, t.releaseSlot, t.at) : undefined
+  const promoted = t.releaseSlot ? await promoteQueued(sql, t.releaseSlot, t.at) : undefined
   return { ok: true, effectResult, ...(promoted ? { promoted } : {}) }
 }
 
@@ -200,29 +233,11 @@ const dueTimer = (now: number) =>
   )
 
 export function createRunStore(database: Database): RunStore {
-  const { db } = database
-  // The hottest reads are built once (drizzle prepared queries); building SQL per call was a large share of CPU.
-  const byId = sql.placeholder('id')
-  const prepared = {
-    run: db.select().from(runs).where(eq(runs.id, byId)).prepare(),
-    wait: db.select().from(waits).where(eq(waits.id, byId)).prepare(),
-    waitAt: db
-      .select()
-      .from(waits)
-      .where(
-        and(
-          eq(waits.runId, sql.placeholder('run')),
-          eq(waits.stepId, sql.placeholder('step')),
-          eq(waits.visit, sql.placeholder('visit')),
-        ),
-      )
-      .prepare(),
-    stepRuns: db.select().from(stepRuns).where(eq(stepRuns.runId, byId)).orderBy(asc(stepRuns.startedAt)).prepare(),
-  }
+  const { db, sql: reader } = database
 
   return {
     async createRun(input, concurrency) {
-      return database.write(async (tx) => {
+      return database.write(async (tx, sql) => {
         const { run } = input
         let status = run.status
         if (concurrency) {
@@ -258,7 +273,7 @@ export function createRunStore(database: Database): RunStore {
                   .update(timers)
                   .set({ status: 'canceled' })
                   .where(and(eq(timers.runId, victim.id), eq(timers.status, 'pending')))
-                await appendEvents(tx, victim.id, run.createdAt, [
+                await appendEvents(sql, victim.id, run.createdAt, [
                   { type: 'run.canceled', actor: run.initiator, data: { reason: 'concurrency', replaced_by: run.id } },
                 ])
               }
@@ -275,8 +290,9 @@ export function createRunStore(database: Database): RunStore {
           eventCount: 0,
           lastEventHash: '',
         }
-        await tx.insert(runs).values(row as typeof runs.$inferInsert)
-        await appendEvents(tx, run.id, run.createdAt, [
+        const insert = runTable.insert(row as typeof runs.$inferInsert)
+        await sql.run(insert.sql, insert.args)
+        await appendEvents(sql, run.id, run.createdAt, [
           ...input.events,
           ...(status === 'queued' ? [{ type: 'run.queued', data: { key: run.concurrencyKey } }] : []),
         ])
@@ -286,35 +302,16 @@ export function createRunStore(database: Database): RunStore {
 
     async transact(decide) {
       try {
-        return await database.write(async (tx) => {
+        return await database.write(async (tx, sql) => {
           const view = {
-            getRun: async (id: string) => {
-              const row = await tx.select().from(runs).where(eq(runs.id, id)).get()
-              return row ? toRun(row) : undefined
-            },
-            getWait: async (id: string) => {
-              const row = await tx.select().from(waits).where(eq(waits.id, id)).get()
-              return row ? toWait(row) : undefined
-            },
-            getWaitAt: async (runId: string, stepId: string, visit: number) => {
-              const row = await tx
-                .select()
-                .from(waits)
-                .where(and(eq(waits.runId, runId), eq(waits.stepId, stepId), eq(waits.visit, visit)))
-                .get()
-              return row ? toWait(row) : undefined
-            },
-            votes: async (waitId: string) =>
-              (await tx
-                .select()
-                .from(votes)
-                .where(eq(votes.waitId, waitId))
-                .orderBy(asc(votes.at), asc(votes.id))
-                .all()) as VoteRecord[],
+            getRun: (id: string) => getRun(sql, id),
+            getWait: (id: string) => getWait(sql, id),
+            getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
+            votes: (waitId: string) => votesOf(sql, waitId),
           }
           const { transition, result } = await decide(view)
           try {
-            const commit = transition ? await applyTransition(tx, transition) : null
+            const commit = transition ? await applyTransition(sql, tx, transition) : null
             return { result, commit }
           } catch (error) {
             if (error instanceof Abort) throw new AbortWith(error.conflict, result)
@@ -330,17 +327,14 @@ export function createRunStore(database: Database): RunStore {
 
     async commit(t) {
       try {
-        return await database.write((tx) => applyTransition(tx, t))
+        return await database.write((tx, sql) => applyTransition(sql, tx, t))
       } catch (error) {
         if (error instanceof Abort) return { ok: false, conflict: error.conflict }
         throw error
       }
     },
 
-    getRun: async (id) => {
-      const row = await prepared.run.get({ id })
-      return row ? toRun(row) : undefined
-    },
+    getRun: (id) => getRun(reader, id),
 
     listRuns: async (q) => {
       const where = and(
@@ -351,15 +345,11 @@ export function createRunStore(database: Database): RunStore {
       return (await db.select().from(runs).where(where).orderBy(desc(runs.id)).limit(q.limit).all()).map(toRun)
     },
 
-    stepRuns: async (runId) => (await prepared.stepRuns.all({ id: runId })) as StepRunRecord[],
+    stepRuns: async (runId) =>
+      (await reader.all(STEP_RUNS_OF, [runId])).map((row) => stepRunTable.decode(row) as StepRunRecord),
 
     events: async (runId, afterSeq = 0) =>
-      db
-        .select()
-        .from(runEvents)
-        .where(and(eq(runEvents.runId, runId), gt(runEvents.seq, afterSeq)))
-        .orderBy(asc(runEvents.seq))
-        .all(),
+      (await reader.all(EVENTS_AFTER, [runId, afterSeq])).map((row) => eventTable.decode(row)),
 
     claimRunnable: async (owner, now, leaseMs, limit) => {
       // Look without the write lock first: an idle instance polls often and must not queue behind writers.
@@ -392,29 +382,24 @@ export function createRunStore(database: Database): RunStore {
     },
 
     claimRun: async (id, owner, now, leaseMs) =>
-      database.write(async (tx) => {
-        const [row] = await tx
-          .update(runs)
-          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs })
-          .where(
-            and(
-              eq(runs.id, id),
-              eq(runs.status, 'running'),
-              or(isNull(runs.leaseOwner), eq(runs.leaseOwner, owner), lt(runs.leaseExpiresAt, now)),
-            ),
-          )
-          .returning()
-        return row ? toRun(row) : undefined
+      database.write(async (_tx, sql) => {
+        const row = await sql.get(
+          `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
+           WHERE id = ? AND status = 'running' AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)
+           RETURNING *`,
+          [owner, now + leaseMs, id, owner, now],
+        )
+        return row ? toRun(runTable.decode(row)) : undefined
       }),
 
     renewLease: async (id, owner, until) =>
-      database.write(async (tx) => {
-        const updated = await tx
-          .update(runs)
-          .set({ leaseExpiresAt: until })
-          .where(and(eq(runs.id, id), eq(runs.leaseOwner, owner)))
-          .returning({ id: runs.id })
-        return updated.length > 0
+      database.write(async (_tx, sql) => {
+        const updated = await sql.run('UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?', [
+          until,
+          id,
+          owner,
+        ])
+        return updated.changes > 0
       }),
 
     releaseLeases: async (owner) => {
@@ -423,15 +408,9 @@ export function createRunStore(database: Database): RunStore {
       )
     },
 
-    getWait: async (id) => {
-      const row = await prepared.wait.get({ id })
-      return row ? toWait(row) : undefined
-    },
+    getWait: (id) => getWait(reader, id),
 
-    getWaitAt: async (runId, stepId, visit) => {
-      const row = await prepared.waitAt.get({ run: runId, step: stepId, visit })
-      return row ? toWait(row) : undefined
-    },
+    getWaitAt: (runId, stepId, visit) => getWaitAt(reader, runId, stepId, visit),
 
     listWaits: async (q) =>
       (
@@ -450,13 +429,7 @@ export function createRunStore(database: Database): RunStore {
           .all()
       ).map(toWait),
 
-    votes: async (waitId) =>
-      (await db
-        .select()
-        .from(votes)
-        .where(eq(votes.waitId, waitId))
-        .orderBy(asc(votes.at), asc(votes.id))
-        .all()) as VoteRecord[],
+    votes: (waitId) => votesOf(reader, waitId),
 
     insertEarlyWait: async (wait) =>
       database.write(async (tx) => {

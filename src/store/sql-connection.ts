@@ -1,0 +1,127 @@
+// Connections the store runs SQL on. An embedded file is opened natively (synchronous calls, statements prepared
+// once and cached); a remote libSQL server goes through @libsql/client. Both answer the same small interface, which
+// drizzle drives through its proxy driver and the hot paths call directly with plain SQL.
+import type { Client, Transaction } from '@libsql/client'
+import Native from 'libsql'
+
+export type SqlArg = string | number | bigint | null | Uint8Array | Buffer
+export type Row = Record<string, unknown>
+export type ProxyMethod = 'run' | 'all' | 'values' | 'get'
+
+/** Plain SQL with positional `?` parameters. Rows come back as objects keyed by column name. */
+export interface SqlRunner {
+  all(sql: string, args?: readonly SqlArg[]): Promise<Row[]>
+  get(sql: string, args?: readonly SqlArg[]): Promise<Row | undefined>
+  run(sql: string, args?: readonly SqlArg[]): Promise<{ changes: number }>
+}
+
+export interface SqlConnection extends SqlRunner {
+  /** drizzle's proxy callback: rows as arrays of values (`get`: one row or undefined). */
+  proxy(sql: string, params: unknown[], method: ProxyMethod): Promise<{ rows: unknown[] }>
+  begin(): Promise<void>
+  commit(): Promise<void>
+  rollback(): Promise<void>
+  close(): void
+}
+
+interface NativeStatement {
+  run(args: unknown[]): { changes: number }
+  get(args: unknown[]): unknown
+  all(args: unknown[]): unknown[]
+  raw(on?: boolean): NativeStatement
+}
+
+interface NativeDatabase {
+  prepare(sql: string): NativeStatement
+  exec(sql: string): void
+  close(): void
+  readonly inTransaction: boolean
+}
+
+/** Statements prepared per distinct SQL text; drizzle and the store repeat a bounded set of shapes. */
+const CACHE_LIMIT = 512
+
+export function openNativeConnection(path: string, timeoutMs: number): SqlConnection {
+  const db = new (Native as unknown as new (path: string, options: object) => NativeDatabase)(path, {
+    timeout: timeoutMs,
+  })
+  db.exec('PRAGMA synchronous = NORMAL')
+  const objects = new Map<string, NativeStatement>()
+  const arrays = new Map<string, NativeStatement>()
+  const statement = (sql: string, raw: boolean): NativeStatement => {
+    const cache = raw ? arrays : objects
+    let found = cache.get(sql)
+    if (!found) {
+      if (cache.size >= CACHE_LIMIT) cache.clear()
+      found = db.prepare(sql)
+      if (raw) found.raw(true)
+      cache.set(sql, found)
+    }
+    return found
+  }
+  const settle = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  const args = (values: readonly unknown[] | undefined): unknown[] => (values ?? []) as unknown[]
+  return {
+    all: (sql, values) => settle(() => statement(sql, false).all(args(values)) as Row[]),
+    get: (sql, values) => settle(() => statement(sql, false).get(args(values)) as Row | undefined),
+    run: (sql, values) => settle(() => ({ changes: statement(sql, false).run(args(values)).changes })),
+    proxy: (sql, params, method) =>
+      settle(() => {
+        if (method === 'run') {
+          statement(sql, false).run(params)
+          return { rows: [] }
+        }
+        const prepared = statement(sql, true)
+        return { rows: (method === 'get' ? prepared.get(params) : prepared.all(params)) as unknown[] }
+      }),
+    begin: () => settle(() => db.exec('BEGIN IMMEDIATE')),
+    commit: () => settle(() => db.exec('COMMIT')),
+    rollback: () =>
+      settle(() => {
+        if (db.inTransaction) db.exec('ROLLBACK')
+      }),
+    close: () => db.close(),
+  }
+}
+
+/** A connection over @libsql/client (remote servers, in-memory databases). Writes hold one client transaction. */
+export function clientConnection(client: Client): SqlConnection {
+  let tx: Transaction | undefined
+  const execute = (sql: string, values: readonly unknown[] | undefined) =>
+    (tx ?? client).execute({ sql, args: (values ?? []) as SqlArg[] })
+  const objects = (result: Awaited<ReturnType<typeof execute>>): Row[] =>
+    result.rows.map((row) => Object.fromEntries(result.columns.map((name, i) => [name, row[i]])))
+  const arrays = (result: Awaited<ReturnType<typeof execute>>): unknown[][] =>
+    result.rows.map((row) => result.columns.map((_, i) => row[i]))
+  return {
+    all: async (sql, values) => objects(await execute(sql, values)),
+    get: async (sql, values) => objects(await execute(sql, values))[0],
+    run: async (sql, values) => ({ changes: (await execute(sql, values)).rowsAffected }),
+    async proxy(sql, params, method) {
+      const result = await execute(sql, params)
+      if (method === 'run') return { rows: [] }
+      const rows = arrays(result)
+      return { rows: (method === 'get' ? rows[0] : rows) as unknown[] }
+    },
+    async begin() {
+      tx = await client.transaction('write')
+    },
+    async commit() {
+      const held = tx
+      tx = undefined
+      await held?.commit()
+    },
+    async rollback() {
+      const held = tx
+      tx = undefined
+      if (held && !held.closed) await held.rollback()
+    },
+    close: () => client.close(),
+  }
+}

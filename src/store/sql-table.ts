@@ -1,0 +1,72 @@
+// Plain-SQL access to a drizzle table for hot paths: column names and value mapping (JSON text, booleans) come from
+// the schema, so the table is still described once; only the query building is skipped.
+import { getTableColumns, getTableName } from 'drizzle-orm'
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
+import type { Row, SqlArg } from './sql-connection.ts'
+
+interface Column {
+  key: string
+  name: string
+  fromDriver(value: unknown): unknown
+  toDriver(value: unknown): unknown
+}
+
+export interface TableCodec<Select, Insert> {
+  /** `SELECT <every column> FROM <table>`, to be followed by a WHERE clause. */
+  readonly select: string
+  decode(row: Row): Select
+  /** `INSERT INTO t (<given columns>) VALUES (?…)` with its arguments, for the keys present in `values`. */
+  insert(values: Partial<Insert>, suffix?: string): { sql: string; args: SqlArg[] }
+  /** `col = ?, …` and its arguments for the keys present in `patch` (undefined keys are skipped). */
+  assignments(patch: Partial<Insert>): { sql: string; args: SqlArg[] }
+}
+
+const quote = (name: string) => `"${name}"`
+
+export function tableCodec<T extends SQLiteTable>(table: T): TableCodec<T['$inferSelect'], T['$inferInsert']> {
+  const tableName = getTableName(table)
+  const columns: Column[] = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+    key,
+    name: column.name,
+    fromDriver: (value) => column.mapFromDriverValue(value),
+    toDriver: (value) => column.mapToDriverValue(value),
+  }))
+  const byKey = new Map(columns.map((c) => [c.key, c]))
+  const encode = (column: Column, value: unknown): SqlArg => (value === null ? null : column.toDriver(value)) as SqlArg
+  const present = (values: Record<string, unknown>) => {
+    const found: [Column, unknown][] = []
+    for (const key in values) {
+      const value = values[key]
+      const column = byKey.get(key)
+      if (value !== undefined && column) found.push([column, value])
+    }
+    return found
+  }
+  return {
+    select: `SELECT ${columns.map((c) => quote(c.name)).join(', ')} FROM ${quote(tableName)}`,
+    decode(row) {
+      const out: Record<string, unknown> = {}
+      for (const column of columns) {
+        const value = row[column.name]
+        out[column.key] = value === null || value === undefined ? null : column.fromDriver(value)
+      }
+      return out as T['$inferSelect']
+    },
+    insert(values, suffix = '') {
+      const found = present(values as Record<string, unknown>)
+      return {
+        sql: `INSERT INTO ${quote(tableName)} (${found.map(([c]) => quote(c.name)).join(', ')}) VALUES (${found
+          .map(() => '?')
+          .join(', ')})${suffix}`,
+        args: found.map(([c, v]) => encode(c, v)),
+      }
+    },
+    assignments(patch) {
+      const found = present(patch as Record<string, unknown>)
+      return {
+        sql: found.map(([c]) => `${quote(c.name)} = ?`).join(', '),
+        args: found.map(([c, v]) => encode(c, v)),
+      }
+    },
+  }
+}
