@@ -2,7 +2,7 @@
 // closed loop at concurrency 32 (next callback when the previous run completed) and a burst at concurrency 64.
 // Prints JSON: completions/s, p50/p99 latency (callback sent → run completed), RSS with N runs parked.
 import { signCallbackToken } from '../src/core/callback-token.ts'
-import { call, memoryOf, percentile, startBenchServer } from './support/serve.ts'
+import { call, cpuMsOf, memoryOf, percentile, startBenchServer } from './support/serve.ts'
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
 const FLOW = `slug: bench_callbacks
@@ -64,6 +64,7 @@ async function phase(
   const parkedMemory = memoryOf(server.child.pid ?? 0)
   const latencies: number[] = []
   const sentAt = new Map<string, number>()
+  const cpuBefore = cpuMsOf(server.child.pid ?? 0)
   const start = performance.now()
   await pool(ids, concurrency, async (runId) => {
     const token = signCallbackToken(server.secretKey, { runId, stepId: 'done', visit: 1 })
@@ -94,7 +95,14 @@ async function phase(
   }
   const firstSent = Math.min(...sentAt.values())
   const wallMs = mode === 'burst' ? lastEnd - firstSent : performance.now() - start
-  return { concurrency, mode, parked_rss: parkedMemory, ...summarize(latencies, wallMs) }
+  const serverCpuMs = cpuMsOf(server.child.pid ?? 0) - cpuBefore
+  return {
+    concurrency,
+    mode,
+    parked_rss: parkedMemory,
+    ...summarize(latencies, wallMs),
+    server_cpu_ms_per_completion: +(serverCpuMs / latencies.length).toFixed(2),
+  }
 }
 
 const server = await startBenchServer()

@@ -58,6 +58,13 @@ export function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } {
   return { rss_mb: +(kb('VmRSS') / 1024).toFixed(1), peak_rss_mb: +(kb('VmHWM') / 1024).toFixed(1) }
 }
 
+/** CPU time (user + system) a process has used so far, in milliseconds, from /proc (Linux). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  // After the command name: utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second).
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10
+}
+
 export async function call(
   server: { url: string; token: string },
   method: string,

@@ -49,4 +49,34 @@ describe('openDatabase', () => {
     expect((await database.sql.get('SELECT count(*) AS n FROM kv'))?.n).toBe(20)
     database.close()
   })
+
+  it('commits writes queued together in one transaction, rolling back only the one that failed', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'd.db')}` })
+    const insert = (key: string, fail = false) =>
+      database.write(async (_tx, sql) => {
+        await sql.run(`INSERT INTO kv (key, value, updated_at) VALUES (?, '1', 0)`, [key])
+        if (fail) throw new Error(`refused ${key}`)
+        return key
+      })
+    // Queued in the same tick, these share a batch; the failing one must leave no row and the others must land.
+    const outcomes = await Promise.allSettled([insert('a'), insert('b', true), insert('c'), insert('a')])
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected'])
+    const keys = (await database.sql.all('SELECT key FROM kv ORDER BY key')).map((r) => r.key)
+    expect(keys).toEqual(['a', 'c'])
+    database.close()
+  })
+
+  it('settles a write only after its commit is visible to readers', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'e.db')}` })
+    const seen = await Promise.all(
+      Array.from({ length: 30 }, async (_, n) => {
+        await database.write((_tx, sql) =>
+          sql.run(`INSERT INTO kv (key, value, updated_at) VALUES (?, '1', 0)`, [`k${n}`]),
+        )
+        return (await database.sql.get('SELECT count(*) AS n FROM kv WHERE key = ?', [`k${n}`]))?.n
+      }),
+    )
+    expect(seen).toEqual(Array.from({ length: 30 }, () => 1))
+    database.close()
+  })
 })

@@ -6,6 +6,7 @@ import { createClient } from '@libsql/client'
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { drizzle as proxyDrizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy'
+import { createGroupCommit } from './group-commit.ts'
 import * as schema from './schema.ts'
 import { clientConnection, openNativeConnection, type SqlRunner } from './sql-connection.ts'
 
@@ -19,8 +20,9 @@ export interface Database {
   /** Plain SQL outside a transaction, for hot paths. */
   sql: SqlRunner
   /**
-   * Runs `fn` in one write transaction (drizzle and plain SQL on the same connection). In-process writers queue
-   * here, so no write ever waits on a lock we hold.
+   * Runs `fn` in a write transaction (drizzle and plain SQL on the same connection), atomically: it all commits or
+   * none of it does. In-process writers queue here (so no write waits on a lock we hold), and writes queued together
+   * share one commit. The promise settles after the COMMIT.
    */
   write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T>
   /** True when the database answers and every committed migration is applied. */
@@ -52,16 +54,6 @@ function filePath(url: string): string | undefined {
   return path === ':memory:' || path === '' ? undefined : resolve(path.replace(/^\/\/(?=\/)/, ''))
 }
 
-/** A FIFO async mutex: each caller runs after the previous one settles. */
-function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve()
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn)
-    tail = run.catch(() => undefined)
-    return run
-  }
-}
-
 const BUSY_TIMEOUT_MS = 10_000
 
 /**
@@ -87,23 +79,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const writer = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
   const db = proxyDrizzle((sql, params, method) => reader.proxy(sql, params, method), { schema })
   const tx = proxyDrizzle((sql, params, method) => writer.proxy(sql, params, method), { schema })
-  const serialize = createMutex()
+  const write = createGroupCommit(writer, tx)
 
   return {
     db,
     sql: reader,
-    write: (fn) =>
-      serialize(async () => {
-        await writer.begin()
-        try {
-          const result = await fn(tx, writer)
-          await writer.commit()
-          return result
-        } catch (error) {
-          await writer.rollback()
-          throw error
-        }
-      }),
+    write,
     async ready() {
       try {
         const row = await reader.get('SELECT count(*) AS n FROM __drizzle_migrations')

@@ -3,6 +3,11 @@ import { asc, eq, or } from 'drizzle-orm'
 import type { TokenRepository } from '../engine/ports.ts'
 import type { Database } from './database.ts'
 import { tokens } from './schema.ts'
+import { tableCodec } from './sql-table.ts'
+
+const tokenTable = tableCodec(tokens)
+/** Every API request looks its token up: plain SQL on a cached statement. */
+const BY_HASH = `${tokenTable.select} WHERE token_hash = ?`
 
 export type TokenRow = typeof tokens.$inferSelect
 
@@ -13,7 +18,8 @@ export function createTokenRepository(database: Database): TokenRepository {
       return database.write((tx) => tx.insert(tokens).values(row).returning().get())
     },
     async findByHash(hash: string): Promise<TokenRow | undefined> {
-      return db.select().from(tokens).where(eq(tokens.tokenHash, hash)).get()
+      const row = await database.sql.get(BY_HASH, [hash])
+      return row ? tokenTable.decode(row) : undefined
     },
     async list(): Promise<TokenRow[]> {
       return db.select().from(tokens).orderBy(asc(tokens.createdAt)).all()
