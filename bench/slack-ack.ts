@@ -1,8 +1,9 @@
 // Slack HTTP mode ack latency: parks approvals on a real server process (Slack faked in this process), then sends
-// BENCH_CLICKS signed `gl_approve` clicks at BENCH_CONCURRENCY, each a distinct eligible vote, and times every
+// (from a worker thread) BENCH_CLICKS signed `gl_approve` clicks at BENCH_CONCURRENCY, each a distinct eligible vote, and times every
 // round trip (request sent → ack received). Afterwards it checks that every 200-acked vote is stored (the vote is
 // written before the ack). Prints one JSON line; exits 1 when an acked vote is missing.
-import { createFakeSlack, createSlackDriver, type DriverResponse } from '../test/support/fake-slack/index.ts'
+import { Worker } from 'node:worker_threads'
+import { buildBlockActionPayload, createFakeSlack, encodeForm } from '../test/support/fake-slack/index.ts'
 import { type BenchServer, call, memoryOf, percentile, startBenchServer } from './support/serve.ts'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 1000)
@@ -26,16 +27,46 @@ steps:
       required: ${REQUIRED}
 `
 
-async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T
-        await work(item)
+/** Signs (at send time, as Slack does) and posts the bodies with CONCURRENCY clients; returns status and latency. */
+function sendFromWorker(url: string, bodies: string[]): Promise<{ status: number; latencyMs: number }[]> {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { createHmac } = require('node:crypto')
+    const { url, bodies, secret, concurrency } = workerData
+    const results = new Array(bodies.length)
+    let next = 0
+    async function client() {
+      while (next < bodies.length) {
+        const i = next++
+        const timestamp = Math.floor(Date.now() / 1000)
+        const signature = 'v0=' + createHmac('sha256', secret).update('v0:' + timestamp + ':' + bodies[i]).digest('hex')
+        const started = performance.now()
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-slack-request-timestamp': String(timestamp),
+            'x-slack-signature': signature,
+          },
+          body: bodies[i],
+        })
+        await response.arrayBuffer()
+        results[i] = { status: response.status, latencyMs: performance.now() - started }
       }
-    }),
-  )
+    }
+    Promise.all(Array.from({ length: concurrency }, client)).then(() => parentPort.postMessage(results))
+  `
+  const worker = new Worker(source, {
+    eval: true,
+    workerData: { url, bodies, secret: SECRET, concurrency: CONCURRENCY },
+  })
+  return new Promise((resolve, reject) => {
+    worker.once('message', (results) => {
+      resolve(results)
+      void worker.terminate()
+    })
+    worker.once('error', reject)
+  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -107,22 +138,30 @@ try {
   if (release.status >= 300) throw new Error(JSON.stringify(release.json))
   const parked = await parkApprovals(server, fake)
 
-  const driver = createSlackDriver({ signingSecret: SECRET, url: `${server.url}/slack/events`, fake })
-  const clicks = users.map((user, i) => ({ index: i, user, approval: parked[Math.floor(i / REQUIRED)] as Approval }))
-  const results: { index: number; user: string; wait: string; response: DriverResponse }[] = []
+  // The clicks are built here (trigger ids and response URLs come from the fake) and sent from a worker thread: the
+  // fake Slack answering the server's chat.update calls in this thread must not delay the clicks or their timing.
+  const clicks = users.map((user, i) => {
+    const approval = parked[Math.floor(i / REQUIRED)] as Approval
+    const payload = buildBlockActionPayload(
+      {
+        user,
+        action_id: 'gl_approve',
+        block_id: 'approval_actions',
+        value: JSON.stringify({ wait: approval.wait, digest: approval.digest }),
+        channel: CHANNEL,
+        message_ts: approval.messageTs,
+      },
+      { fake },
+    )
+    return { index: i, user, wait: approval.wait, body: encodeForm({ payload: JSON.stringify(payload) }) }
+  })
   const ephemeralsBefore = fake.ephemerals().length
   const start = performance.now()
-  await pool(clicks, CONCURRENCY, async ({ index, user, approval }) => {
-    const response = await driver.blockAction({
-      user,
-      action_id: 'gl_approve',
-      block_id: 'approval_actions',
-      value: JSON.stringify({ wait: approval.wait, digest: approval.digest }),
-      channel: CHANNEL,
-      message_ts: approval.messageTs,
-    })
-    results.push({ index, user, wait: approval.wait, response })
-  })
+  const sent = await sendFromWorker(
+    `${server.url}/slack/events`,
+    clicks.map((c) => c.body),
+  )
+  const results = clicks.map((click, i) => ({ ...click, response: sent[i] as { status: number; latencyMs: number } }))
   const wallMs = performance.now() - start
   const serverMemory = memoryOf(server.child.pid ?? 0)
 

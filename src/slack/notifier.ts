@@ -52,6 +52,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
   const { store, outbox } = deps
   const mirrored = new Map<string, number>()
   const queue = new Map<string, Promise<void>>()
+  const notStarted = new Set<string>()
 
   const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
   // Every vote re-renders its approval message; the diff (a content-addressed, immutable resource) is read once.
@@ -325,9 +326,16 @@ export function createSlackNotifier(deps: NotifierDeps) {
   return {
     /** Called after every committed change of a run; changes of one run are mirrored one after another. */
     onRunChange(runId: string): void {
+      // A mirror of this run that has not started yet reads the state after this change too: one is enough, so a
+      // burst of votes renders the approval once per pass, not once per vote.
+      if (notStarted.has(runId)) return
+      notStarted.add(runId)
       const previous = queue.get(runId) ?? Promise.resolve()
       const next = previous
-        .then(() => mirror(runId))
+        .then(() => {
+          notStarted.delete(runId)
+          return mirror(runId)
+        })
         .catch((error: unknown) => deps.logger.error({ err: error, run: runId }, 'slack mirror failed'))
         .finally(() => {
           if (queue.get(runId) === next) queue.delete(runId)
