@@ -6,7 +6,12 @@ import type { CompiledFlow } from '../engine/compiled-flow.ts'
 import { type ResourceStore, resolveText } from '../engine/resources.ts'
 import type { RunEventRecord, RunRecord, RunStore, WaitRecord } from '../engine/run-ports.ts'
 import type { OutboxItem, OutboxPort } from './outbox-port.ts'
-import { type ApprovalMessageInput, type ApprovalOutcome, approvalMessage } from './views/approval.ts'
+import {
+  type ApprovalMessageInput,
+  type ApprovalOutcome,
+  type ApprovalState,
+  approvalMessage,
+} from './views/approval.ts'
 import type { Message } from './views/blocks.ts'
 import { runCard, stepChecklist } from './views/run-card.ts'
 import {
@@ -47,6 +52,24 @@ function deciders(wait: WaitRecord, outcome: ApprovalOutcome): string[] {
   return who.length > 0 ? who : ['greenlight']
 }
 const approvalKey = (waitId: string) => `approval:${waitId}`
+
+/**
+ * How a closed approval ended, for its message; undefined while it is open. The outcome comes from the closed wait's
+ * own result, never from the event at hand: an update made for an earlier vote may be rendered after the decision
+ * and must show the real outcome.
+ */
+function decidedState(wait: WaitRecord, at: number): Extract<ApprovalState, { kind: 'decided' }> | undefined {
+  if (wait.status === 'open') return undefined
+  const outcome = ((wait.result as { decision?: ApprovalOutcome } | null)?.decision ??
+    (wait.status === 'timed_out' ? 'timed_out' : 'approved')) as ApprovalOutcome
+  return {
+    kind: 'decided',
+    outcome: wait.status === 'canceled' ? 'canceled' : outcome,
+    by: deciders(wait, outcome),
+    at: wait.completedAt ?? at,
+    comment: (wait.result as { comment?: string | null } | null)?.comment ?? null,
+  }
+}
 
 export function createSlackNotifier(deps: NotifierDeps) {
   const { store, outbox } = deps
@@ -139,6 +162,25 @@ export function createSlackNotifier(deps: NotifierDeps) {
         if (!wait) return []
         if (wait.kind === 'approval') {
           const items = [reply(await approvalView(run, flow, wait), approvalKey(wait.id))]
+          // A new revision of the request (after changes were requested) retires the previous message for good.
+          const previous = wait.visit > 1 ? await store.getWaitAt(run.id, wait.stepId, wait.visit - 1) : undefined
+          if (previous?.kind === 'approval') {
+            items.push({
+              key: `superseded:${previous.id}`,
+              runId: run.id,
+              method: 'chat.update',
+              payload: {
+                channel,
+                ...message(
+                  await approvalView(run, flow, previous, {
+                    kind: 'superseded',
+                    decided: decidedState(previous, event.at),
+                  }),
+                ),
+              },
+              dependsOn: approvalKey(previous.id),
+            })
+          }
           const diff = typeof wait.spec?.diff === 'string' ? await diffText(wait.spec.diff) : undefined
           if (diff) {
             items.push({
@@ -193,21 +235,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       case 'approval.decided':
       case 'approval.timed_out': {
         if (!wait) return []
-        const decided = event.type !== 'approval.voted' || wait.status !== 'open'
-        // The outcome comes from the closed wait's own result, never from the event at hand: an update made for an
-        // earlier vote may be rendered after the decision and must show the real outcome.
-        const outcome = ((wait.result as { decision?: ApprovalOutcome } | null)?.decision ??
-          (wait.status === 'timed_out' ? 'timed_out' : 'approved')) as ApprovalOutcome
-        const state =
-          decided && wait.status !== 'open'
-            ? {
-                kind: 'decided' as const,
-                outcome: wait.status === 'canceled' ? ('canceled' as const) : outcome,
-                by: deciders(wait, outcome),
-                at: wait.completedAt ?? event.at,
-                comment: (wait.result as { comment?: string | null } | null)?.comment ?? null,
-              }
-            : undefined
+        const state = decidedState(wait, event.at)
         return [
           {
             key: `ev:${run.id}:${event.seq}`,
@@ -215,7 +243,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
             method: 'chat.update',
             payload: {
               channel,
-              ...message(await approvalView(run, flow, wait, state as ApprovalMessageInput['state'])),
+              ...message(await approvalView(run, flow, wait, state)),
             },
             dependsOn: approvalKey(wait.id),
           },

@@ -303,8 +303,12 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(oldWait.votes.map((v) => [v.user, v.decision])).toEqual([['U0BOB', 'request_changes']])
     expect(newWait.status).toBe('open')
     expect(newWait.digest).not.toBe(oldWait.digest)
-    // The old message no longer offers buttons.
+    // The old message no longer offers buttons, and says it was superseded (not merely "changes requested").
     await fake.waitFor((f) => !blocksOf(f.message(CHANNEL, oldApproval.ts)).includes('gl_approve'), 10_000)
+    await fake.waitFor(
+      (f) => /superseded by a newer revision/i.test(blocksOf(f.message(CHANNEL, oldApproval.ts))),
+      10_000,
+    )
 
     // Approve on the OLD message (the button value Slack would still send from a stale client).
     const stale = await driver.blockAction({

@@ -182,6 +182,17 @@ describe('approvalMessage (decided, superseded)', () => {
     expect(m.blocks.some((b) => b.type === 'actions')).toBe(false)
     expect(texts(m.blocks).join('\n')).toMatch(/superseded by a newer revision/i)
   })
+
+  it('keeps how a superseded revision ended (changes requested, by whom, why) above the superseded line', () => {
+    const at = Date.UTC(2026, 10, 22, 9, 30)
+    const decided = { kind: 'decided', outcome: 'changes_requested', by: ['U2'], at, comment: 'Add a test' } as const
+    const m = approvalMessage(base({ state: { kind: 'superseded', decided } }))
+    expectPostable(m)
+    const lines = texts(m.blocks)
+    expect(lines.at(-2)).toMatch(/^🔁 \*Changes requested\* by <@U2> · <!date\^[\s\S]*> Add a test/)
+    expect(lines.at(-1)).toMatch(/superseded by a newer revision/i)
+    expect(m.text).toMatch(/^Approval superseded/)
+  })
 })
 
 describe('approvalReasonModal', () => {

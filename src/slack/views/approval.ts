@@ -43,7 +43,8 @@ export interface ApprovalVote {
 export type ApprovalState =
   | { kind: 'open' }
   | { kind: 'decided'; outcome: ApprovalOutcome; by: readonly string[]; at: number; comment?: string | null }
-  | { kind: 'superseded' }
+  /** A newer revision replaced this request; `decided` is how this one ended (changes requested, usually). */
+  | { kind: 'superseded'; decided?: Extract<ApprovalState, { kind: 'decided' }> }
 
 export interface ApprovalMessageInput {
   waitId: string
@@ -128,7 +129,10 @@ function tail(input: ApprovalMessageInput, state: ApprovalState): Block[] {
   const blocks = [section(line)]
   if (state.kind === 'open') blocks.push(approvalButtons(input.waitId, input.digest))
   else if (state.kind === 'decided') blocks.push(section(outcomeLine(state)))
-  else blocks.push(context('⤴️ Superseded by a newer revision; votes on this one no longer count.'))
+  else {
+    if (state.decided) blocks.push(section(outcomeLine(state.decided)))
+    blocks.push(context('⤴️ Superseded by a newer revision; votes on this one no longer count.'))
+  }
   return blocks
 }
 
