@@ -7,7 +7,7 @@ import { AppError, conflict, notFound } from '../errors.ts'
 import { resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
-import type { RunRecord } from './run-ports.ts'
+import type { RunRecord, TriggerClaim } from './run-ports.ts'
 import { endRun } from './transitions.ts'
 
 export interface StartInput {
@@ -18,6 +18,23 @@ export interface StartInput {
   trigger: string
   /** Where the run's Slack thread goes (the channel it was started from). */
   slack?: { channel: string } | null
+  /** Schedules and webhooks: the tick or delivery this start consumes; a second start with it starts nothing. */
+  claim?: TriggerClaim
+  /** What the trigger saw (the tick, the delivery); kept in the run.started event. */
+  triggerDetails?: Record<string, unknown>
+}
+
+/** A tick or delivery that was already consumed: answers the run it started (null when it started none). */
+function alreadyStarted(slug: string, claim: TriggerClaim | undefined, runId: string | null): AppError {
+  const what = claim?.kind === 'schedule_tick' ? 'This schedule tick' : 'This delivery'
+  return conflict(
+    claim?.kind === 'schedule_tick' ? 'duplicate_tick' : 'duplicate_delivery',
+    runId === null ? `${what} of '${slug}' was already handled.` : `${what} of '${slug}' already started run ${runId}.`,
+    {
+      ...(runId === null ? {} : { hint: `Run 'greenlight runs show ${runId}'.` }),
+      details: { run_id: runId },
+    },
+  )
 }
 
 export function createRuns(
@@ -85,7 +102,7 @@ export function createRuns(
         )
       : null
     const first = compiled.steps[0]?.id ?? null
-    const { run, skippedBecause } = await store.createRun(
+    const { run, skippedBecause, duplicateOf } = await store.createRun(
       {
         run: {
           id,
@@ -121,15 +138,18 @@ export function createRuns(
               revision: revision.number,
               content_hash: revision.contentHash,
               trigger: input.trigger,
+              ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
               inputs,
             },
           },
         ],
+        ...(input.claim ? { claim: input.claim } : {}),
       },
       definition.concurrency
         ? { limit: definition.concurrency.limit ?? 1, onConflict: definition.concurrency.on_conflict ?? 'queue' }
         : null,
     )
+    if (duplicateOf !== undefined) throw alreadyStarted(flow.slug, input.claim, duplicateOf)
     if (skippedBecause) {
       throw conflict(
         'concurrency_limit',

@@ -15,6 +15,7 @@ import type {
 } from '../engine/run-ports.ts'
 import type { Database, Tx } from './database.ts'
 import { runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
+import { claimTrigger, releaseSkippedClaim } from './trigger-claims.ts'
 
 class Abort extends Error {
   constructor(readonly conflict: NonNullable<CommitResult['conflict']>) {
@@ -225,6 +226,10 @@ export function createRunStore(database: Database): RunStore {
       return database.write(async (tx) => {
         const { run } = input
         let status = run.status
+        if (input.claim) {
+          const claim = await claimTrigger(tx, run.flowSlug, input.claim, run.id, run.createdAt)
+          if (!claim.claimed) return { run: run as RunRecord, duplicateOf: claim.runId }
+        }
         if (concurrency) {
           const sameKey =
             run.concurrencyKey === null ? isNull(runs.concurrencyKey) : eq(runs.concurrencyKey, run.concurrencyKey)
@@ -235,8 +240,10 @@ export function createRunStore(database: Database): RunStore {
             .orderBy(asc(runs.createdAt))
             .all()
           if (active.length >= concurrency.limit) {
-            if (concurrency.onConflict === 'skip')
+            if (concurrency.onConflict === 'skip') {
+              if (input.claim) await releaseSkippedClaim(tx, run.flowSlug, input.claim)
               return { run: run as RunRecord, skippedBecause: active.map((r) => r.id) }
+            }
             if (concurrency.onConflict === 'queue') status = 'queued'
             else {
               for (const victim of active) {
