@@ -1,5 +1,6 @@
 // The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, audit, usage.
 import type { EventEmitter } from 'node:events'
+import { allowsManualRuns } from '../core/flow/index.ts'
 import { verifyChain } from '../core/hash-chain.ts'
 import { enter, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
@@ -23,6 +24,9 @@ export interface StartInput {
   /** What the trigger saw (the tick, the delivery); kept in the run.started event. */
   triggerDetails?: Record<string, unknown>
 }
+
+/** Starts made by people (Slack, the CLI and the API), which a flow's `triggers` may turn off. */
+const PEOPLE_TRIGGERS: ReadonlySet<string> = new Set(['api', 'slack', 'cli'])
 
 /** A tick or delivery that was already consumed: answers the run it started (null when it started none). */
 function alreadyStarted(slug: string, claim: TriggerClaim | undefined, runId: string | null): AppError {
@@ -82,6 +86,12 @@ export function createRuns(
     }
     const compiled = await deps.flowOf(revision.id)
     const definition = compiled.definition
+    // Drafts stay startable by hand, so a schedule-only flow can be tried before it is released.
+    if (PEOPLE_TRIGGERS.has(input.trigger) && !input.draft && !allowsManualRuns(definition.triggers)) {
+      throw conflict('manual_runs_disabled', `Flow '${flow.slug}' starts only from its triggers, not by hand.`, {
+        hint: 'Add manual: {} to its triggers and release it, or start the draft with --draft.',
+      })
+    }
     const missing = await deps.connections.missing(definition.requires?.connections ?? [])
     if (missing.length > 0) {
       throw new AppError('requirements_missing', `Missing connection(s): ${missing.join(', ')}.`, {

@@ -264,6 +264,18 @@ describe('webhook triggers', () => {
     }
   })
 
+  it('a flow whose triggers do not list manual cannot be started by hand (its draft can)', async () => {
+    const refused = await api(server, 'POST', '/api/v1/runs', { flow: 'wh_github', inputs: { repo: 'a/b', issue: 1 } })
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409)
+    expect(refused.body.error?.code).toBe('manual_runs_disabled')
+    const draft = await api(server, 'POST', '/api/v1/runs', {
+      flow: 'wh_github',
+      draft: true,
+      inputs: { repo: 'a/b', issue: 1 },
+    })
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201)
+  })
+
   it('follows the live version: promoting a version without a webhook makes the route 404', async () => {
     await pushRelease(server, FLOWS.bearer.replace(/triggers:\n.*\n/, ''))
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${CI_TOKEN}` }
