@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
+import { runCli } from '../support/cli.ts'
 import { eventually, type Json, pushRelease, runEvents, runReaches } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -118,6 +119,23 @@ describe('schedules with a driven clock', () => {
     const [after] = await schedulesOf(server, 'sc_dst')
     expect(after.last_tick).toEqual({ at: '2026-10-25T06:00:00.000Z', run_id: third.id })
     expect(await runsOf(server, 'sc_dst')).toHaveLength(3)
+  })
+
+  it('greenlight flows show lists the live schedules with their next fire times', async () => {
+    const shown = await runCli(['flows', 'show', 'sc_dst'], {
+      env: { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: server.token },
+    })
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.json.data.flow.triggers).toMatchObject({
+      schedules: [
+        {
+          cron: '0 7 * * *',
+          timezone: 'Europe/Oslo',
+          next: ['2026-10-26T06:00:00.000Z', expect.any(String), expect.any(String)],
+        },
+      ],
+      webhook: null,
+    })
   })
 
   it('follows the live version: promote changes the next fire time, a version without a schedule stops it', async () => {
