@@ -74,6 +74,13 @@ function invalidInputs(message: string, details: Record<string, unknown> = {}): 
   })
 }
 
+/** Credentials never reach templates, so no mapping can copy them into run inputs and events. */
+const HIDDEN_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie'])
+
+function visibleHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HIDDEN_HEADERS.has(name)))
+}
+
 export function createWebhooks(deps: WebhooksDeps) {
   const { flows, clock, logger } = deps
   const compiled = new Map<number, WebhookTarget | null>()
@@ -159,7 +166,7 @@ export function createWebhooks(deps: WebhooksDeps) {
         hint: 'Send a JSON document.',
       })
     }
-    const scope = { body, headers: request.headers, query: request.query }
+    const scope = { body, headers: visibleHeaders(request.headers), query: request.query }
     const mapped = (await evaluate('inputs', () => target.inputs.evaluate(scope))) as Record<string, unknown>
     // A path the body does not have yields nothing: the input is left out, so its default or `required` applies.
     const inputs = Object.fromEntries(Object.entries(mapped).filter(([, v]) => v !== undefined))

@@ -25,9 +25,9 @@ steps:
     transform: "{{ inputs.repo & '#' & $string(inputs.issue) & ' by ' & run.initiator }}"
 `,
   bearer: `slug: wh_bearer
-inputs: { who: { type: string, default: nobody } }
+inputs: { who: { type: string, default: nobody }, auth: { type: string } }
 triggers:
-  webhook: { auth: bearer, secret: ci_token, inputs: { who: "{{ query.who }}" } }
+  webhook: { auth: bearer, secret: ci_token, inputs: { who: "{{ query.who }}", auth: "{{ headers.authorization }}" } }
 steps:
   - id: hello
     transform: "{{ 'hi ' & inputs.who }}"
@@ -157,6 +157,8 @@ describe('webhook triggers', () => {
     expect(one.body.data.run_id).not.toBe(two.body.data.run_id)
     const shown = await runReaches(server, one.body.data.run_id, ['succeeded'])
     expect(shown.run).toMatchObject({ output: 'hi ci', initiator: 'webhook:wh_bearer' })
+    // The bearer token is not visible to templates, so it cannot land in the run's inputs.
+    expect(shown.run.inputs).toEqual({ who: 'ci' })
   })
 
   describe('refusals answer their status and start nothing', () => {
