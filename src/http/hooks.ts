@@ -12,9 +12,22 @@ async function readCapped(c: Context, maxBytes: number): Promise<Buffer> {
     })
   const declared = Number(c.req.header('content-length') ?? 0)
   if (declared > maxBytes) throw tooLarge()
-  const raw = Buffer.from(await c.req.arrayBuffer())
-  if (raw.length > maxBytes) throw tooLarge()
-  return raw
+  // Read as a stream and stop at the cap: a chunked body declares no length, and is not buffered whole.
+  const reader = c.req.raw.body?.getReader()
+  if (!reader) return Buffer.alloc(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks)
 }
 
 export function hookRoutes(webhooks: Webhooks, maxBodyBytes: number) {

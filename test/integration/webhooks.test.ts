@@ -53,7 +53,12 @@ describe('webhook triggers', () => {
     headers: Record<string, string> = {},
     query = '',
   ): Promise<Sent> {
-    const response = await fetch(`${server.url}/hooks/${slug}${query}`, { method: 'POST', headers, body })
+    const response = await fetch(`${server.url}/hooks/${slug}${query}`, {
+      method: 'POST',
+      headers,
+      body,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit)
     return { status: response.status, body: await response.json() }
   }
 
@@ -207,6 +212,22 @@ describe('webhook triggers', () => {
         () => {
           const big = JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })
           return ['wh_github', big, signed(big)]
+        },
+        413,
+        'payload_too_large',
+      ],
+      [
+        'a chunked body over 1 MiB (no content-length)',
+        () => {
+          const big = JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })
+          const chunks = [big.slice(0, 600_000), big.slice(600_000)]
+          const stream = new ReadableStream({
+            start(controller) {
+              for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk))
+              controller.close()
+            },
+          })
+          return ['wh_github', stream as never, signed(big)]
         },
         413,
         'payload_too_large',
