@@ -156,7 +156,10 @@ export function createWebhooks(deps: WebhooksDeps) {
       })
     }
     const auth = await authenticate(target, request)
-    if (!auth.ok) throw unauthorized(target.trigger, auth.reason)
+    if (!auth.ok) {
+      logger.warn({ flow: target.slug, reason: auth.reason }, 'webhook refused: not signed with its secret')
+      throw unauthorized(target.trigger, auth.reason)
+    }
     let body: unknown
     try {
       body = JSON.parse(request.raw.toString('utf8'))
