@@ -7,11 +7,12 @@ import type { Config } from './config.ts'
 import type { FlowDefinition } from './core/flow/index.ts'
 import { createIdGenerator } from './core/ids.ts'
 import { createFlowCache } from './engine/compiled-flow.ts'
-import { createEngine } from './engine/engine.ts'
+import { createEngine, type Engine } from './engine/engine.ts'
 import { createFlowVersions } from './engine/flow-versions.ts'
-import { systemClock } from './engine/ports.ts'
+import { type Clock, systemClock } from './engine/ports.ts'
 import { createSecrets } from './engine/secrets.ts'
 import { createTokens } from './engine/tokens.ts'
+import { createWebhooks } from './engine/webhooks.ts'
 import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createLogger } from './logger.ts'
@@ -22,6 +23,7 @@ import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore } from './store/run-store.ts'
+import { createScheduleStore } from './store/schedule-store.ts'
 import { createSecretRepository } from './store/secret-repository.ts'
 import { createTokenRepository } from './store/token-repository.ts'
 
@@ -32,22 +34,42 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export interface ServerOptions {
+  /** Tests drive schedules and signature windows with their own clock. */
+  clock?: Clock
+}
+
+export async function startServer(
+  config: Config,
+  logger = createLogger(config.logLevel),
+  options: ServerOptions = {},
+): Promise<RunningServer> {
   ensureDataDir(config.dataDir)
   const secretKey = loadSecretKey(config.secretKey, config.dataDir, logger)
   const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken })
-  const clock = systemClock
+  const clock = options.clock ?? systemClock
   let publicUrl = config.publicUrl
   const ids = createIdGenerator(clock.now)
   const flows = createFlowRepository(database)
   const connections = createConnectionRepository(database)
   const tokens = createTokens({ tokens: createTokenRepository(database), ids, clock })
-  const versions = createFlowVersions({ flows, connections, clock })
+  let engine: Engine | undefined
+  const versions = createFlowVersions({
+    flows,
+    connections,
+    clock,
+    // A promote (or release) changes the live version: its schedules replace the old ones at once.
+    onLiveChange: async (slug) => {
+      await engine?.schedules
+        .sync(slug)
+        .catch((error: unknown) => logger.error({ err: error, flow: slug }, 'could not sync schedules'))
+    },
+  })
   const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
   const connectionRepository = connections
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
-  const engine = createEngine({
+  engine = createEngine({
     store: createRunStore(database),
     resources: createResourceStore(database, clock.now),
     flowOf: createFlowCache(async (id) => {
@@ -69,7 +91,9 @@ export async function startServer(config: Config, logger = createLogger(config.l
     directory: { members: async (groups, channel) => (slack ? slack.directory.members(groups, channel) : null) },
     flows,
     connections,
+    schedules: createScheduleStore(database),
   })
+  await engine.schedules.start()
   engine.scheduler.start()
 
   if (config.slack) {
@@ -88,12 +112,14 @@ export async function startServer(config: Config, logger = createLogger(config.l
     })
   } else logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
 
+  const secrets = createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock })
   const app = createHttpApp({
     versions,
     flows,
     tokens,
     engine,
-    secrets: createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock }),
+    secrets,
+    webhooks: createWebhooks({ flows, flowOf: engine.flowOf, runs: engine.runs, secrets, clock, logger }),
     secretKey,
     logger,
     metrics: createMetrics(),
@@ -118,7 +144,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
     logger,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await engine.scheduler.stop()
+      engine?.schedules.stop()
+      await engine?.scheduler.stop()
       await slack?.stop()
       database.close()
     },

@@ -7,10 +7,11 @@ import { createInterpreter } from './interpreter.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { createRuns } from './runs.ts'
 import { createScheduler, type SchedulerOptions } from './scheduler.ts'
+import { createSchedules, SCHEDULE_TIMER, type ScheduleStore } from './schedules.ts'
 import { createTimerFiring } from './timer-firing.ts'
 
 export function createEngine(
-  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup },
+  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup; schedules: ScheduleStore },
   options: SchedulerOptions = {},
 ) {
   const changes = new EventEmitter()
@@ -25,13 +26,29 @@ export function createEngine(
   const interpreter = createInterpreter(withEvents)
   let scheduler: ReturnType<typeof createScheduler> | undefined
   const resume = (runId: string, leased?: boolean) => scheduler?.resume(runId, leased)
-  scheduler = createScheduler(withEvents, interpreter, createTimerFiring(withEvents, resume), options)
+  const fireTimer = createTimerFiring(withEvents, resume)
+  // Schedule ticks are timers too; `schedules` is defined below, before the scheduler starts.
+  scheduler = createScheduler(
+    withEvents,
+    interpreter,
+    (timer) => (timer.kind === SCHEDULE_TIMER ? schedules.fire(timer) : fireTimer(timer)),
+    options,
+  )
   const runs = createRuns({ ...withEvents, flows: deps.flows, connections: deps.connections, resume, changes })
+  const schedules = createSchedules({
+    store: deps.schedules,
+    flows: deps.flows,
+    flowOf: deps.flowOf,
+    runs,
+    clock: deps.clock,
+    logger: deps.logger,
+  })
   return {
     runs,
     callbacks: createCallbacks(withEvents, resume),
     decisions: createDecisions(withEvents, resume),
     scheduler,
+    schedules,
     changes,
     store: deps.store,
     resources: deps.resources,

@@ -11,6 +11,8 @@ export interface FlowVersionsDeps {
   flows: FlowRepository
   connections: ConnectionLookup
   clock: Clock
+  /** Called after a release or promote made a version live (schedules follow the live version). */
+  onLiveChange?: (slug: string) => Promise<void>
 }
 
 export interface PushResult {
@@ -137,7 +139,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
       const result = validateFlowSource(draft.source, `${slug}@r${draft.number}`)
       if (!result.ok) throw invalidFlow(result.problems)
       await checkRequirements(result.flow)
-      return flows.release(
+      const released = await flows.release(
         slug,
         draft.number,
         options.by ?? null,
@@ -145,6 +147,8 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
         clock.now(),
         options.promote ?? true,
       )
+      if (options.promote ?? true) await deps.onLiveChange?.(slug)
+      return released
     },
 
     async promote(slug: string, version: number): Promise<{ previous: number | null; live: number }> {
@@ -161,6 +165,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
         })
       }
       await flows.setLive(slug, version, clock.now())
+      await deps.onLiveChange?.(slug)
       return { previous: flow.liveVersion, live: version }
     },
 

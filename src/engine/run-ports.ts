@@ -186,7 +186,14 @@ export interface NewRun {
   events: NewEvent[]
   /** Active runs of the same flow and key that must be canceled first (on_conflict: cancel_running). */
   cancel?: string[]
+  /** A schedule tick or webhook delivery that may start one run only; recorded in the run's transaction. */
+  claim?: TriggerClaim
 }
+
+/** What makes a triggered start unique: a schedule's tick, or a webhook's dedupe key. */
+export type TriggerClaim =
+  | { kind: 'schedule_tick'; schedule: string; tickAt: number }
+  | { kind: 'webhook_delivery'; dedupeKey: string }
 
 export interface RunQuery {
   flow?: string
@@ -214,7 +221,7 @@ export interface RunStore {
   createRun(
     input: NewRun,
     concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null,
-  ): Promise<{ run: RunRecord; skippedBecause?: string[] }>
+  ): Promise<{ run: RunRecord; skippedBecause?: string[]; duplicateOf?: string | null }>
   commit(t: Transition): Promise<CommitResult>
   getRun(id: string): Promise<RunRecord | undefined>
   listRuns(query: RunQuery): Promise<RunRecord[]>

@@ -1,5 +1,6 @@
 // The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, audit, usage.
 import type { EventEmitter } from 'node:events'
+import { allowsManualRuns } from '../core/flow/index.ts'
 import { verifyChain } from '../core/hash-chain.ts'
 import { enter, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
@@ -7,7 +8,7 @@ import { AppError, conflict, notFound } from '../errors.ts'
 import { resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
-import type { RunRecord } from './run-ports.ts'
+import type { RunRecord, TriggerClaim } from './run-ports.ts'
 import { endRun } from './transitions.ts'
 
 export interface StartInput {
@@ -18,6 +19,26 @@ export interface StartInput {
   trigger: string
   /** Where the run's Slack thread goes (the channel it was started from). */
   slack?: { channel: string } | null
+  /** Schedules and webhooks: the tick or delivery this start consumes; a second start with it starts nothing. */
+  claim?: TriggerClaim
+  /** What the trigger saw (the tick, the delivery); kept in the run.started event. */
+  triggerDetails?: Record<string, unknown>
+}
+
+/** Starts made by people (Slack, the CLI and the API), which a flow's `triggers` may turn off. */
+const PEOPLE_TRIGGERS: ReadonlySet<string> = new Set(['api', 'slack', 'cli'])
+
+/** A tick or delivery that was already consumed: answers the run it started (null when it started none). */
+function alreadyStarted(slug: string, claim: TriggerClaim | undefined, runId: string | null): AppError {
+  const what = claim?.kind === 'schedule_tick' ? 'This schedule tick' : 'This delivery'
+  return conflict(
+    claim?.kind === 'schedule_tick' ? 'duplicate_tick' : 'duplicate_delivery',
+    runId === null ? `${what} of '${slug}' was already handled.` : `${what} of '${slug}' already started run ${runId}.`,
+    {
+      ...(runId === null ? {} : { hint: `Run 'greenlight runs show ${runId}'.` }),
+      details: { run_id: runId },
+    },
+  )
 }
 
 export function createRuns(
@@ -65,6 +86,12 @@ export function createRuns(
     }
     const compiled = await deps.flowOf(revision.id)
     const definition = compiled.definition
+    // Drafts stay startable by hand, so a schedule-only flow can be tried before it is released.
+    if (PEOPLE_TRIGGERS.has(input.trigger) && !input.draft && !allowsManualRuns(definition.triggers)) {
+      throw conflict('manual_runs_disabled', `Flow '${flow.slug}' starts only from its triggers, not by hand.`, {
+        hint: 'Add manual: {} to its triggers and release it, or start the draft with --draft.',
+      })
+    }
     const missing = await deps.connections.missing(definition.requires?.connections ?? [])
     if (missing.length > 0) {
       throw new AppError('requirements_missing', `Missing connection(s): ${missing.join(', ')}.`, {
@@ -85,7 +112,7 @@ export function createRuns(
         )
       : null
     const first = compiled.steps[0]?.id ?? null
-    const { run, skippedBecause } = await store.createRun(
+    const { run, skippedBecause, duplicateOf } = await store.createRun(
       {
         run: {
           id,
@@ -121,15 +148,18 @@ export function createRuns(
               revision: revision.number,
               content_hash: revision.contentHash,
               trigger: input.trigger,
+              ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
               inputs,
             },
           },
         ],
+        ...(input.claim ? { claim: input.claim } : {}),
       },
       definition.concurrency
         ? { limit: definition.concurrency.limit ?? 1, onConflict: definition.concurrency.on_conflict ?? 'queue' }
         : null,
     )
+    if (duplicateOf !== undefined) throw alreadyStarted(flow.slug, input.claim, duplicateOf)
     if (skippedBecause) {
       throw conflict(
         'concurrency_limit',

@@ -7,6 +7,7 @@ import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
+import type { Webhooks } from '../engine/webhooks.ts'
 import { AppError } from '../errors.ts'
 import { flowRoutes } from './api/flows.ts'
 import { resourceRoutes } from './api/resources.ts'
@@ -17,6 +18,7 @@ import { waitRoutes } from './api/waits.ts'
 import { type ApiEnv, authenticate } from './auth.ts'
 import { callbackRoutes } from './callbacks.ts'
 import { fail } from './envelope.ts'
+import { hookRoutes } from './hooks.ts'
 import type { Metrics } from './metrics.ts'
 
 export interface HttpDeps {
@@ -32,7 +34,12 @@ export interface HttpDeps {
   maxBodyBytes: number
   /** `POST /slack/events` (Slack HTTP mode), when Slack is on without Socket Mode. */
   slackRoute?: Hono | undefined
+  /** `POST /hooks/:slug`, webhook triggers. */
+  webhooks?: Webhooks | undefined
 }
+
+/** Webhook bodies are buffered before they are authenticated, so their cap is lower than the API's. */
+export const WEBHOOK_MAX_BYTES = 1024 * 1024
 
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono()
@@ -70,6 +77,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route('/api/v1', api)
   if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
+  if (deps.webhooks) app.route('/hooks', hookRoutes(deps.webhooks, Math.min(deps.maxBodyBytes, WEBHOOK_MAX_BYTES)))
 
   app.notFound((c) =>
     fail(

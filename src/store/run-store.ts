@@ -17,6 +17,7 @@ import type { Database } from './database.ts'
 import { runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
 import { tableCodec } from './sql-table.ts'
+import { claimTrigger, releaseSkippedClaim } from './trigger-claims.ts'
 
 // The hot paths (every callback, vote and step) are plain SQL on cached statements; the schema still names the
 // columns and maps JSON. Rare queries (listings, usage, claims) keep drizzle's builder.
@@ -240,6 +241,10 @@ export function createRunStore(database: Database): RunStore {
       return database.write(async (tx, sql) => {
         const { run } = input
         let status = run.status
+        if (input.claim) {
+          const claim = await claimTrigger(tx, run.flowSlug, input.claim, run.id, run.createdAt)
+          if (!claim.claimed) return { run: run as RunRecord, duplicateOf: claim.runId }
+        }
         if (concurrency) {
           const sameKey =
             run.concurrencyKey === null ? isNull(runs.concurrencyKey) : eq(runs.concurrencyKey, run.concurrencyKey)
@@ -250,8 +255,10 @@ export function createRunStore(database: Database): RunStore {
             .orderBy(asc(runs.createdAt))
             .all()
           if (active.length >= concurrency.limit) {
-            if (concurrency.onConflict === 'skip')
+            if (concurrency.onConflict === 'skip') {
+              if (input.claim) await releaseSkippedClaim(tx, run.flowSlug, input.claim)
               return { run: run as RunRecord, skippedBecause: active.map((r) => r.id) }
+            }
             if (concurrency.onConflict === 'queue') status = 'queued'
             else {
               for (const victim of active) {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
-import { type RunningServer, startServer } from '../../src/main.ts'
+import { type RunningServer, type ServerOptions, startServer } from '../../src/main.ts'
 
 export interface TestServer extends RunningServer {
   dataDir: string
@@ -12,10 +12,13 @@ export interface TestServer extends RunningServer {
   env: Record<string, string>
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'greenlight-test-'))
   const fullEnv = { GREENLIGHT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }
-  const server = await startServer(loadConfig(fullEnv))
+  const server = await startServer(loadConfig(fullEnv), undefined, options)
   const token = readFileSync(join(dataDir, 'cli-token'), 'utf8').trim()
   return {
     ...server,

@@ -1,5 +1,6 @@
 // /api/v1/flows: push, list, show, diff, release, promote.
 import { Hono } from 'hono'
+import type { FlowDefinition } from '../../core/flow/index.ts'
 import type { FlowVersions } from '../../engine/flow-versions.ts'
 import type { FlowRepository, RevisionRecord } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
@@ -22,7 +23,24 @@ function revisionView(r: RevisionRecord, live: number | null) {
   }
 }
 
-export function flowRoutes(deps: { versions: FlowVersions; flows: FlowRepository }) {
+/** What starts the live version besides people: its schedules with their next ticks, and its webhook. */
+async function liveTriggers(
+  slug: string,
+  live: RevisionRecord | undefined,
+  schedules: { describe(slug: string): Promise<unknown[]> } | undefined,
+) {
+  const webhook = (live?.definition as FlowDefinition | undefined)?.triggers?.webhook
+  return {
+    schedules: live && schedules ? await schedules.describe(slug) : [],
+    webhook: webhook ? { path: `/hooks/${slug}`, auth: webhook.auth, secret: webhook.secret } : null,
+  }
+}
+
+export function flowRoutes(deps: {
+  versions: FlowVersions
+  flows: FlowRepository
+  engine?: { schedules: { describe(slug: string): Promise<unknown[]> } }
+}) {
   const { versions, flows } = deps
   const app = new Hono<ApiEnv>()
 
@@ -64,6 +82,7 @@ export function flowRoutes(deps: { versions: FlowVersions; flows: FlowRepository
     const ref = c.req.query('ref') ?? (flow.liveVersion === null ? 'draft' : 'live')
     const shown = await versions.resolveRef(slug, ref)
     const revisions = await flows.revisions(slug)
+    const live = revisions.find((r) => r.version !== null && r.version === flow.liveVersion)
     return ok(c, {
       flow: {
         slug: flow.slug,
@@ -76,6 +95,7 @@ export function flowRoutes(deps: { versions: FlowVersions; flows: FlowRepository
         versions: revisions.filter((r) => r.version !== null).map((r) => revisionView(r, flow.liveVersion)),
         revisions: revisions.map((r) => revisionView(r, flow.liveVersion)),
         shown: { ref, ...revisionView(shown, flow.liveVersion), definition: shown.definition, source: shown.source },
+        triggers: await liveTriggers(slug, live, deps.engine?.schedules),
       },
     })
   })
