@@ -42,6 +42,11 @@ export function runChannel(run: RunRecord, flow: CompiledFlow, defaultChannel: s
 }
 
 const cardKey = (runId: string) => `card:${runId}`
+/**
+ * Each mirror pass ends with the card update keyed `card:<run>:<last event seq>`: the outbox row of a run's newest
+ * event count is the durable proof that its latest state was mirrored (see `OutboxStore.runsBehind`).
+ */
+export const CARD_UPDATE = 'card:'
 
 /** Who decided a closed approval, from its result: the approvers, or whoever rejected or asked for changes. */
 function deciders(wait: WaitRecord, outcome: ApprovalOutcome): string[] {
@@ -340,7 +345,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
     if (last > from) {
       // The card shows the newest state; the outbox sends only the latest of several pending updates.
       await outbox.enqueue({
-        key: `card:${run.id}:${last}`,
+        key: `${CARD_UPDATE}${run.id}:${last}`,
         runId: run.id,
         method: 'chat.update',
         payload: { channel, ...message(view) },
@@ -371,6 +376,14 @@ export function createSlackNotifier(deps: NotifierDeps) {
       queue.set(runId, next)
     },
     mirror,
+    /** Mirrors these runs a few at a time (start-up catch-up), until done or `stopped()` says to quit. */
+    async catchUp(runIds: readonly string[], stopped: () => boolean): Promise<void> {
+      for (let i = 0; i < runIds.length && !stopped(); i += 8) {
+        const batch = runIds.slice(i, i + 8)
+        for (const id of batch) this.onRunChange(id)
+        await Promise.allSettled(batch.map((id) => queue.get(id)))
+      }
+    },
     async idle(): Promise<void> {
       await Promise.allSettled([...queue.values()])
     },

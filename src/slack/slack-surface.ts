@@ -11,7 +11,7 @@ import type { Database } from '../store/database.ts'
 import { createOutboxStore } from '../store/outbox-store.ts'
 import { createSlackDirectory } from './directory.ts'
 import { createSlackHandlers } from './handlers.ts'
-import { createSlackNotifier } from './notifier.ts'
+import { CARD_UPDATE, createSlackNotifier } from './notifier.ts'
 import { createOutbox } from './outbox.ts'
 import { createSlackApp } from './transport/slack-app.ts'
 
@@ -60,8 +60,9 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     retryConfig: { retries: 0 },
     timeout: 30_000,
   })
+  const outboxStore = createOutboxStore(deps.database)
   const outbox = createOutbox({
-    store: createOutboxStore(deps.database),
+    store: outboxStore,
     client: outboxClient as never,
     clock: { now: () => Date.now() },
     logger,
@@ -90,6 +91,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
   })
   let stopped = false
   let retry: NodeJS.Timeout | undefined
+  let catchingUp: Promise<void> = Promise.resolve()
   return {
     onRunChange: (runId) => notifier.onRunChange(runId),
     directory,
@@ -108,15 +110,16 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
         }
       }
       await connect()
-      // Catch up on what a crash may have left unmirrored (a commit whose Slack items were never enqueued): every
-      // item has an idempotent key, so replaying a run's events posts nothing twice.
-      const recent = await deps.engine.runs.list({ limit: 200 })
-      for (const run of recent) notifier.onRunChange(run.id)
+      // Catch up on what a crash left unmirrored (a commit whose Slack items were never enqueued), found from the
+      // outbox itself: every item has an idempotent key, so replaying a run's events posts nothing twice.
+      const behind = await outboxStore.runsBehind(CARD_UPDATE)
+      catchingUp = notifier.catchUp(behind, () => stopped)
     },
     async stop() {
       stopped = true
       clearTimeout(retry)
       await slackApp.stop()
+      await catchingUp
       await notifier.idle()
       await outbox.stop()
     },

@@ -61,6 +61,11 @@ export interface OutboxStore {
   markFailed(id: number, error: string): Promise<boolean>
   get(key: string): Promise<OutboxEntry | undefined>
   pending(now: number): Promise<OutboxCounts>
+  /**
+   * The durable mirror cursor: runs whose newest event has no `<prefix><run id>:<event count>` item, i.e. whose
+   * latest state never reached the outbox (a crash between a commit and its enqueue), newest first.
+   */
+  runsBehind(prefix: string): Promise<string[]>
 }
 
 const p = alias(outbox, 'p')
@@ -248,6 +253,15 @@ export function createOutboxStore(database: Database): OutboxStore {
       const row = await db.select().from(outbox).where(eq(outbox.key, key)).get()
       return row ? toEntry(row) : undefined
     },
+    runsBehind: async (prefix) =>
+      (
+        await database.sql.all(
+          `SELECT r.id FROM runs r
+           WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = ? || r.id || ':' || r.event_count)
+           ORDER BY r.updated_at DESC`,
+          [prefix],
+        )
+      ).map((row) => String(row.id)),
     pending: async (now) => {
       const [pending] = await db
         .select({ n: count(), oldest: min(outbox.createdAt) })

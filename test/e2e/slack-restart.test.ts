@@ -162,4 +162,51 @@ describe('Slack across a restart (HTTP mode)', () => {
     expect(fake.files.filter((x) => x.completed && x.thread_ts === card.ts)).toHaveLength(1)
     expect(fake.thread(CHANNEL, card.ts)).toHaveLength(4)
   })
+
+  it('mirrors at start every run whose latest state never reached Slack, however old, and only once', async () => {
+    // Runs that ran while this instance had Slack off stand in for commits a crash cut off from their enqueue.
+    await server?.close()
+    server = undefined
+    const quietDir = mkdtempSync(join(tmpdir(), 'greenlight-catchup-'))
+    try {
+      server = await startOn(quietDir, { LOG_LEVEL: 'silent', GREENLIGHT_DEFAULT_CHANNEL: CHANNEL })
+      const quick = 'slug: quick\nsteps:\n  - id: shape\n    transform: "{{ { \'ok\': true } }}"\n'
+      expect((await api(server, 'POST', '/api/v1/flows', { source: quick })).status).toBe(201)
+      expect((await api(server, 'POST', '/api/v1/flows/quick/release', {})).status).toBe(201)
+      // No window: the cursor is the outbox itself, so every run behind is found, not only the most recent ones.
+      const ids: string[] = []
+      for (let i = 0; i < 25; i++) {
+        const started = await api(server, 'POST', '/api/v1/runs', { flow: 'quick', inputs: {} })
+        ids.push((started.body.data as unknown as { run: { id: string } }).run.id)
+      }
+      const last = ids.at(-1) as string
+      await api(server, 'GET', `/api/v1/runs/${last}?settle=ended&timeout_ms=10000&view=brief`)
+      await server.close()
+      server = undefined
+
+      const cardsOf = (f: FakeSlack) => f.messages(CHANNEL).filter((m) => ids.some((id) => blocksOf(m).includes(id)))
+      server = await startOn(quietDir, env(fake.apiUrl))
+      await fake.waitFor((f) => cardsOf(f).length >= ids.length || undefined, 60_000)
+      for (const id of ids) expect(cardsOf(fake).filter((m) => blocksOf(m).includes(id))).toHaveLength(1)
+      // Each run's thread gets its result too, before this instance stops.
+      await fake.waitFor(
+        (f) =>
+          cardsOf(f).every((card) => f.thread(CHANNEL, card.ts).some((m) => blocksOf(m).includes('succeeded in'))) ||
+          undefined,
+        60_000,
+      )
+      await server.close()
+      server = undefined
+
+      // Caught up: a further start finds nothing behind and posts nothing.
+      const posts = fake.callsTo('chat.postMessage').length
+      server = await startOn(quietDir, env(fake.apiUrl))
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(fake.callsTo('chat.postMessage').length).toBe(posts)
+    } finally {
+      await server?.close()
+      server = undefined
+      rmSync(quietDir, { recursive: true, force: true })
+    }
+  })
 })
