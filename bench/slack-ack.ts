@@ -4,7 +4,7 @@
 // written before the ack). Prints one JSON line; exits 1 when an acked vote is missing.
 import { Worker } from 'node:worker_threads'
 import { buildBlockActionPayload, createFakeSlack, encodeForm } from '../test/support/fake-slack/index.ts'
-import { type BenchServer, call, memoryOf, percentile, startBenchServer } from './support/serve.ts'
+import { type BenchServer, call, cpuMsOf, memoryOf, percentile, startBenchServer } from './support/serve.ts'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 1000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50)
@@ -156,6 +156,7 @@ try {
     return { index: i, user, wait: approval.wait, body: encodeForm({ payload: JSON.stringify(payload) }) }
   })
   const ephemeralsBefore = fake.ephemerals().length
+  const cpuBefore = cpuMsOf(server.child.pid ?? 0)
   const start = performance.now()
   const sent = await sendFromWorker(
     `${server.url}/slack/events`,
@@ -163,6 +164,7 @@ try {
   )
   const results = clicks.map((click, i) => ({ ...click, response: sent[i] as { status: number; latencyMs: number } }))
   const wallMs = performance.now() - start
+  const serverCpuMs = cpuMsOf(server.child.pid ?? 0) - cpuBefore
   const serverMemory = memoryOf(server.child.pid ?? 0)
 
   // Durability: every click that got its 200 ack must be a stored vote.
@@ -198,6 +200,8 @@ try {
       max_ms: +(sorted.at(-1) ?? 0).toFixed(1),
       p99_ms_after_first_burst: +percentile(warm, 0.99).toFixed(1),
       acks_per_s: Math.round((acked.length / wallMs) * 1000),
+      server_cpu_ms_per_click: +(serverCpuMs / results.length).toFixed(2),
+      server_cpu_busy: +(serverCpuMs / wallMs).toFixed(2),
       votes_recorded: stored.size,
       all_acked_votes_durable: durable,
       acked_200: acked.length,

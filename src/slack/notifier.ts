@@ -33,6 +33,8 @@ export interface NotifierDeps {
   defaultChannel: string | undefined
   clock: { now(): number }
   logger: Logger
+  /** How long a change waits for more changes of the same run before a mirror pass (default 100 ms). */
+  coalesceMs?: number
 }
 
 /** Where a run's thread lives: the channel it was started from, the flow's channel, or the default. */
@@ -81,6 +83,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
   const mirrored = new Map<string, number>()
   const queue = new Map<string, Promise<void>>()
   const notStarted = new Set<string>()
+  const coalesceMs = deps.coalesceMs ?? 100
 
   const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
   // Every vote re-renders its approval message; the diff (a content-addressed, immutable resource) is read once.
@@ -365,6 +368,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       notStarted.add(runId)
       const previous = queue.get(runId) ?? Promise.resolve()
       const next = previous
+        .then(() => new Promise((resolve) => setTimeout(resolve, coalesceMs)))
         .then(() => {
           notStarted.delete(runId)
           return mirror(runId)
