@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { tally } from '../core/approval-policy.ts'
+import type { FlowDefinition } from '../core/flow/index.ts'
+import { allowsManualRuns } from '../core/flow/triggers-model.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
@@ -97,8 +99,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           return ephemeral(`Started \`${run.id}\` (${parsed.slug}); its card and thread are in this channel.`)
         }
         case 'list': {
-          const flows = (await deps.flows.list()).filter((f) => f.liveVersion !== null)
-          if (flows.length === 0) return ephemeral('No flow is released yet.')
+          const flows = await startableByHand(await deps.flows.list())
+          if (flows.length === 0) return ephemeral('No released flow can be started by hand.')
           return ephemeral(flows.map((f) => `• \`${f.slug}\` v${f.liveVersion}: ${f.name}`).join('\n'))
         }
         case 'status': {
@@ -134,6 +136,18 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       if (!isAppError(error)) deps.logger.error({ err: error }, '/gl failed')
       return ephemeral(explain(error))
     }
+  }
+
+  /** Live flows whose triggers let people start them (a schedule- or webhook-only flow does not). */
+  async function startableByHand<F extends { slug: string; liveVersion: number | null }>(flows: F[]): Promise<F[]> {
+    const live = await Promise.all(
+      flows.map(async (f) => {
+        if (f.liveVersion === null) return false
+        const revision = await deps.flows.revisionByVersion(f.slug, f.liveVersion)
+        return revision !== undefined && allowsManualRuns((revision.definition as FlowDefinition).triggers)
+      }),
+    )
+    return flows.filter((_, i) => live[i])
   }
 
   async function vote(
@@ -243,9 +257,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       const view = homeView({
         approvals,
         runs: runs.filter((r) => r.initiator === userId).slice(0, 10),
-        flows: flows
-          .filter((f) => f.liveVersion !== null)
-          .map((f) => ({ slug: f.slug, name: f.name, version: f.liveVersion })),
+        flows: (await startableByHand(flows)).map((f) => ({ slug: f.slug, name: f.name, version: f.liveVersion })),
         now: Date.now(),
       } as never)
       await outbox.enqueue({

@@ -12,6 +12,14 @@ steps:
   - id: review
     approval: { message: "Ship the release?", approvers: { users: [U0ANN] }, required: 1 }
 `
+// Starts only from its webhook: Home must not offer it to people.
+const HOOK_ONLY = `slug: hook_only
+triggers:
+  webhook: { auth: bearer, secret: hook_only_token }
+steps:
+  - id: shape
+    transform: "{{ { 'ok': true } }}"
+`
 
 describe('App Home', () => {
   let fake: FakeSlack
@@ -23,7 +31,7 @@ describe('App Home', () => {
       users: ['U0ANN', 'U0OUT'],
       channel: CHANNEL,
       channelName: 'home',
-      flows: [FLOW],
+      flows: [FLOW, HOOK_ONLY],
       env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
       secret: SECRET,
     })
@@ -46,6 +54,7 @@ describe('App Home', () => {
     const blocks = JSON.stringify(home.view.blocks)
     expect(blocks).toContain('gl_approve')
     expect(blocks).toContain('home_check')
+    expect(blocks).not.toContain('hook_only')
 
     expect((await driver.event({ type: 'app_home_opened', user: 'U0OUT', tab: 'home' })).status).toBe(200)
     const other = await fake.waitFor((f) => f.homeOf('U0OUT'), 10_000)
