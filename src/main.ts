@@ -6,20 +6,24 @@ import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import type { FlowDefinition } from './core/flow/index.ts'
 import { createIdGenerator } from './core/ids.ts'
+import { processRedactor } from './core/redact.ts'
 import { createFlowCache } from './engine/compiled-flow.ts'
+import { createConnections } from './engine/connections.ts'
 import { createEngine } from './engine/engine.ts'
 import { createFlowVersions } from './engine/flow-versions.ts'
 import { systemClock } from './engine/ports.ts'
+import { redactingResources, redactingRunStore } from './engine/redacting-store.ts'
 import { createSecrets } from './engine/secrets.ts'
 import { createTokens } from './engine/tokens.ts'
 import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createLogger } from './logger.ts'
 import type { SlackSurface } from './slack/slack-surface.ts'
-import { createRunners, httpConnection } from './steps/registry.ts'
+import { createRunners } from './steps/registry.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
 import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
+import { createJobStore } from './store/job-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore } from './store/run-store.ts'
 import { createSecretRepository } from './store/secret-repository.ts'
@@ -44,18 +48,24 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const tokens = createTokens({ tokens: createTokenRepository(database), ids, clock })
   const versions = createFlowVersions({ flows, connections, clock })
   const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
-  const connectionRepository = connections
+  const redactor = processRedactor
+  const secrets = createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock, redactor })
+  await secrets.primeRedactor()
+  const connectionService = createConnections({ repository: connections, secrets, clock, redactor })
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
   const engine = createEngine({
-    store: createRunStore(database),
-    resources: createResourceStore(database, clock.now),
+    store: redactingRunStore(createRunStore(database), redactor),
+    resources: redactingResources(createResourceStore(database, clock.now), redactor),
     flowOf: createFlowCache(async (id) => {
       const revision = await flows.revisionById(id)
       if (!revision) throw new Error(`revision ${id} not found`)
       return revision.definition as FlowDefinition
     }),
-    runners: createRunners({ connection: (name) => httpConnection(connectionRepository, name) }),
+    runners: createRunners({
+      connection: (name) => connectionService.http(name),
+      sshConnection: (name) => connectionService.ssh(name),
+    }),
     clock,
     ids,
     logger,
@@ -69,6 +79,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     directory: { members: async (groups, channel) => (slack ? slack.directory.members(groups, channel) : null) },
     flows,
     connections,
+    jobLeases: createJobStore(database),
   })
   engine.scheduler.start()
 
@@ -93,7 +104,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
     flows,
     tokens,
     engine,
-    secrets: createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock }),
+    secrets,
+    connections: connectionService,
     secretKey,
     logger,
     metrics: createMetrics(),

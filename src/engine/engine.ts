@@ -4,13 +4,14 @@ import { createCallbacks } from './callbacks.ts'
 import { createDecisions } from './decisions.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { createInterpreter } from './interpreter.ts'
+import { createJobs, type JobLeaseStore } from './jobs.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { createRuns } from './runs.ts'
 import { createScheduler, type SchedulerOptions } from './scheduler.ts'
 import { createTimerFiring } from './timer-firing.ts'
 
 export function createEngine(
-  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup },
+  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup; jobLeases: JobLeaseStore },
   options: SchedulerOptions = {},
 ) {
   const changes = new EventEmitter()
@@ -31,6 +32,7 @@ export function createEngine(
     runs,
     callbacks: createCallbacks(withEvents, resume),
     decisions: createDecisions(withEvents, resume),
+    jobs: createJobs({ ...withEvents, leases: deps.jobLeases, resume }),
     scheduler,
     changes,
     store: deps.store,

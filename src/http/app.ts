@@ -2,13 +2,16 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
+import type { Connections } from '../engine/connections.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
 import { AppError } from '../errors.ts'
+import { connectionRoutes } from './api/connections.ts'
 import { flowRoutes } from './api/flows.ts'
+import { jobRoutes } from './api/jobs.ts'
 import { resourceRoutes } from './api/resources.ts'
 import { runRoutes, usageRoutes } from './api/runs.ts'
 import { secretRoutes } from './api/secrets.ts'
@@ -25,6 +28,7 @@ export interface HttpDeps {
   tokens: Tokens
   engine: Engine
   secrets: Secrets
+  connections: Connections
   secretKey: Buffer
   metrics: Metrics
   logger: Logger
@@ -67,6 +71,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
   api.route('/secrets', secretRoutes(deps.secrets))
+  api.route('/connections', connectionRoutes(deps.connections))
+  api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))
   app.route('/api/v1', api)
   if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
