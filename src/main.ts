@@ -71,6 +71,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
     logger,
     secretKey,
     publicUrl: () => publicUrl,
+    redactor,
     owner,
     onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,

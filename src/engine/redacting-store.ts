@@ -10,7 +10,8 @@ function redactTransition(t: Transition, r: Redactor): Transition {
   if (t.run) out.run = r.value(t.run)
   if (t.stepRun) out.stepRun = { ...t.stepRun, output: r.value(t.stepRun.output), error: r.value(t.stepRun.error) }
   if (t.events) out.events = t.events.map((e) => ({ ...e, data: r.value(e.data) }))
-  if (t.insertWait) out.insertWait = { ...t.insertWait, payload: r.value(t.insertWait.payload) }
+  if (t.insertWait)
+    out.insertWait = { ...t.insertWait, payload: r.value(t.insertWait.payload), spec: r.value(t.insertWait.spec) }
   if (t.updateWait) out.updateWait = { ...t.updateWait, patch: r.value(t.updateWait.patch) }
   if (t.insertVote) out.insertVote = r.value(t.insertVote)
   return out
