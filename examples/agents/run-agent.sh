@@ -18,7 +18,7 @@ AGENT_CMD=${AGENT_CMD:-./fake-agent.sh}
 mkdir -p out
 
 post() { # post <url> <json file>
-  curl -sS --fail-with-body --retry 30 --retry-all-errors --retry-delay 2 --max-time 30 \
+  curl -sS --retry 30 --retry-all-errors --retry-delay 2 --max-time 30 \
     -X POST -H 'content-type: application/json' --data-binary "@$2" "$1" >/dev/null
 }
 
