@@ -7,7 +7,13 @@ import type { NewRun, RunStore, Transition } from './run-ports.ts'
 function redactTransition(t: Transition, r: Redactor): Transition {
   if (r.size() === 0) return t
   const out: Transition = { ...t }
-  if (t.run) out.run = r.value(t.run)
+  // Only free-form values: masking the cursor, statuses or ids could corrupt the run if a secret equals a step id.
+  if (t.run) {
+    const run = { ...t.run }
+    if ('output' in run) run.output = r.value(run.output)
+    if (run.error) run.error = r.value(run.error)
+    out.run = run
+  }
   if (t.stepRun) out.stepRun = { ...t.stepRun, output: r.value(t.stepRun.output), error: r.value(t.stepRun.error) }
   if (t.events) out.events = t.events.map((e) => ({ ...e, data: r.value(e.data) }))
   if (t.insertWait)
@@ -28,7 +34,11 @@ export function redactingRunStore(store: RunStore, r: Redactor): RunStore {
       }),
     createRun: (input: NewRun, concurrency) =>
       store.createRun(
-        { ...input, run: r.value(input.run), events: input.events.map((e) => ({ ...e, data: r.value(e.data) })) },
+        {
+          ...input,
+          run: { ...input.run, inputs: r.value(input.run.inputs) },
+          events: input.events.map((e) => ({ ...e, data: r.value(e.data) })),
+        },
         concurrency,
       ),
     insertEarlyWait: (wait) => store.insertEarlyWait({ ...wait, payload: r.value(wait.payload) }),
