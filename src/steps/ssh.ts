@@ -15,6 +15,8 @@ export interface SshRunnerDeps {
 /** Each stream is kept up to this many bytes in memory; the interpreter turns large outputs into res:// resources. */
 export const MAX_STREAM_BYTES = 8 * 1024 * 1024
 const CONNECT_TIMEOUT_MS = 15_000
+const PID_MARKER = '__greenlight_pid:'
+const PID_LINE = new RegExp(`^${PID_MARKER}(\\d+)\\n`)
 
 /** POSIX single quoting: safe for any byte sequence but NUL. */
 export function shellQuote(value: string): string {
@@ -36,8 +38,13 @@ export function buildCommand(c: { command: string; env?: Record<string, unknown>
     .map(([k, v]) => `export ${k}=${shellQuote(v === null || v === undefined ? '' : String(v))};`)
   const cd = c.cwd ? `cd ${shellQuote(c.cwd)} || exit 1;` : ''
   // Detached: a new session (setsid) without our pipes, so neither the channel closing nor SIGHUP reaches it.
-  const body = c.detach ? `nohup setsid sh -c ${shellQuote(c.command)} >/dev/null 2>&1 </dev/null & echo $!` : c.command
-  return [...exports, cd, body].filter(Boolean).join(' ')
+  if (c.detach)
+    return [...exports, cd, `nohup setsid sh -c ${shellQuote(c.command)} >/dev/null 2>&1 </dev/null & echo $!`]
+      .filter(Boolean)
+      .join(' ')
+  // Sync: sshd makes the shell a session leader; its pid (first line of stderr, stripped again) lets a timeout kill
+  // the whole process group, not only the shell (OpenSSH's signal request reaches the shell alone).
+  return [`printf '${PID_MARKER}%s\\n' $$ >&2;`, ...exports, cd, c.command].filter(Boolean).join(' ')
 }
 
 interface Capture {
@@ -170,6 +177,7 @@ export function createSshRunner(deps: SshRunnerDeps): StepRunner {
           (resolve) => {
             let timer: NodeJS.Timeout | undefined
             let finished = false
+            let timedOut = false
             const finish = (r: { code: number | null; signal: string | null; timedOut: boolean }) => {
               if (finished) return
               finished = true
@@ -178,12 +186,22 @@ export function createSshRunner(deps: SshRunnerDeps): StepRunner {
             }
             if (timeoutMs !== undefined) {
               timer = setTimeout(() => {
-                // Ask the server to kill it (OpenSSH ≥ 7.9 honours signals), then drop the channel either way.
-                try {
-                  stream.signal('KILL')
-                } catch {}
-                stream.close()
-                finish({ code: null, signal: 'KILL', timedOut: true })
+                timedOut = true
+                const pid = PID_LINE.exec(Buffer.concat(stderr.chunks).toString('utf8'))?.[1]
+                const killGroup = pid
+                  ? exec(client, `kill -KILL -- -${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; true`).then(
+                      (killer) => new Promise<void>((done) => killer.on('close', () => done()).resume()),
+                    )
+                  : Promise.resolve()
+                const settle = () => {
+                  // The signal request as a fallback (OpenSSH ≥ 7.9), then drop the channel either way.
+                  try {
+                    stream.signal('KILL')
+                  } catch {}
+                  stream.close()
+                  finish({ code: null, signal: 'KILL', timedOut: true })
+                }
+                Promise.race([killGroup, new Promise((r) => setTimeout(r, 3000))]).then(settle, settle)
               }, timeoutMs)
             }
             let exit: { code: number | null; signal: string | null } = { code: null, signal: null }
@@ -192,7 +210,7 @@ export function createSshRunner(deps: SshRunnerDeps): StepRunner {
             stream.on('exit', (code: number | null, signal?: string) => {
               exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null }
             })
-            stream.on('close', () => finish({ ...exit, timedOut: false }))
+            stream.on('close', () => finish({ ...exit, timedOut }))
             ctx.signal.addEventListener('abort', () => {
               stream.close()
               finish({ code: null, signal: null, timedOut: false })
@@ -202,7 +220,7 @@ export function createSshRunner(deps: SshRunnerDeps): StepRunner {
         const output: Record<string, unknown> = {
           exit_code: result.code,
           stdout: Buffer.concat(stdout.chunks).toString('utf8'),
-          stderr: Buffer.concat(stderr.chunks).toString('utf8'),
+          stderr: Buffer.concat(stderr.chunks).toString('utf8').replace(PID_LINE, ''),
           duration_ms: Date.now() - started,
           ...(result.signal ? { signal: result.signal } : {}),
           ...(stdout.truncated ? { stdout_truncated: true } : {}),

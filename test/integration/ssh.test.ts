@@ -1,6 +1,7 @@
 // The ssh step against a real OpenSSH server: sync commands, exit codes, timeouts, host key pinning, detached agents.
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Json, pushRelease, runReaches, showRun } from '../support/runs.ts'
+import { eventually, type Json, pushRelease, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 import { startSshd, type TestSshd } from '../support/sshd.ts'
 
@@ -105,7 +106,7 @@ describe('ssh step', () => {
       flow(
         'ssh_timeout',
         `  - id: slow
-    ssh: { connection: vm, command: "echo started; sleep 30", timeout: 1s }
+    ssh: { connection: vm, command: "echo started; sleep 30 & echo $! > ${sshd.dir}/child.pid; wait", timeout: 1s }
 `,
       ),
     )
@@ -113,7 +114,20 @@ describe('ssh step', () => {
     const done = await runReaches(server, await start('ssh_timeout'), ['succeeded', 'failed'])
     expect(done.run.status).toBe('failed')
     expect(done.run.error.code).toBe('ssh_timeout')
+    expect(done.run.error.details.output.stdout).toBe('started\n')
+    expect(done.run.error.details.output.stderr).toBe('')
     expect(Date.now() - began).toBeLessThan(10_000)
+    // The command's children die with it: the whole process group is killed, not only the shell.
+    const child = Number(readFileSync(`${sshd.dir}/child.pid`, 'utf8'))
+    const alive = () => {
+      try {
+        process.kill(child, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    await eventually(async () => (alive() ? undefined : true), `remote child ${child} to be killed`, 5000)
   })
 
   it('turns a large stdout into a res:// resource', async () => {
