@@ -118,6 +118,51 @@ describe('jobs and workers', () => {
     expect(events.some((e: Json) => e.type === 'wait.heartbeat' && e.data.progress === 'half way')).toBe(true)
   })
 
+  it('runs a handler through the worker: payload on stdin and env, progress lines, failures with stderr', async () => {
+    await pushRelease(server, FLOW('handled', 'handled'))
+    const ok = await start('handled', 21)
+    const bad = await start('handled', -1)
+    const handler = join(server.dataDir, 'handled.sh')
+    writeFileSync(
+      handler,
+      [
+        '#!/bin/sh',
+        'payload=$(cat)',
+        'echo "progress: working on $GREENLIGHT_JOB_PAYLOAD" >&2',
+        'case "$payload" in *\'"n":-1\'*) echo "negative input" >&2; exit 3 ;; esac',
+        `printf '{"doubled": 42, "stdin": %s, "run": "%s"}' "$payload" "$GREENLIGHT_RUN_ID"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    )
+    const w = startWorker({ GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: workerToken }, [
+      '--type',
+      'handled',
+      '--handler',
+      handler,
+      '--poll',
+      '1s',
+    ])
+    const done = await runReaches(server, ok, ['succeeded', 'failed'])
+    const failed = await runReaches(server, bad, ['succeeded', 'failed'])
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+    expect(JSON.parse(w.stdout()).data.worker).toMatchObject({ completed: 1, failed: 1 })
+    expect(done.run.status).toBe('succeeded')
+    const output = done.steps.find((s: Json) => s.step === 'work').output
+    expect(output).toEqual({ doubled: 42, stdin: { n: 21, label: 'job 21' }, run: ok })
+    expect(failed.run.status).toBe('failed')
+    expect(failed.run.error.code).toBe('job_failed')
+    expect(failed.run.error.message).toContain('exit code 3')
+    expect(failed.run.error.message).toContain('negative input')
+    await eventually(async () => {
+      const events = await runEvents(server, ok)
+      return events.some((e: Json) => e.type === 'wait.heartbeat' && String(e.data.progress).includes('"n":21'))
+        ? true
+        : undefined
+    }, 'the progress line')
+  })
+
   it('keeps worker tokens to jobs, and jobs to worker tokens', async () => {
     const as = { url: server.url, token: workerToken }
     expect((await api(as, 'GET', '/api/v1/runs')).status).toBe(403)

@@ -43,7 +43,15 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     )
   })
 
-function runHandler(command: string, job: Job, abort: AbortSignal): Promise<HandlerResult> {
+/** Lines a handler writes to stderr as `progress: <text>` become heartbeat progress (a line in the run's thread). */
+const PROGRESS = /^progress:\s*(.+)$/
+
+function runHandler(
+  command: string,
+  job: Job,
+  abort: AbortSignal,
+  onProgress: (text: string) => void,
+): Promise<HandlerResult> {
   const payload = JSON.stringify(job.payload ?? null)
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', command], {
@@ -65,8 +73,15 @@ function runHandler(command: string, job: Job, abort: AbortSignal): Promise<Hand
       outBytes += c.length
       if (outBytes <= MAX_CAPTURE) out.push(c)
     })
+    let partial = ''
     child.stderr.on('data', (c: Buffer) => {
       if (err.length < 1024) err.push(c)
+      const lines = (partial + c.toString('utf8')).split('\n')
+      partial = (lines.pop() ?? '').slice(-4000)
+      for (const line of lines) {
+        const match = PROGRESS.exec(line.trim())
+        if (match?.[1]) onProgress(match[1])
+      }
     })
     const kill = () => child.kill('SIGKILL')
     abort.addEventListener('abort', kill, { once: true })
@@ -157,7 +172,9 @@ export const worker: Command = {
       )
       let result: HandlerResult
       try {
-        result = await runHandler(handler as string, job, abort.signal)
+        result = await runHandler(handler as string, job, abort.signal, (progress) => {
+          post(api, `/jobs/${job.id}/heartbeat`, { lease: job.lease, lease_ms: leaseMs, progress }, 2).catch(() => {})
+        })
       } finally {
         clearInterval(beat)
       }
