@@ -88,6 +88,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   )
   app.onError((error, c) => {
     if (error instanceof AppError) {
+      // The body was refused unread: close the connection, or a client reusing it races our close (fetch failed).
+      if (error.status === 413) c.header('connection', 'close')
       if (error.status >= 500) deps.logger.error({ err: error, path: c.req.path }, error.message)
       return fail(c, error)
     }
