@@ -6,10 +6,13 @@ import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import type { FlowDefinition } from './core/flow/index.ts'
 import { createIdGenerator } from './core/ids.ts'
+import { processRedactor } from './core/redact.ts'
 import { createFlowCache } from './engine/compiled-flow.ts'
+import { createConnections } from './engine/connections.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
 import { createFlowVersions } from './engine/flow-versions.ts'
 import { type Clock, systemClock } from './engine/ports.ts'
+import { redactingResources, redactingRunStore } from './engine/redacting-store.ts'
 import { createSecrets } from './engine/secrets.ts'
 import { createTokens } from './engine/tokens.ts'
 import { createWebhooks } from './engine/webhooks.ts'
@@ -17,10 +20,11 @@ import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createLogger } from './logger.ts'
 import type { SlackSurface } from './slack/slack-surface.ts'
-import { createRunners, httpConnection } from './steps/registry.ts'
+import { createRunners } from './steps/registry.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
 import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
+import { createJobStore } from './store/job-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore } from './store/run-store.ts'
 import { createScheduleStore } from './store/schedule-store.ts'
@@ -66,23 +70,30 @@ export async function startServer(
     },
   })
   const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
-  const connectionRepository = connections
+  const redactor = processRedactor
+  const secrets = createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock, redactor })
+  await secrets.primeRedactor()
+  const connectionService = createConnections({ repository: connections, secrets, clock, redactor })
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
   engine = createEngine({
-    store: createRunStore(database),
-    resources: createResourceStore(database, clock.now),
+    store: redactingRunStore(createRunStore(database), redactor),
+    resources: redactingResources(createResourceStore(database, clock.now), redactor),
     flowOf: createFlowCache(async (id) => {
       const revision = await flows.revisionById(id)
       if (!revision) throw new Error(`revision ${id} not found`)
       return revision.definition as FlowDefinition
     }),
-    runners: createRunners({ connection: (name) => httpConnection(connectionRepository, name) }),
+    runners: createRunners({
+      connection: (name) => connectionService.http(name),
+      sshConnection: (name) => connectionService.ssh(name),
+    }),
     clock,
     ids,
     logger,
     secretKey,
     publicUrl: () => publicUrl,
+    redactor,
     owner,
     onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,
@@ -92,6 +103,7 @@ export async function startServer(
     flows,
     connections,
     schedules: createScheduleStore(database),
+    jobLeases: createJobStore(database),
   })
   await engine.schedules.start()
   engine.scheduler.start()
@@ -112,7 +124,6 @@ export async function startServer(
     })
   } else logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
 
-  const secrets = createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock })
   const app = createHttpApp({
     versions,
     flows,
@@ -120,6 +131,7 @@ export async function startServer(
     engine,
     secrets,
     webhooks: createWebhooks({ flows, flowOf: engine.flowOf, runs: engine.runs, secrets, clock, logger }),
+    connections: connectionService,
     secretKey,
     logger,
     metrics: createMetrics(),

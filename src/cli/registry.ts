@@ -10,6 +10,8 @@ export interface CommandEntry {
 const flows = () => import('./commands/flows.ts')
 const tokens = () => import('./commands/tokens.ts')
 const secrets = () => import('./commands/secrets.ts')
+const connections = () => import('./commands/connections.ts')
+const worker = () => import('./commands/worker.ts')
 const runs = () => import('./commands/runs.ts')
 const waits = () => import('./commands/waits.ts')
 const resources = () => import('./commands/resources.ts')
@@ -95,6 +97,18 @@ export const COMMANDS: CommandEntry[] = [
   },
   { name: 'secrets list', summary: 'List secret names.', load: async () => (await secrets()).list },
   { name: 'secrets delete', summary: 'Delete a secret.', load: async () => (await secrets()).remove },
+  {
+    name: 'connections set',
+    summary: 'Create or replace an ssh or http connection.',
+    load: async () => (await connections()).set,
+  },
+  { name: 'connections list', summary: 'List connections.', load: async () => (await connections()).list },
+  { name: 'connections delete', summary: 'Delete a connection.', load: async () => (await connections()).remove },
+  {
+    name: 'worker',
+    summary: 'Run jobs of one type with a handler command.',
+    load: async () => (await worker()).worker,
+  },
   { name: 'tokens create', summary: 'Create an API token (shown once).', load: async () => (await tokens()).create },
   { name: 'tokens list', summary: 'List API tokens.', load: async () => (await tokens()).list },
   { name: 'tokens revoke', summary: 'Revoke an API token.', load: async () => (await tokens()).revoke },

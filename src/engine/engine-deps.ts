@@ -1,6 +1,7 @@
 // Everything the engine's parts share, wired once by main.ts.
 import type { Logger } from 'pino'
 import type { IdGenerator } from '../core/ids.ts'
+import type { Redactor } from '../core/redact.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock } from './ports.ts'
 import type { ResourceStore } from './resources.ts'
@@ -28,6 +29,8 @@ export interface EngineDeps {
   leaseMs: number
   resourceThresholdBytes: number
   directory: Directory
+  /** Masks secret values; the store masks what it writes, this keeps the in-memory scope the same as after a restart. */
+  redactor?: Redactor
   /** Called after a commit that may interest listeners (Slack, `runs start --wait`). */
   onRunChange?: (runId: string) => void
 }

@@ -4,6 +4,7 @@ import { createCallbacks } from './callbacks.ts'
 import { createDecisions } from './decisions.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { createInterpreter } from './interpreter.ts'
+import { createJobs, type JobLeaseStore } from './jobs.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { createRuns } from './runs.ts'
 import { createScheduler, type SchedulerOptions } from './scheduler.ts'
@@ -11,7 +12,12 @@ import { createSchedules, SCHEDULE_TIMER, type ScheduleStore } from './schedules
 import { createTimerFiring } from './timer-firing.ts'
 
 export function createEngine(
-  deps: EngineDeps & { flows: FlowRepository; connections: ConnectionLookup; schedules: ScheduleStore },
+  deps: EngineDeps & {
+    flows: FlowRepository
+    connections: ConnectionLookup
+    schedules: ScheduleStore
+    jobLeases: JobLeaseStore
+  },
   options: SchedulerOptions = {},
 ) {
   const changes = new EventEmitter()
@@ -47,6 +53,7 @@ export function createEngine(
     runs,
     callbacks: createCallbacks(withEvents, resume),
     decisions: createDecisions(withEvents, resume),
+    jobs: createJobs({ ...withEvents, leases: deps.jobLeases, resume }),
     scheduler,
     schedules,
     changes,

@@ -108,7 +108,8 @@ export function createInterpreter(deps: EngineDeps) {
       })
       return null
     }
-    const info = errorInfo(error, step.id)
+    const found = errorInfo(error, step.id)
+    const info = deps.redactor ? deps.redactor.value(found) : found
     const route = step.def.on_error ?? 'fail'
     const { transition, cursor: next } = moveOn(run, flow, at, {
       stepRun: {
@@ -187,7 +188,8 @@ export function createInterpreter(deps: EngineDeps) {
         }
         const at = clock.now()
         const runner = deps.runners.get(step.kind)
-        const raw = outcome === 'skipped' || outcome.type !== 'done' ? null : outcome.output
+        const produced = outcome === 'skipped' || outcome.type !== 'done' ? null : outcome.output
+        const raw = deps.redactor ? deps.redactor.value(produced) : produced
         const { value: output } = await externalize(deps.resources, raw, deps.resourceThresholdBytes, run.id)
         const { transition, cursor } = moveOn(run, flow, at, {
           stepRun: {

@@ -1,4 +1,5 @@
 // Secrets: set (sealed with AES-256-GCM under the instance key), list names, delete, and resolve for steps.
+import type { Redactor } from '../core/redact.ts'
 import { open, seal } from '../core/secret-box.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { Clock } from './ports.ts'
@@ -22,8 +23,8 @@ export interface SecretRepository {
 const NAME = /^[a-z][a-z0-9_.-]{0,62}$/
 const MAX_VALUE_BYTES = 64 * 1024
 
-export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; clock: Clock }) {
-  const { secrets, key, clock } = deps
+export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; clock: Clock; redactor?: Redactor }) {
+  const { secrets, key, clock, redactor } = deps
 
   function checkName(name: string): void {
     if (!NAME.test(name)) {
@@ -42,6 +43,7 @@ export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; cl
       const existing = await secrets.get(name)
       const now = clock.now()
       await secrets.put({ name, ...seal(key, name, value), createdAt: existing?.createdAt ?? now, updatedAt: now })
+      redactor?.add(value)
       return { name, created: existing === undefined }
     },
 
@@ -64,7 +66,17 @@ export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; cl
           hint: 'Restore data/secret.key (or GREENLIGHT_SECRET_KEY) from backup, or set the secret again.',
         })
       }
+      redactor?.add(value)
       return value
+    },
+
+    /** Teaches the redactor every stored value, so records and logs are masked from the first line after a start. */
+    async primeRedactor(): Promise<void> {
+      for (const { name } of await secrets.list()) {
+        const record = await secrets.get(name)
+        const value = record ? open(key, name, record) : undefined
+        if (value !== undefined) redactor?.add(value)
+      }
     },
   }
 }

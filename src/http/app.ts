@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
+import type { Connections } from '../engine/connections.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
@@ -9,7 +10,9 @@ import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
 import type { Webhooks } from '../engine/webhooks.ts'
 import { AppError } from '../errors.ts'
+import { connectionRoutes } from './api/connections.ts'
 import { flowRoutes } from './api/flows.ts'
+import { jobRoutes } from './api/jobs.ts'
 import { resourceRoutes } from './api/resources.ts'
 import { runRoutes, usageRoutes } from './api/runs.ts'
 import { secretRoutes } from './api/secrets.ts'
@@ -27,6 +30,7 @@ export interface HttpDeps {
   tokens: Tokens
   engine: Engine
   secrets: Secrets
+  connections: Connections
   secretKey: Buffer
   metrics: Metrics
   logger: Logger
@@ -74,6 +78,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
   api.route('/secrets', secretRoutes(deps.secrets))
+  api.route('/connections', connectionRoutes(deps.connections))
+  api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))
   app.route('/api/v1', api)
   if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
@@ -90,6 +96,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   )
   app.onError((error, c) => {
     if (error instanceof AppError) {
+      // The body was refused unread: close the connection, or a client reusing it races our close (fetch failed).
+      if (error.status === 413) c.header('connection', 'close')
       if (error.status >= 500) deps.logger.error({ err: error, path: c.req.path }, error.message)
       return fail(c, error)
     }

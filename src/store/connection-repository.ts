@@ -1,14 +1,15 @@
 // Named connections (ssh, http) that flows reference instead of raw credentials.
 import { asc, eq, inArray } from 'drizzle-orm'
+import type { ConnectionRecord, ConnectionRepository } from '../engine/connections.ts'
 import type { ConnectionLookup } from '../engine/ports.ts'
 import type { Database } from './database.ts'
 import { connections } from './schema.ts'
 
 export type ConnectionRow = typeof connections.$inferSelect
 
-export function createConnectionRepository(database: Database) {
+export function createConnectionRepository(database: Database): ConnectionLookup & ConnectionRepository {
   const { db } = database
-  const lookup: ConnectionLookup = {
+  return {
     async missing(names) {
       if (names.length === 0) return []
       const found = await db
@@ -19,14 +20,28 @@ export function createConnectionRepository(database: Database) {
       const present = new Set(found.map((r) => r.name))
       return names.filter((n) => !present.has(n))
     },
-  }
-  return {
-    ...lookup,
-    async list(): Promise<ConnectionRow[]> {
+    async list(): Promise<ConnectionRecord[]> {
       return db.select().from(connections).orderBy(asc(connections.name)).all()
     },
-    async get(name: string): Promise<ConnectionRow | undefined> {
+    async get(name: string): Promise<ConnectionRecord | undefined> {
       return db.select().from(connections).where(eq(connections.name, name)).get()
+    },
+    async put(record: ConnectionRecord) {
+      await database.write((tx) =>
+        tx
+          .insert(connections)
+          .values(record)
+          .onConflictDoUpdate({
+            target: connections.name,
+            set: { type: record.type, config: record.config, updatedAt: record.updatedAt },
+          }),
+      )
+    },
+    async delete(name: string) {
+      const removed = await database.write((tx) =>
+        tx.delete(connections).where(eq(connections.name, name)).returning({ name: connections.name }),
+      )
+      return removed.length > 0
     },
   }
 }
