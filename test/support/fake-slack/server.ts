@@ -78,7 +78,7 @@ export interface FakeSlack {
   failNext(method: FailureTarget, failure: Failure, count?: number): void
   failFor(method: FailureTarget, ms: number, failure: Failure): void
   clearFailures(): void
-  /** Polls until `predicate(fake)` is truthy and resolves with that value; rejects after `timeoutMs`. */
+  /** Polls until `predicate(fake)` is truthy and resolves with that value; rejects after `timeoutMs` (15 s by default). */
   waitFor<T>(predicate: (fake: FakeSlack) => T | undefined | null | false, timeoutMs?: number): Promise<T>
   /** Forgets recorded state and failures; keeps the directory and open sockets. */
   reset(): void
@@ -231,7 +231,7 @@ export async function createFakeSlack(options: FakeSlackOptions = {}): Promise<F
     failNext: (method, failure, count = 1) => failures.failNext(method, failure, count),
     failFor: (method, ms, failure) => failures.failFor(method, now() + ms, failure),
     clearFailures: () => failures.clear(),
-    waitFor: (predicate, timeoutMs = 3000) => waitFor(fake, predicate, timeoutMs),
+    waitFor: (predicate, timeoutMs = 15_000) => waitFor(fake, predicate, timeoutMs),
     reset: () => {
       store.reset()
       failures.clear()
