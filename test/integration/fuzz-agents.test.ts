@@ -2,32 +2,11 @@
 // the connections and the open job are unchanged. Reproduce a failure with FUZZ_SEED=<the printed seed>.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { fuzzRuns, fuzzSeed } from '../support/fuzz-env.ts'
+import { createRandom, fuzzRuns, fuzzSeed, type Random } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runReaches } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 const SEED = fuzzSeed(randomBytes(4).readUInt32LE(0))
-
-function createRandom(seed: number) {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (max: number): number => Math.floor(next() * max)
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const string = (n: number): string => {
-    const alphabet = [...'abcXYZ019-_.~ /%?#&=+:;,"\'\\{}[]<>é漢🚀\n\t\u0000']
-    let out = ''
-    for (let i = 0; i < n; i++) out += pick(alphabet)
-    return out
-  }
-  return { int, pick, string, chance: (p: number) => next() < p }
-}
-type Random = ReturnType<typeof createRandom>
 
 const KEEP = { type: 'http', base_url: 'https://keep.example' }
 const NASTY = ['', '__proto__', 'constructor', '%00', '..', 'x'.repeat(300), 'SHA256:', 'ssh', 'http', '-1', '1e309']

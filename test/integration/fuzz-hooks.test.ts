@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { githubSignature, greenlightSignature } from '../../src/core/webhook-auth.ts'
-import { fuzzRuns, fuzzSeed } from '../support/fuzz-env.ts'
+import { createRandom, fuzzRuns, fuzzSeed, type Random } from '../support/fuzz-env.ts'
 import { type Json, pushRelease } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -45,29 +45,6 @@ steps:
     transform: "ok"
 `,
 ]
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function createRandom(seed: number) {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (max: number): number => Math.floor(next() * max)
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const string = (n: number, alphabet = 'abcXYZ019-_.~ /%?#&=+:;,"\'\\{}[]<>é漢🚀\n\t'): string => {
-    let out = ''
-    for (let i = 0; i < n; i++) out += pick([...alphabet])
-    return out
-  }
-  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)))
-  return { int, pick, string, bytes, chance: (p: number) => next() < p }
-}
-
-type Random = ReturnType<typeof createRandom>
 
 function randomValue(rnd: Random, depth = 0): unknown {
   switch (rnd.int(depth > 2 ? 5 : 7)) {

@@ -2,7 +2,7 @@
 // and nothing changes. Reproduce a failure with FUZZ_SEED=<the printed seed>.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { fuzzSeed } from '../support/fuzz-env.ts'
+import { createRandom, fuzzSeed, type Random } from '../support/fuzz-env.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
@@ -10,33 +10,6 @@ type Json = any
 
 const SEED = fuzzSeed(randomBytes(4).readUInt32LE(0))
 const MAX_BODY = 1024 * 1024
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function createRandom(seed: number) {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (max: number): number => Math.floor(next() * max)
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const bytes = (n: number): Buffer => {
-    const out = Buffer.alloc(n)
-    for (let i = 0; i < n; i++) out[i] = int(256)
-    return out
-  }
-  const string = (n: number, alphabet = 'abcXYZ019-_.~ /%?#&=+:;,"\'\\{}[]<>é漢🚀\n\t\u0000'): string => {
-    let out = ''
-    for (let i = 0; i < n; i++) out += pick([...alphabet])
-    return out
-  }
-  return { next, int, pick, bytes, string, chance: (p: number) => next() < p }
-}
-
-type Random = ReturnType<typeof createRandom>
 
 const FLOW = `slug: fz_agent
 steps:

@@ -48,6 +48,7 @@ const PROGRESS = /^progress:\s*(.+)$/
 
 function runHandler(
   command: string,
+  env: NodeJS.ProcessEnv,
   job: Job,
   abort: AbortSignal,
   onProgress: (text: string) => void,
@@ -57,7 +58,7 @@ function runHandler(
     const child = spawn('sh', ['-c', command], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        ...env,
         GREENLIGHT_JOB_ID: job.id,
         GREENLIGHT_JOB_TYPE: job.type,
         GREENLIGHT_JOB_ATTEMPT: String(job.attempt),
@@ -172,7 +173,7 @@ export const worker: Command = {
       )
       let result: HandlerResult
       try {
-        result = await runHandler(handler as string, job, abort.signal, (progress) => {
+        result = await runHandler(handler as string, ctx.env, job, abort.signal, (progress) => {
           post(api, `/jobs/${job.id}/heartbeat`, { lease: job.lease, lease_ms: leaseMs, progress }, 2).catch(() => {})
         })
       } finally {
