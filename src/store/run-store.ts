@@ -56,22 +56,22 @@ const toRun = (row: typeof runs.$inferSelect): RunRecord => row as unknown as Ru
 const toWait = (row: typeof waits.$inferSelect): WaitRecord => row as unknown as WaitRecord
 
 async function getRun(sql: SqlRunner, id: string): Promise<RunRecord | undefined> {
-  const row = await sql.get(RUN_BY_ID, [id])
-  return row ? toRun(runTable.decode(row)) : undefined
+  const row = await sql.row(RUN_BY_ID, [id])
+  return row ? toRun(runTable.decodeRow(row)) : undefined
 }
 
 async function getWait(sql: SqlRunner, id: string): Promise<WaitRecord | undefined> {
-  const row = await sql.get(WAIT_BY_ID, [id])
-  return row ? toWait(waitTable.decode(row)) : undefined
+  const row = await sql.row(WAIT_BY_ID, [id])
+  return row ? toWait(waitTable.decodeRow(row)) : undefined
 }
 
 async function getWaitAt(sql: SqlRunner, runId: string, stepId: string, visit: number) {
-  const row = await sql.get(WAIT_AT, [runId, stepId, visit])
-  return row ? toWait(waitTable.decode(row)) : undefined
+  const row = await sql.row(WAIT_AT, [runId, stepId, visit])
+  return row ? toWait(waitTable.decodeRow(row)) : undefined
 }
 
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
-  return (await sql.all(VOTES_OF, [waitId])).map((row) => voteTable.decode(row) as VoteRecord)
+  return (await sql.rows(VOTES_OF, [waitId])).map((row) => voteTable.decodeRow(row) as VoteRecord)
 }
 
 async function updateRun(sql: SqlRunner, id: string, patch: Partial<typeof runs.$inferInsert>): Promise<void> {
@@ -353,10 +353,10 @@ export function createRunStore(database: Database): RunStore {
     },
 
     stepRuns: async (runId) =>
-      (await reader.all(STEP_RUNS_OF, [runId])).map((row) => stepRunTable.decode(row) as StepRunRecord),
+      (await reader.rows(STEP_RUNS_OF, [runId])).map((row) => stepRunTable.decodeRow(row) as StepRunRecord),
 
     events: async (runId, afterSeq = 0) =>
-      (await reader.all(EVENTS_AFTER, [runId, afterSeq])).map((row) => eventTable.decode(row)),
+      (await reader.rows(EVENTS_AFTER, [runId, afterSeq])).map((row) => eventTable.decodeRow(row)),
 
     claimRunnable: async (owner, now, leaseMs, limit) => {
       // Look without the write lock first: an idle instance polls often and must not queue behind writers.

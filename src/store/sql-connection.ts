@@ -12,6 +12,9 @@ export type ProxyMethod = 'run' | 'all' | 'values' | 'get'
 export interface SqlRunner {
   all(sql: string, args?: readonly SqlArg[]): Promise<Row[]>
   get(sql: string, args?: readonly SqlArg[]): Promise<Row | undefined>
+  /** Rows as arrays of values in the order of the SELECT list (cheaper than objects: no names per row). */
+  rows(sql: string, args?: readonly SqlArg[]): Promise<unknown[][]>
+  row(sql: string, args?: readonly SqlArg[]): Promise<unknown[] | undefined>
   run(sql: string, args?: readonly SqlArg[]): Promise<{ changes: number }>
 }
 
@@ -71,6 +74,8 @@ export function openNativeConnection(path: string, timeoutMs: number): SqlConnec
     all: (sql, values) => settle(() => statement(sql, false).all(args(values)) as Row[]),
     get: (sql, values) => settle(() => statement(sql, false).get(args(values)) as Row | undefined),
     run: (sql, values) => settle(() => ({ changes: statement(sql, false).run(args(values)).changes })),
+    rows: (sql, values) => settle(() => statement(sql, true).all(args(values)) as unknown[][]),
+    row: (sql, values) => settle(() => statement(sql, true).get(args(values)) as unknown[] | undefined),
     proxy: (sql, params, method) =>
       settle(() => {
         if (method === 'run') {
@@ -103,6 +108,8 @@ export function clientConnection(client: Client): SqlConnection {
     all: async (sql, values) => objects(await execute(sql, values)),
     get: async (sql, values) => objects(await execute(sql, values))[0],
     run: async (sql, values) => ({ changes: (await execute(sql, values)).rowsAffected }),
+    rows: async (sql, values) => arrays(await execute(sql, values)),
+    row: async (sql, values) => arrays(await execute(sql, values))[0],
     async proxy(sql, params, method) {
       const result = await execute(sql, params)
       if (method === 'run') return { rows: [] }

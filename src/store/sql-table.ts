@@ -12,9 +12,13 @@ interface Column {
 }
 
 export interface TableCodec<Select, Insert> {
+  /** Every column, in the order `decodeRow` expects (for SELECT and RETURNING lists). */
+  readonly columns: string
   /** `SELECT <every column> FROM <table>`, to be followed by a WHERE clause. */
   readonly select: string
   decode(row: Row): Select
+  /** A row read as an array of values (`SqlRunner.row`) from a `select` or `RETURNING columns`. */
+  decodeRow(values: readonly unknown[]): Select
   /** `INSERT INTO t (<given columns>) VALUES (?…)` with its arguments, for the keys present in `values`. */
   insert(values: Partial<Insert>, suffix?: string): { sql: string; args: SqlArg[] }
   /** `col = ?, …` and its arguments for the keys present in `patch` (undefined keys are skipped). */
@@ -42,8 +46,19 @@ export function tableCodec<T extends SQLiteTable>(table: T): TableCodec<T['$infe
     }
     return found
   }
+  const list = columns.map((c) => quote(c.name)).join(', ')
   return {
-    select: `SELECT ${columns.map((c) => quote(c.name)).join(', ')} FROM ${quote(tableName)}`,
+    columns: list,
+    select: `SELECT ${list} FROM ${quote(tableName)}`,
+    decodeRow(values) {
+      const out: Record<string, unknown> = {}
+      for (let i = 0; i < columns.length; i++) {
+        const column = columns[i] as Column
+        const value = values[i]
+        out[column.key] = value === null || value === undefined ? null : column.fromDriver(value)
+      }
+      return out as T['$inferSelect']
+    },
     decode(row) {
       const out: Record<string, unknown> = {}
       for (const column of columns) {

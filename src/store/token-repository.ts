@@ -18,8 +18,8 @@ export function createTokenRepository(database: Database): TokenRepository {
       return database.write((tx) => tx.insert(tokens).values(row).returning().get())
     },
     async findByHash(hash: string): Promise<TokenRow | undefined> {
-      const row = await database.sql.get(BY_HASH, [hash])
-      return row ? tokenTable.decode(row) : undefined
+      const row = await database.sql.row(BY_HASH, [hash])
+      return row ? tokenTable.decodeRow(row) : undefined
     },
     async list(): Promise<TokenRow[]> {
       return db.select().from(tokens).orderBy(asc(tokens.createdAt)).all()

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openDatabase } from './database.ts'
+import { stepRuns } from './schema.ts'
+import { tableCodec } from './sql-table.ts'
+
+describe('tableCodec', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-codec-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('writes and reads JSON and boolean columns as drizzle does, as objects and as value arrays', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'a.db')}` })
+    const table = tableCodec(stepRuns)
+    const row = {
+      runId: 'run_1',
+      stepId: 'shape',
+      visit: 2,
+      kind: 'transform',
+      status: 'succeeded',
+      attempt: 1,
+      output: { text: 'it\'s "quoted"', list: [1, null, 'é漢'] },
+      error: null,
+      billable: true,
+      startedAt: 1,
+      endedAt: null,
+    }
+    const insert = table.insert(row)
+    await database.write((_tx, sql) => sql.run(insert.sql, insert.args))
+    const where = `${table.select} WHERE run_id = ?`
+    const asValues = await database.sql.row(where, ['run_1'])
+    const asObject = await database.sql.get(where, ['run_1'])
+    expect(asValues && table.decodeRow(asValues)).toEqual(row)
+    expect(asObject && table.decode(asObject)).toEqual(row)
+    // drizzle reads the same row the same way.
+    expect(await database.db.select().from(stepRuns).get()).toEqual(row)
+    // An update patch skips undefined keys and writes null.
+    const set = table.assignments({ status: 'failed', output: undefined, endedAt: 5, billable: false })
+    await database.write((_tx, sql) =>
+      sql.run(`UPDATE step_runs SET ${set.sql} WHERE run_id = ?`, [...set.args, 'run_1']),
+    )
+    const after = await database.sql.row(where, ['run_1'])
+    expect(after && table.decodeRow(after)).toEqual({ ...row, status: 'failed', endedAt: 5, billable: false })
+    database.close()
+  })
+})
