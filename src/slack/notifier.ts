@@ -78,6 +78,18 @@ function decidedState(wait: WaitRecord, at: number): Extract<ApprovalState, { ki
   }
 }
 
+const APPROVAL_UPDATES = new Set(['approval.voted', 'approval.decided', 'approval.timed_out'])
+
+/** The seq of the last approval-message update of each wait among these events. */
+function lastApprovalUpdates(events: readonly RunEventRecord[]): Set<number> {
+  const last = new Map<string, number>()
+  for (const event of events) {
+    const waitId = (event.data as { wait_id?: unknown } | null)?.wait_id
+    if (APPROVAL_UPDATES.has(event.type) && typeof waitId === 'string') last.set(waitId, event.seq)
+  }
+  return new Set(last.values())
+}
+
 export function createSlackNotifier(deps: NotifierDeps) {
   const { store, outbox } = deps
   const mirrored = new Map<string, number>()
@@ -341,7 +353,11 @@ export function createSlackNotifier(deps: NotifierDeps) {
     })
     const from = mirrored.get(run.id) ?? 0
     const events = await store.events(run.id, from)
+    const rerenders = lastApprovalUpdates(events)
     for (const event of events) {
+      // An approval message is rendered from the wait's current state, so of several updates in one pass only the
+      // last is worth rendering: a burst of 50 votes is one render, not 50.
+      if (APPROVAL_UPDATES.has(event.type) && !rerenders.has(event.seq)) continue
       for (const item of await itemsFor(run, flow, channel, event)) await outbox.enqueue(item)
     }
     const last = events.at(-1)?.seq ?? from
