@@ -22,7 +22,8 @@ import { claimTrigger, releaseSkippedClaim } from './trigger-claims.ts'
 // The hot paths (every callback, vote and step) are plain SQL on cached statements; the schema still names the
 // columns and maps JSON. Rare queries (listings, usage, claims) keep drizzle's builder.
 const runTable = tableCodec(runs)
-const waitTable = tableCodec(waits)
+// An approval's spec (approvers, message, diff reference) is read on every vote and each re-render of its message.
+const waitTable = tableCodec(waits, { shared: ['spec'] })
 const stepRunTable = tableCodec(stepRuns)
 const eventTable = tableCodec(runEvents)
 const voteTable = tableCodec(votes)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openDatabase } from './database.ts'
-import { stepRuns } from './schema.ts'
+import { stepRuns, waits } from './schema.ts'
 import { tableCodec } from './sql-table.ts'
 
 describe('tableCodec', () => {
@@ -43,5 +43,22 @@ describe('tableCodec', () => {
     const after = await database.sql.row(where, ['run_1'])
     expect(after && table.decodeRow(after)).toEqual({ ...row, status: 'failed', endedAt: 5, billable: false })
     database.close()
+  })
+
+  it('parses a shared column once per distinct large text and hands out the same frozen value', () => {
+    const table = tableCodec(waits, { shared: ['spec'] })
+    const big = JSON.stringify({ approvers: { users: Array.from({ length: 200 }, (_, i) => `U${i}`) }, required: 2 })
+    // A row read as values: every column null but the spec.
+    const values = (spec: string) => table.columns.split(', ').map((column) => (column === '"spec"' ? spec : null))
+    const a = table.decodeRow(values(big)).spec as { approvers: { users: string[] } }
+    const b = table.decodeRow(values(big)).spec
+    expect(b).toBe(a)
+    expect(Object.isFrozen(a.approvers.users)).toBe(true)
+    expect(() => a.approvers.users.push('U999')).toThrow(TypeError)
+    const changed = table.decodeRow(values(big.replace('"required":2', '"required":3'))).spec as { required: number }
+    expect(changed.required).toBe(3)
+    // Small texts are parsed anew each time: nothing is shared.
+    const small = JSON.stringify({ required: 1 })
+    expect(table.decodeRow(values(small)).spec).not.toBe(table.decodeRow(values(small)).spec)
   })
 })

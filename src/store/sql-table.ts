@@ -27,14 +27,46 @@ export interface TableCodec<Select, Insert> {
 
 const quote = (name: string) => `"${name}"`
 
-export function tableCodec<T extends SQLiteTable>(table: T): TableCodec<T['$inferSelect'], T['$inferInsert']> {
+/** Deep-freezes a parsed JSON value, so that sharing it between readers is safe (a mutation throws). */
+function freeze<V>(value: V): V {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) freeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * For JSON columns that are large, read often and rarely change (an approval's spec lists its approvers): the
+ * value parsed once per distinct text and shared, frozen, between readers.
+ */
+function sharedParse(parse: (text: unknown) => unknown): (text: unknown) => unknown {
+  const parsed = new Map<string, unknown>()
+  return (text) => {
+    if (typeof text !== 'string' || text.length < 1024) return parse(text)
+    const hit = parsed.get(text)
+    if (hit !== undefined) return hit
+    const value = freeze(parse(text))
+    if (parsed.size >= 64) parsed.delete(parsed.keys().next().value as string)
+    parsed.set(text, value)
+    return value
+  }
+}
+
+export function tableCodec<T extends SQLiteTable>(
+  table: T,
+  options: { shared?: readonly (keyof T['$inferSelect'])[] } = {},
+): TableCodec<T['$inferSelect'], T['$inferInsert']> {
   const tableName = getTableName(table)
-  const columns: Column[] = Object.entries(getTableColumns(table)).map(([key, column]) => ({
-    key,
-    name: column.name,
-    fromDriver: (value) => column.mapFromDriverValue(value),
-    toDriver: (value) => column.mapToDriverValue(value),
-  }))
+  const columns: Column[] = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const fromDriver = (value: unknown) => column.mapFromDriverValue(value)
+    return {
+      key,
+      name: column.name,
+      fromDriver: options.shared?.includes(key as keyof T['$inferSelect']) ? sharedParse(fromDriver) : fromDriver,
+      toDriver: (value: unknown) => column.mapToDriverValue(value),
+    }
+  })
   const byKey = new Map(columns.map((c) => [c.key, c]))
   const encode = (column: Column, value: unknown): SqlArg => (value === null ? null : column.toDriver(value)) as SqlArg
   const present = (values: Record<string, unknown>) => {
