@@ -391,13 +391,13 @@ export function createRunStore(database: Database): RunStore {
 
     claimRun: async (id, owner, now, leaseMs) =>
       database.write(async (_tx, sql) => {
-        const row = await sql.get(
+        const row = await sql.row(
           `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
            WHERE id = ? AND status = 'running' AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)
-           RETURNING *`,
+           RETURNING ${runTable.columns}`,
           [owner, now + leaseMs, id, owner, now],
         )
-        return row ? toRun(runTable.decode(row)) : undefined
+        return row ? toRun(runTable.decodeRow(row)) : undefined
       }),
 
     renewLease: async (id, owner, until) =>

@@ -10,7 +10,7 @@ describe('tableCodec', () => {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-codec-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('writes and reads JSON and boolean columns as drizzle does, as objects and as value arrays', async () => {
+  it('writes and reads JSON and boolean columns as drizzle does', async () => {
     const database = await openDatabase({ url: `file:${join(dir, 'a.db')}` })
     const table = tableCodec(stepRuns)
     const row = {
@@ -30,9 +30,7 @@ describe('tableCodec', () => {
     await database.write((_tx, sql) => sql.run(insert.sql, insert.args))
     const where = `${table.select} WHERE run_id = ?`
     const asValues = await database.sql.row(where, ['run_1'])
-    const asObject = await database.sql.get(where, ['run_1'])
     expect(asValues && table.decodeRow(asValues)).toEqual(row)
-    expect(asObject && table.decode(asObject)).toEqual(row)
     // drizzle reads the same row the same way.
     expect(await database.db.select().from(stepRuns).get()).toEqual(row)
     // An update patch skips undefined keys and writes null.

@@ -2,7 +2,7 @@
 // the schema, so the table is still described once; only the query building is skipped.
 import { getTableColumns, getTableName } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import type { Row, SqlArg } from './sql-connection.ts'
+import type { SqlArg } from './sql-connection.ts'
 
 interface Column {
   key: string
@@ -16,8 +16,7 @@ export interface TableCodec<Select, Insert> {
   readonly columns: string
   /** `SELECT <every column> FROM <table>`, to be followed by a WHERE clause. */
   readonly select: string
-  decode(row: Row): Select
-  /** A row read as an array of values (`SqlRunner.row`) from a `select` or `RETURNING columns`. */
+  /** A row read as an array of values (`SqlRunner.row`) from `select` or `RETURNING ${columns}`. */
   decodeRow(values: readonly unknown[]): Select
   /** `INSERT INTO t (<given columns>) VALUES (?…)` with its arguments, for the keys present in `values`. */
   insert(values: Partial<Insert>, suffix?: string): { sql: string; args: SqlArg[] }
@@ -87,14 +86,6 @@ export function tableCodec<T extends SQLiteTable>(
       for (let i = 0; i < columns.length; i++) {
         const column = columns[i] as Column
         const value = values[i]
-        out[column.key] = value === null || value === undefined ? null : column.fromDriver(value)
-      }
-      return out as T['$inferSelect']
-    },
-    decode(row) {
-      const out: Record<string, unknown> = {}
-      for (const column of columns) {
-        const value = row[column.name]
         out[column.key] = value === null || value === undefined ? null : column.fromDriver(value)
       }
       return out as T['$inferSelect']

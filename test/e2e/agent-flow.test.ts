@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, runCli, spawnServe } from '../support/cli.ts'
+import { ROOT, runCli, spawnServe, stopChild } from '../support/cli.ts'
 import { createFakeSlack, type FakeSlack } from '../support/fake-slack/index.ts'
 import { type HttpTarget, startHttpTarget } from '../support/http-target.ts'
 import { eventually, type Json } from '../support/runs.ts'
@@ -22,14 +22,6 @@ function freePort(): Promise<number> {
       const address = s.address()
       s.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
     })
-  })
-}
-
-function kill(child: ChildProcess | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGKILL')
   })
 }
 
@@ -76,7 +68,7 @@ describe('agent_fix example flow', () => {
     await startServe()
   }, 30_000)
   afterAll(async () => {
-    await kill(serve)
+    if (serve) await stopChild(serve, 'SIGKILL')
     await github?.close()
     await fake?.close()
     await sshd?.stop()
@@ -147,7 +139,7 @@ describe('agent_fix example flow', () => {
         ? true
         : undefined
     }, 'the agent heartbeat')
-    await kill(serve)
+    if (serve) await stopChild(serve, 'SIGKILL')
     await startServe()
     writeFileSync(join(agentDir, 'go'), '')
 
@@ -195,13 +187,12 @@ describe('agent_fix example flow', () => {
     expect(events.filter((e) => e.type === 'step.succeeded' && e.step === 'start_agent')).toHaveLength(1)
     expect(events.filter((e) => e.type === 'wait.completed')).toHaveLength(1)
     expect((await cli(['audit', 'verify', runId])).json.data.audit.ok).toBe(true)
-    // The thread shows the agent's progress and the announcement.
-    const thread = JSON.stringify(fake.messages(CHANNEL, { includeReplies: true }))
-    // A thread reply in flight when the server was killed holds the run's outbox lane until its 60 s claim expires.
-    await fake.waitFor(
-      (f) => JSON.stringify(f.messages(CHANNEL, { includeReplies: true })).includes('Merged acme/api#42'),
-      75_000,
-    )
+    // The thread shows the agent's progress and the announcement. A reply in flight when the server was killed
+    // holds the run's outbox lane until its 60 s claim expires, and the thread is read once the last reply is in.
+    const thread = await fake.waitFor((f) => {
+      const text = JSON.stringify(f.messages(CHANNEL, { includeReplies: true }))
+      return text.includes('Merged acme/api#42') ? text : undefined
+    }, 75_000)
     expect(thread).toContain('Agent started on acme/api#42')
   }, 180_000)
 })

@@ -1,9 +1,8 @@
 // End to end in Slack HTTP mode, against the fake Slack: /gl run → run card → approval in the thread → two
 // eligible clicks → the run succeeds; refusals for the initiator, an outsider and a double click.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createSlackDriver, FakeSlack } from '../support/fake-slack/index.ts'
-import { api, type TestServer } from '../support/server.ts'
-import { startSlackHarness } from '../support/slack-harness.ts'
+import { describe, expect, it } from 'vitest'
+import { api } from '../support/server.ts'
+import { useSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-signing-secret'
 const CHANNEL = 'C0ENG'
@@ -31,30 +30,17 @@ steps:
 `
 
 describe('Slack end to end (HTTP mode)', () => {
-  let fake: FakeSlack
-  let server: TestServer
-  let driver: ReturnType<typeof createSlackDriver>
-
-  beforeAll(async () => {
-    const harness = await startSlackHarness({
-      users: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'],
-      channel: CHANNEL,
-      channelName: 'eng-bots',
-      flows: [FLOW],
-      env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
-      secret: SECRET,
-    })
-    fake = harness.fake
-    server = harness.server
-    driver = harness.driver
-  })
-  afterAll(async () => {
-    await server.close()
-    await fake.close()
+  const slack = useSlackHarness({
+    users: ['U0INIT', 'U0ANN', 'U0BOB', 'U0OUT'],
+    channel: CHANNEL,
+    channelName: 'eng-bots',
+    flows: [FLOW],
+    env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
+    secret: SECRET,
   })
 
   it('runs from /gl, posts the approval with the diff, counts two eligible votes once each, and finishes', async () => {
-    const started = await driver.slashCommand({
+    const started = await slack.driver.slashCommand({
       text: `run approve_me diff="x"`,
       user_id: 'U0INIT',
       channel_id: CHANNEL,
@@ -62,14 +48,14 @@ describe('Slack end to end (HTTP mode)', () => {
     expect(started.status).toBe(200)
     expect(JSON.stringify(started.body)).toContain('Started')
     // The command gave a one-line diff; start the real one through the API (it posts to the default channel).
-    const run = await api(server, 'POST', '/api/v1/runs', { flow: 'approve_me', inputs: { diff } })
+    const run = await api(slack.server, 'POST', '/api/v1/runs', { flow: 'approve_me', inputs: { diff } })
     expect(run.status).toBe(201)
 
-    const card = await fake.waitFor(
+    const card = await slack.fake.waitFor(
       (f) => f.messages(CHANNEL).find((m) => JSON.stringify(m.blocks ?? []).includes('approve_me')),
       10_000,
     )
-    const approval = await fake.waitFor(
+    const approval = await slack.fake.waitFor(
       (f) =>
         f
           .messages(CHANNEL, { includeReplies: true })
@@ -83,27 +69,30 @@ describe('Slack end to end (HTTP mode)', () => {
     )
     expect(approval.thread_ts).toBeDefined()
     expect(card.ts).toBeDefined()
-    const file = await fake.waitFor((f) => f.files.find((x) => String(x.filename ?? '').endsWith('.diff')), 10_000)
+    const file = await slack.fake.waitFor(
+      (f) => f.files.find((x) => String(x.filename ?? '').endsWith('.diff')),
+      10_000,
+    )
     expect(file).toBeDefined()
 
     const click = (user: string) =>
-      driver.blockAction({ user, action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts })
+      slack.driver.blockAction({ user, action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts })
     expect((await click('U0OUT')).status).toBe(200)
-    await fake.waitFor((f) => f.ephemerals('U0OUT').length > 0, 10_000)
+    await slack.fake.waitFor((f) => f.ephemerals('U0OUT').length > 0, 10_000)
     expect((await click('U0ANN')).status).toBe(200)
     expect((await click('U0ANN')).status).toBe(200)
     expect((await click('U0BOB')).status).toBe(200)
 
-    const decided = await fake.waitFor((f) => {
+    const decided = await slack.fake.waitFor((f) => {
       const m = f.message(CHANNEL, approval.ts)
       return m && !JSON.stringify(m.blocks ?? []).includes('gl_approve') ? m : undefined
     }, 10_000)
     expect(JSON.stringify(decided.blocks)).toMatch(/Approved/)
-    const runs = await api(server, 'GET', '/api/v1/runs?flow=approve_me&limit=10')
+    const runs = await api(slack.server, 'GET', '/api/v1/runs?flow=approve_me&limit=10')
     const target = (runs.body.data as { runs: { id: string; inputs: { diff: string } }[] }).runs.find(
       (r) => r.inputs.diff === diff,
     )
-    const show = await api(server, 'GET', `/api/v1/runs/${target?.id}?settle=ended&timeout_ms=10000`)
+    const show = await api(slack.server, 'GET', `/api/v1/runs/${target?.id}?settle=ended&timeout_ms=10000`)
     expect((show.body.data as { run: { status: string } }).run.status).toBe('succeeded')
     const votes = (show.body.data as { steps: { step: string; output: { votes: { user: string }[] } }[] }).steps.find(
       (s) => s.step === 'review',
@@ -112,17 +101,21 @@ describe('Slack end to end (HTTP mode)', () => {
   })
 
   it('refuses a forged signature and a stale timestamp with 401, and answers unknown commands with usage', async () => {
-    const forged = await driver.slashCommand(
+    const forged = await slack.driver.slashCommand(
       { text: 'list', user_id: 'U0ANN', channel_id: CHANNEL },
       { signature: 'v0=deadbeef' },
     )
     expect(forged.status).toBe(401)
-    const stale = await driver.slashCommand(
+    const stale = await slack.driver.slashCommand(
       { text: 'list', user_id: 'U0ANN', channel_id: CHANNEL },
       { timestamp: Math.floor(Date.now() / 1000) - 600 },
     )
     expect(stale.status).toBe(401)
-    const unknown = await driver.slashCommand({ text: 'deploy everything', user_id: 'U0ANN', channel_id: CHANNEL })
+    const unknown = await slack.driver.slashCommand({
+      text: 'deploy everything',
+      user_id: 'U0ANN',
+      channel_id: CHANNEL,
+    })
     expect(unknown.status).toBe(200)
     expect(JSON.stringify(unknown.body)).toContain('/gl run')
   })

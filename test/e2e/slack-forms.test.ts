@@ -1,9 +1,8 @@
 // Forms in Slack end to end: /gl run with a missing required input opens a modal; an `input` step's button opens
 // its form, and submitting it completes the step.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createSlackDriver, FakeSlack } from '../support/fake-slack/index.ts'
-import { api, type TestServer } from '../support/server.ts'
-import { startSlackHarness } from '../support/slack-harness.ts'
+import { describe, expect, it } from 'vitest'
+import { api } from '../support/server.ts'
+import { useSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'forms-secret'
 const CHANNEL = 'C0FORMS'
@@ -24,40 +23,31 @@ steps:
 const text = (value: string) => ({ type: 'plain_text_input', value })
 
 describe('Slack forms', () => {
-  let fake: FakeSlack
-  let server: TestServer
-  let driver: ReturnType<typeof createSlackDriver>
-
-  beforeAll(async () => {
-    const harness = await startSlackHarness({
-      users: ['U0ANN', 'U0OUT'],
-      channel: CHANNEL,
-      channelName: 'forms',
-      flows: [FLOW],
-      env: { LOG_LEVEL: 'silent' },
-      secret: SECRET,
-    })
-    fake = harness.fake
-    server = harness.server
-    driver = harness.driver
-  })
-  afterAll(async () => {
-    await server.close()
-    await fake.close()
+  const slack = useSlackHarness({
+    users: ['U0ANN', 'U0OUT'],
+    channel: CHANNEL,
+    channelName: 'forms',
+    flows: [FLOW],
+    env: { LOG_LEVEL: 'silent' },
+    secret: SECRET,
   })
 
   it('refuses users outside permissions.run', async () => {
-    const answer = await driver.slashCommand({ text: 'run ask repo=acme/api', user_id: 'U0OUT', channel_id: CHANNEL })
+    const answer = await slack.driver.slashCommand({
+      text: 'run ask repo=acme/api',
+      user_id: 'U0OUT',
+      channel_id: CHANNEL,
+    })
     expect(JSON.stringify(answer.body)).toContain('may not start')
-    const runs = await api(server, 'GET', '/api/v1/runs?flow=ask')
+    const runs = await api(slack.server, 'GET', '/api/v1/runs?flow=ask')
     expect((runs.body.data as { runs: unknown[] }).runs).toHaveLength(0)
   })
 
   it('asks for missing inputs in a modal, then collects the input step through its form', async () => {
-    const answer = await driver.slashCommand({ text: 'run ask', user_id: 'U0ANN', channel_id: CHANNEL })
+    const answer = await slack.driver.slashCommand({ text: 'run ask', user_id: 'U0ANN', channel_id: CHANNEL })
     expect(JSON.stringify(answer.body)).toContain('repo')
-    const modal = await fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_run_inputs'), 5_000)
-    const submitted = await driver.viewSubmission({
+    const modal = await slack.fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_run_inputs'), 5_000)
+    const submitted = await slack.driver.viewSubmission({
       user: 'U0ANN',
       view: {
         id: modal.id,
@@ -68,7 +58,7 @@ describe('Slack forms', () => {
     })
     expect(submitted.status).toBe(200)
 
-    const request = await fake.waitFor(
+    const request = await slack.fake.waitFor(
       (f) =>
         f
           .messages(CHANNEL, { includeReplies: true })
@@ -77,7 +67,7 @@ describe('Slack forms', () => {
     )
     expect(
       (
-        await driver.blockAction({
+        await slack.driver.blockAction({
           user: 'U0ANN',
           action_id: 'gl_input_open',
           channel: CHANNEL,
@@ -85,8 +75,8 @@ describe('Slack forms', () => {
         })
       ).status,
     ).toBe(200)
-    const form = await fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_input'), 5_000)
-    const empty = await driver.viewSubmission({
+    const form = await slack.fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_input'), 5_000)
+    const empty = await slack.driver.viewSubmission({
       user: 'U0ANN',
       view: {
         id: form.id,
@@ -96,7 +86,7 @@ describe('Slack forms', () => {
       },
     })
     expect(JSON.stringify(empty.body)).toContain('errors')
-    await driver.viewSubmission({
+    await slack.driver.viewSubmission({
       user: 'U0ANN',
       view: {
         id: form.id,
@@ -105,9 +95,9 @@ describe('Slack forms', () => {
         state: { values: { f_reason: { value: text('audit') } } },
       },
     })
-    const runs = await api(server, 'GET', '/api/v1/runs?flow=ask')
+    const runs = await api(slack.server, 'GET', '/api/v1/runs?flow=ask')
     const id = (runs.body.data as { runs: { id: string }[] }).runs[0]?.id
-    const done = await api(server, 'GET', `/api/v1/runs/${id}?settle=ended&timeout_ms=10000`)
+    const done = await api(slack.server, 'GET', `/api/v1/runs/${id}?settle=ended&timeout_ms=10000`)
     expect((done.body.data as { run: { status: string; output: unknown; initiator: string } }).run).toMatchObject({
       status: 'succeeded',
       output: 'audit @ acme/api',

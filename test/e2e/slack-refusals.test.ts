@@ -1,16 +1,15 @@
 // Slack HTTP mode: clicks that must change nothing (self-approval, an outsider, a superseded revision) each get an
 // ephemeral answer; a double click and a Slack redelivery of the same action record one vote.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   buildBlockActionPayload,
-  type createSlackDriver,
   encodeForm,
   type FakeSlack,
   FORM,
   type StoredMessage,
 } from '../support/fake-slack/index.ts'
-import { api, type TestServer } from '../support/server.ts'
-import { blocksOf, startSlackHarness } from '../support/slack-harness.ts'
+import { api } from '../support/server.ts'
+import { blocksOf, useSlackHarness } from '../support/slack-harness.ts'
 
 const SECRET = 'e2e-refusals-secret'
 const CHANNEL = 'C0REF'
@@ -63,35 +62,22 @@ interface WaitBody {
 }
 
 describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
-  let fake: FakeSlack
-  let server: TestServer
-  let driver: ReturnType<typeof createSlackDriver>
-
-  beforeAll(async () => {
-    const harness = await startSlackHarness({
-      users: USERS,
-      channel: CHANNEL,
-      channelName: 'refusals',
-      flows: [SELF_FLOW, LOOP_FLOW],
-      env: {},
-      secret: SECRET,
-    })
-    fake = harness.fake
-    server = harness.server
-    driver = harness.driver
-  })
-  afterAll(async () => {
-    await server?.close()
-    await fake?.close()
+  const slack = useSlackHarness({
+    users: USERS,
+    channel: CHANNEL,
+    channelName: 'refusals',
+    flows: [SELF_FLOW, LOOP_FLOW],
+    env: {},
+    secret: SECRET,
   })
 
   /** Starts a run with /gl run as U0INIT and returns its id and card. */
   async function startFromSlack(slug: string): Promise<{ runId: string; card: StoredMessage }> {
-    const started = await driver.slashCommand({ text: `run ${slug}`, user_id: 'U0INIT', channel_id: CHANNEL })
+    const started = await slack.driver.slashCommand({ text: `run ${slug}`, user_id: 'U0INIT', channel_id: CHANNEL })
     expect(started.status).toBe(200)
     const runId = /run_[0-9A-Za-z]+/.exec(JSON.stringify(started.body))?.[0]
     expect(runId, JSON.stringify(started.body)).toBeDefined()
-    const card = await fake.waitFor(
+    const card = await slack.fake.waitFor(
       (f) => f.messages(CHANNEL).find((m) => !m.thread_ts && blocksOf(m).includes(runId as string)),
       10_000,
     )
@@ -102,39 +88,39 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     f.thread(CHANNEL, card.ts).filter((m) => blocksOf(m).includes('Approval requested'))
 
   async function waitsOf(runId: string): Promise<WaitBody[]> {
-    const res = await api(server, 'GET', `/api/v1/waits?run=${runId}&status=all&kind=approval`)
+    const res = await api(slack.server, 'GET', `/api/v1/waits?run=${runId}&status=all&kind=approval`)
     expect(res.status).toBe(200)
     return (res.body.data as unknown as { waits: WaitBody[] }).waits
   }
 
   async function runStatus(runId: string): Promise<string> {
-    const res = await api(server, 'GET', `/api/v1/runs/${runId}?view=brief`)
+    const res = await api(slack.server, 'GET', `/api/v1/runs/${runId}?view=brief`)
     return (res.body.data as unknown as { run: { status: string } }).run.status
   }
 
   const click = (user: string, message: StoredMessage, actionId = 'gl_approve') =>
-    driver.blockAction({ user, action_id: actionId, channel: CHANNEL, message_ts: message.ts })
+    slack.driver.blockAction({ user, action_id: actionId, channel: CHANNEL, message_ts: message.ts })
 
   it("refuses the initiator's own approval and an outsider's click with an ephemeral message, changing nothing", async () => {
     const { runId, card } = await startFromSlack('self_check')
-    const approval = await fake.waitFor(
+    const approval = await slack.fake.waitFor(
       (f) => approvalsIn(f, card).find((m) => blocksOf(m).includes('gl_approve')),
       10_000,
     )
     const [wait] = await waitsOf(runId)
     expect(wait?.status).toBe('open')
-    const updatesBefore = fake.message(CHANNEL, approval.ts)?.history.length
+    const updatesBefore = slack.fake.message(CHANNEL, approval.ts)?.history.length
 
     const self = await click('U0INIT', approval)
     expect(self.status).toBe(200)
-    const selfNote = await fake.waitFor((f) => f.ephemerals('U0INIT').at(-1), 10_000)
+    const selfNote = await slack.fake.waitFor((f) => f.ephemerals('U0INIT').at(-1), 10_000)
     expect(selfNote.text).toMatch(/started this run|yourself/i)
     expect(selfNote.via).toBe('chat.postEphemeral')
     expect(selfNote.channel).toBe(CHANNEL)
 
     const outsider = await click('U0OUT', approval)
     expect(outsider.status).toBe(200)
-    const outNote = await fake.waitFor((f) => f.ephemerals('U0OUT').at(-1), 10_000)
+    const outNote = await slack.fake.waitFor((f) => f.ephemerals('U0OUT').at(-1), 10_000)
     expect(outNote.text).toMatch(/not one of the approvers/i)
     expect(outNote.via).toBe('chat.postEphemeral')
 
@@ -143,18 +129,18 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(after?.votes).toEqual([])
     expect(after?.tally.approvals).toBe(0)
     expect(await runStatus(runId)).toBe('waiting')
-    const events = await api(server, 'GET', `/api/v1/runs/${runId}/events`)
+    const events = await api(slack.server, 'GET', `/api/v1/runs/${runId}/events`)
     const types = (events.body.data as unknown as { events: { type: string }[] }).events.map((e) => e.type)
     expect(types).not.toContain('approval.voted')
     // The approval message is untouched: still open, same version.
-    expect(blocksOf(fake.message(CHANNEL, approval.ts))).toContain('gl_approve')
-    expect(fake.message(CHANNEL, approval.ts)?.history.length).toBe(updatesBefore)
-    expect(fake.ephemerals('U0ANN')).toEqual([])
+    expect(blocksOf(slack.fake.message(CHANNEL, approval.ts))).toContain('gl_approve')
+    expect(slack.fake.message(CHANNEL, approval.ts)?.history.length).toBe(updatesBefore)
+    expect(slack.fake.ephemerals('U0ANN')).toEqual([])
   })
 
   it('records one vote for a double click and for a redelivered action (X-Slack-Retry-Num: 1)', async () => {
     const { runId, card } = await startFromSlack('self_check')
-    const approval = await fake.waitFor(
+    const approval = await slack.fake.waitFor(
       (f) => approvalsIn(f, card).find((m) => blocksOf(m).includes('gl_approve')),
       10_000,
     )
@@ -166,27 +152,27 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     // Slack redelivers the very same payload when the first delivery timed out.
     const payload = buildBlockActionPayload(
       { user: 'U0ANN', action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts },
-      { fake },
+      { fake: slack.fake },
     )
     const raw = encodeForm({ payload: JSON.stringify(payload) })
-    expect((await driver.post(raw, FORM)).status).toBe(200)
-    expect((await driver.post(raw, FORM, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200)
+    expect((await slack.driver.post(raw, FORM)).status).toBe(200)
+    expect((await slack.driver.post(raw, FORM, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200)
 
     const [wait] = await waitsOf(runId)
     expect(wait?.votes.map((v) => v.user)).toEqual(['U0ANN'])
     expect(wait?.tally.approvals).toBe(1)
     expect(wait?.status).toBe('open')
     expect(await runStatus(runId)).toBe('waiting')
-    const events = await api(server, 'GET', `/api/v1/runs/${runId}/events`)
+    const events = await api(slack.server, 'GET', `/api/v1/runs/${runId}/events`)
     const voted = (events.body.data as unknown as { events: { type: string }[] }).events.filter(
       (e) => e.type === 'approval.voted',
     )
     expect(voted).toHaveLength(1)
-    await fake.waitFor((f) => blocksOf(f.message(CHANNEL, approval.ts)).includes('1 of 2 approvals'), 10_000)
+    await slack.fake.waitFor((f) => blocksOf(f.message(CHANNEL, approval.ts)).includes('1 of 2 approvals'), 10_000)
 
     // The second approver completes the quorum: the duplicates did not count twice, the run goes on.
     expect((await click('U0BOB', approval)).status).toBe(200)
-    const show = await api(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=10000`)
+    const show = await api(slack.server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=10000`)
     expect((show.body.data as unknown as { run: { status: string } }).run.status).toBe('succeeded')
   })
 
@@ -197,17 +183,17 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
       ['gl_reject', 'Not this week'],
     ] as const) {
       const { card } = await startFromSlack('loop_check')
-      const approval = await fake.waitFor(
+      const approval = await slack.fake.waitFor(
         (f) => approvalsIn(f, card).find((m) => blocksOf(m).includes('gl_approve')),
         10_000,
       )
-      const viewsBefore = fake.views.length
+      const viewsBefore = slack.fake.views.length
       expect((await click('U0BOB', approval, action)).status).toBe(200)
-      const modal = await fake.waitFor(
+      const modal = await slack.fake.waitFor(
         (f) => f.views.slice(viewsBefore).find((v) => v.callback_id === 'gl_reason'),
         10_000,
       )
-      const submitted = await driver.viewSubmission({
+      const submitted = await slack.driver.viewSubmission({
         user: 'U0BOB',
         view: {
           id: modal.id,
@@ -218,27 +204,27 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
       })
       expect(submitted.status).toBe(200)
       const label = action === 'gl_reject' ? 'Rejected' : 'Changes requested'
-      await fake.waitFor((f) => blocksOf(f.message(CHANNEL, approval.ts)).includes(label), 10_000)
+      await slack.fake.waitFor((f) => blocksOf(f.message(CHANNEL, approval.ts)).includes(label), 10_000)
       // Every version Slack showed, oldest first (the fake keeps each chat.update).
-      outcomes[action] = (fake.message(CHANNEL, approval.ts)?.history ?? []).map(
+      outcomes[action] = (slack.fake.message(CHANNEL, approval.ts)?.history ?? []).map(
         (v) => `${v.text} | ${JSON.stringify(v.blocks ?? [])}`,
       )
     }
     // A quorum of two: every version that says Approved names both approvers.
     const { runId, card } = await startFromSlack('self_check')
-    const approval = await fake.waitFor(
+    const approval = await slack.fake.waitFor(
       (f) => approvalsIn(f, card).find((m) => blocksOf(m).includes('gl_approve')),
       10_000,
     )
     expect((await click('U0ANN', approval)).status).toBe(200)
     expect((await click('U0BOB', approval)).status).toBe(200)
-    const ended = await api(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=10000&view=brief`)
+    const ended = await api(slack.server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=10000&view=brief`)
     expect((ended.body.data as unknown as { run: { status: string } }).run.status).toBe('succeeded')
-    await fake.waitFor((f) => {
+    await slack.fake.waitFor((f) => {
       const json = blocksOf(f.message(CHANNEL, approval.ts))
       return json.includes('Approved') && json.includes('<@U0ANN>') && json.includes('<@U0BOB>')
     }, 10_000)
-    const approvedVersions = (fake.message(CHANNEL, approval.ts)?.history ?? [])
+    const approvedVersions = (slack.fake.message(CHANNEL, approval.ts)?.history ?? [])
       .map((v) => JSON.stringify(v.blocks ?? []))
       .filter((json) => json.includes('*Approved*'))
     for (const json of approvedVersions) {
@@ -255,7 +241,7 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
 
   it('refuses Approve on a superseded approval after a request-changes through the reason modal', async () => {
     const { runId, card } = await startFromSlack('loop_check')
-    const oldApproval = await fake.waitFor(
+    const oldApproval = await slack.fake.waitFor(
       (f) => approvalsIn(f, card).find((m) => blocksOf(m).includes('gl_approve')),
       10_000,
     )
@@ -268,15 +254,15 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(approveValue).toBeDefined()
 
     // Request changes opens the reason modal…
-    const viewsBefore = fake.views.length
+    const viewsBefore = slack.fake.views.length
     expect((await click('U0BOB', oldApproval, 'gl_request_changes')).status).toBe(200)
-    const modal = await fake.waitFor(
+    const modal = await slack.fake.waitFor(
       (f) => f.views.slice(viewsBefore).find((v) => v.callback_id === 'gl_reason' && v.type === 'modal'),
       10_000,
     )
-    expect(fake.callsTo('views.open').length).toBeGreaterThan(0)
+    expect(slack.fake.callsTo('views.open').length).toBeGreaterThan(0)
     // …and submitting it with a reason records the request; the flow loops back to `draft`.
-    const submitted = await driver.viewSubmission({
+    const submitted = await slack.driver.viewSubmission({
       user: 'U0BOB',
       view: {
         id: modal.id,
@@ -288,7 +274,7 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(submitted.status).toBe(200)
     expect(submitted.text).not.toContain('errors')
 
-    const newApproval = await fake.waitFor(
+    const newApproval = await slack.fake.waitFor(
       (f) =>
         approvalsIn(f, card).find(
           (m) =>
@@ -304,14 +290,14 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(newWait.status).toBe('open')
     expect(newWait.digest).not.toBe(oldWait.digest)
     // The old message no longer offers buttons, and says it was superseded (not merely "changes requested").
-    await fake.waitFor((f) => !blocksOf(f.message(CHANNEL, oldApproval.ts)).includes('gl_approve'), 10_000)
-    await fake.waitFor(
+    await slack.fake.waitFor((f) => !blocksOf(f.message(CHANNEL, oldApproval.ts)).includes('gl_approve'), 10_000)
+    await slack.fake.waitFor(
       (f) => /superseded by a newer revision/i.test(blocksOf(f.message(CHANNEL, oldApproval.ts))),
       10_000,
     )
 
     // Approve on the OLD message (the button value Slack would still send from a stale client).
-    const stale = await driver.blockAction({
+    const stale = await slack.driver.blockAction({
       user: 'U0ANN',
       action_id: 'gl_approve',
       channel: CHANNEL,
@@ -321,7 +307,7 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
       value: approveValue,
     })
     expect(stale.status).toBe(200)
-    const note = await fake.waitFor((f) => f.ephemerals('U0ANN').at(-1), 10_000)
+    const note = await slack.fake.waitFor((f) => f.ephemerals('U0ANN').at(-1), 10_000)
     expect(note.text).toMatch(/newer revision|superseded/i)
     expect(note.via).toBe('chat.postEphemeral')
 
@@ -332,7 +318,7 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(newAfter.votes).toEqual([])
     expect(newAfter.status).toBe('open')
     expect(await runStatus(runId)).toBe('waiting')
-    expect(blocksOf(fake.message(CHANNEL, newApproval.ts))).toContain('gl_approve')
-    expect(blocksOf(fake.message(CHANNEL, newApproval.ts))).toContain('0 of 1 approval')
+    expect(blocksOf(slack.fake.message(CHANNEL, newApproval.ts))).toContain('gl_approve')
+    expect(blocksOf(slack.fake.message(CHANNEL, newApproval.ts))).toContain('0 of 1 approval')
   })
 })

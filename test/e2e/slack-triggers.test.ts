@@ -1,9 +1,8 @@
 // Runs that no person started in Slack (webhooks, schedules) post their card and thread in the flow's slack.channel,
 // or in GREENLIGHT_DEFAULT_CHANNEL when the flow names none.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FakeSlack } from '../support/fake-slack/index.ts'
-import { api, type TestServer } from '../support/server.ts'
-import { blocksOf, startSlackHarness } from '../support/slack-harness.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { api } from '../support/server.ts'
+import { blocksOf, useSlackHarness } from '../support/slack-harness.ts'
 
 const CHANNEL = 'C0HOOKS'
 const TOKEN = 'hook-token'
@@ -17,36 +16,27 @@ steps:
 `
 
 describe('Slack threads of triggered runs', () => {
-  let fake: FakeSlack
-  let server: TestServer
-
-  beforeAll(async () => {
-    const harness = await startSlackHarness({
-      users: ['U0ANN'],
-      channel: CHANNEL,
-      channelName: 'hooks',
-      flows: [flow('hook_named', `slack: { channel: ${CHANNEL} }\n`), flow('hook_default', '')],
-      env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
-    })
-    fake = harness.fake
-    server = harness.server
-    expect((await api(server, 'PUT', '/api/v1/secrets/hook_token', { value: TOKEN })).status).toBe(201)
+  const slack = useSlackHarness({
+    users: ['U0ANN'],
+    channel: CHANNEL,
+    channelName: 'hooks',
+    flows: [flow('hook_named', `slack: { channel: ${CHANNEL} }\n`), flow('hook_default', '')],
+    env: { GREENLIGHT_DEFAULT_CHANNEL: CHANNEL },
   })
-  afterAll(async () => {
-    await server?.close()
-    await fake?.close()
+  beforeAll(async () => {
+    expect((await api(slack.server, 'PUT', '/api/v1/secrets/hook_token', { value: TOKEN })).status).toBe(201)
   })
 
   for (const slug of ['hook_named', 'hook_default']) {
     it(`${slug}: the run card names the trigger as initiator and lands in the channel`, async () => {
-      const sent = await fetch(`${server.url}/hooks/${slug}`, {
+      const sent = await fetch(`${slack.server.url}/hooks/${slug}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body: '{}',
       })
       expect(sent.status).toBe(202)
       const runId = ((await sent.json()) as { data: { run_id: string } }).data.run_id
-      const card = await fake.waitFor(
+      const card = await slack.fake.waitFor(
         (f) => f.messages(CHANNEL).find((m) => !m.thread_ts && blocksOf(m).includes(runId)),
         10_000,
       )

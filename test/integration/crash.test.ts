@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCallbackToken } from '../../src/core/callback-token.ts'
-import { spawnServe } from '../support/cli.ts'
+import { spawnServe, stopChild } from '../support/cli.ts'
 import { type HttpTarget, startHttpTarget } from '../support/http-target.ts'
 
 const RUNS = 50
@@ -60,14 +60,6 @@ async function allRuns(url: string, token: string): Promise<Json[]> {
   return (await call(url, token, 'GET', '/api/v1/runs?limit=200')).json.data.runs
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGKILL')
-  })
-}
-
 describe('crash safety', () => {
   let target: HttpTarget
   const key = randomBytes(32)
@@ -84,7 +76,7 @@ describe('crash safety', () => {
     target = await startHttpTarget()
   })
   afterAll(async () => {
-    for (const child of children) await kill(child)
+    for (const child of children) await stopChild(child, 'SIGKILL')
     await target.close()
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
@@ -136,7 +128,7 @@ describe('crash safety', () => {
       if (run.status === 'waiting' && (await callback(first.url, run.id)).status === 202) accepted.add(run.id)
     }
     const inFlight = (await allRuns(first.url, token)).filter((r) => r.status === 'running').length
-    await kill(first.child)
+    await stopChild(first.child, 'SIGKILL')
     expect(accepted.size).toBeGreaterThan(0)
 
     const second = await spawnServe({ cwd, env })
@@ -150,7 +142,7 @@ describe('crash safety', () => {
     })
     checkExactlyOnce(runs, inFlight)
     for (const id of accepted) expect(runs.find((r) => r.id === id)?.output).toEqual({ run: id })
-    await kill(second.child)
+    await stopChild(second.child, 'SIGKILL')
   })
 
   it('two processes on one database share the runs; one dies and the other finishes them exactly once', async () => {
@@ -163,7 +155,7 @@ describe('crash safety', () => {
       ids.push((await call(url, token, 'POST', '/api/v1/runs', { flow: 'crashy' })).json.data.run.id)
     }
     const inFlight = (await allRuns(a.url, token)).filter((r) => r.status === 'running').length
-    await kill(b.child)
+    await stopChild(b.child, 'SIGKILL')
     for (const id of ids) expect([200, 202]).toContain((await callback(a.url, id)).status)
     const runs = await until('all runs succeeded', async () => {
       const list = (await allRuns(a.url, token)).filter((r) => ids.includes(r.id))

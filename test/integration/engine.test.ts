@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnServe } from '../support/cli.ts'
+import { spawnServe, stopChild } from '../support/cli.ts'
 import { startHttpTarget } from '../support/http-target.ts'
 import { type ApiServer, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
@@ -462,12 +462,7 @@ describe('durable timers across a hard restart', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'greenlight-restart-'))
   const children: ChildProcess[] = []
   afterAll(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        await new Promise((resolve) => child.once('exit', resolve))
-      }
-    }
+    for (const child of children) await stopChild(child)
     rmSync(cwd, { recursive: true, force: true })
   })
 
@@ -489,9 +484,7 @@ steps:
     )
     const run = await start(one, 'en_remind')
     expect(run).toMatchObject({ status: 'waiting', waiting_on: { step: 'review', kind: 'approval' } })
-    const exited = new Promise((resolve) => first.child.once('exit', resolve))
-    first.child.kill('SIGKILL')
-    await exited
+    await stopChild(first.child, 'SIGKILL')
 
     const second = await spawnServe({ cwd, env: { PORT: '0' } })
     children.push(second.child)

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
 import { afterAll, describe, expect, it } from 'vitest'
-import { spawnServe } from '../support/cli.ts'
+import { spawnServe, stopChild } from '../support/cli.ts'
 import { eventually, type Json, pushRelease } from '../support/runs.ts'
 import { api } from '../support/server.ts'
 
@@ -18,14 +18,6 @@ steps:
   - id: note
     transform: "{{ run.initiator }}"
 `
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
 
 describe('schedule ticks across processes', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'greenlight-ticks-'))
@@ -40,7 +32,7 @@ describe('schedule ticks across processes', () => {
   const children: ChildProcess[] = []
 
   afterAll(async () => {
-    for (const child of children) await kill(child)
+    for (const child of children) await stopChild(child)
     rmSync(cwd, { recursive: true, force: true })
   })
 
@@ -59,7 +51,7 @@ describe('schedule ticks across processes', () => {
     }, '5 scheduled runs')
     // A version without the schedule stops the ticks; then nothing moves any more.
     await pushRelease({ url: b.url, token }, FLOW.replace(/triggers:\n.*\n/, ''))
-    await Promise.all(children.map(kill))
+    await Promise.all(children.map((child) => stopChild(child)))
 
     const db = createClient({ url: `file:${join(cwd, 'data', 'greenlight.db')}` })
     try {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli, spawnServe } from '../support/cli.ts'
+import { runCli, spawnServe, stopChild } from '../support/cli.ts'
 
 describe('greenlight serve', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'greenlight-fresh-'))
@@ -23,8 +23,7 @@ describe('greenlight serve', () => {
       expect(list.code, list.stdout + list.stderr).toBe(0)
       expect(list.json).toMatchObject({ ok: true, data: { flows: [] } })
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('exit', resolve))
+      await stopChild(child)
     }
     expect(child.exitCode).toBe(0)
   })
@@ -36,8 +35,7 @@ describe('greenlight serve', () => {
       expect((await runCli(['whoami'], { cwd, env: { GREENLIGHT_URL: url } })).json.data.token.name).toBe('local-admin')
       expect(statSync(join(cwd, 'data', 'cli-token')).mtimeMs).toBe(first)
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('exit', resolve))
+      await stopChild(child)
     }
   })
 

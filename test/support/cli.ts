@@ -72,3 +72,12 @@ export function spawnServe(options: {
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}\n${err}`)))
   })
 }
+
+/** Sends `signal` to a child process (unless it has already exited) and resolves once it has exited. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill(signal)
+  })
+}

@@ -1,6 +1,6 @@
 // One fake Slack, one real Greenlight server in Slack HTTP mode, a signing driver, and released flows: the setup
 // every Slack end-to-end test shares.
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from './fake-slack/index.ts'
 import { api, startTestServer, type TestServer } from './server.ts'
 
@@ -49,6 +49,35 @@ export async function startSlackHarness(options: SlackHarnessOptions): Promise<S
     async close() {
       await server.close()
       await fake.close()
+    },
+  }
+}
+
+/**
+ * Starts a harness before the suite's tests and closes it after them. The fields of the returned object are set
+ * once `beforeAll` has run, so read them inside tests and hooks only.
+ */
+export function useSlackHarness(options: SlackHarnessOptions): Omit<SlackHarness, 'close'> {
+  let harness: SlackHarness | undefined
+  beforeAll(async () => {
+    harness = await startSlackHarness(options)
+  })
+  afterAll(async () => {
+    await harness?.close()
+  })
+  const started = (): SlackHarness => {
+    if (!harness) throw new Error('the Slack harness starts in beforeAll; read it inside a test')
+    return harness
+  }
+  return {
+    get fake() {
+      return started().fake
+    },
+    get server() {
+      return started().server
+    },
+    get driver() {
+      return started().driver
     },
   }
 }
