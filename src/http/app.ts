@@ -1,6 +1,5 @@
 // The Hono application: health, metrics, /api/v1, and the one place errors become HTTP answers.
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
 import type { Connections } from '../engine/connections.ts'
 import type { Engine } from '../engine/engine.ts'
@@ -19,6 +18,7 @@ import { secretRoutes } from './api/secrets.ts'
 import { tokenRoutes, whoamiRoute } from './api/tokens.ts'
 import { waitRoutes } from './api/waits.ts'
 import { type ApiEnv, authenticate } from './auth.ts'
+import { limitBody } from './body-limit.ts'
 import { callbackRoutes } from './callbacks.ts'
 import { fail } from './envelope.ts'
 import { hookRoutes } from './hooks.ts'
@@ -60,15 +60,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   })
 
   const api = new Hono<ApiEnv>()
-  api.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new AppError('payload_too_large', `The body is over ${deps.maxBodyBytes} bytes.`, { status: 413 })
-      },
-    }),
-  )
+  api.use('*', limitBody(deps.maxBodyBytes))
   api.use('*', authenticate(deps.tokens))
   api.route('/flows', flowRoutes(deps))
   api.route('/tokens', tokenRoutes(deps.tokens))

@@ -66,6 +66,21 @@ describe('openDatabase', () => {
     database.close()
   })
 
+  it('gives writes requested in the same turn of the event loop one commit', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'f.db')}` })
+    const before = database.stats()
+    await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        database.write((_tx, sql) => sql.run(`INSERT INTO kv (key, value, updated_at) VALUES (?, '1', 0)`, [`k${n}`])),
+      ),
+    )
+    expect(database.stats()).toEqual({ writes: before.writes + 20, commits: before.commits + 1 })
+    // A write requested after the others settled gets a commit of its own.
+    await database.write((_tx, sql) => sql.run(`INSERT INTO kv (key, value, updated_at) VALUES ('z', '1', 0)`))
+    expect(database.stats().commits).toBe(before.commits + 2)
+    database.close()
+  })
+
   it('settles a write only after its commit is visible to readers', async () => {
     const database = await openDatabase({ url: `file:${join(dir, 'e.db')}` })
     const seen = await Promise.all(

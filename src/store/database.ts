@@ -8,7 +8,7 @@ import { migrate } from 'drizzle-orm/libsql/migrator'
 import { drizzle as proxyDrizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy'
 import { createGroupCommit } from './group-commit.ts'
 import * as schema from './schema.ts'
-import { clientConnection, openNativeConnection, type SqlRunner } from './sql-connection.ts'
+import { clientConnection, openNativeConnection, routedReader, type SqlRunner } from './sql-connection.ts'
 
 export type Db = SqliteRemoteDatabase<typeof schema>
 /** The handle a write transaction gets; same query API as Db. */
@@ -25,6 +25,8 @@ export interface Database {
    * share one commit. The promise settles after the COMMIT.
    */
   write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T>
+  /** Writes requested and transactions committed by this process so far. */
+  stats(): { writes: number; commits: number }
   /** True when the database answers and every committed migration is applied. */
   ready(): Promise<boolean>
   close(): void
@@ -77,14 +79,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   const reader = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
   const writer = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
-  const db = proxyDrizzle((sql, params, method) => reader.proxy(sql, params, method), { schema })
+  const reads = path === undefined ? reader : routedReader(writer, reader)
+  const db = proxyDrizzle((sql, params, method) => reads.proxy(sql, params, method), { schema })
   const tx = proxyDrizzle((sql, params, method) => writer.proxy(sql, params, method), { schema })
-  const write = createGroupCommit(writer, tx)
+  const { write, stats } = createGroupCommit(writer, tx)
 
   return {
     db,
-    sql: reader,
+    sql: reads,
     write,
+    stats,
     async ready() {
       try {
         const row = await reader.get('SELECT count(*) AS n FROM __drizzle_migrations')

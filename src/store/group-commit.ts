@@ -19,6 +19,8 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
   const maxBatch = options.maxBatch ?? 64
   const queue: Pending<Tx>[] = []
   let draining = false
+  let scheduled = false
+  const stats = { writes: 0, commits: 0 }
 
   async function attempt(item: Pending<Tx>): Promise<Outcome> {
     try {
@@ -38,6 +40,7 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
       return
     }
     await connection.commit()
+    stats.commits++
     item.resolve(outcome.value)
   }
 
@@ -52,6 +55,7 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
       outcomes.push(outcome)
     }
     await connection.commit()
+    stats.commits++
     batch.forEach((item, i) => {
       const outcome = outcomes[i] as Outcome
       if (outcome.ok) item.resolve(outcome.value)
@@ -78,10 +82,20 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
     }
   }
 
-  return function write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T> {
+  function write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      stats.writes++
       queue.push({ fn, resolve: resolve as (value: unknown) => void, reject })
-      if (!draining) void drain()
+      // The first write waits one turn of the event loop, so requests read in the same turn share its commit.
+      if (draining || scheduled) return
+      scheduled = true
+      setImmediate(() => {
+        scheduled = false
+        if (!draining) void drain()
+      })
     })
   }
+
+  /** Writes requested and transactions committed so far (the ratio is the batching achieved). */
+  return { write, stats: (): { writes: number; commits: number } => ({ ...stats }) }
 }

@@ -24,6 +24,8 @@ export interface SqlConnection extends SqlRunner {
   begin(): Promise<void>
   commit(): Promise<void>
   rollback(): Promise<void>
+  /** True between begin() and commit()/rollback(). */
+  inTransaction(): boolean
   close(): void
 }
 
@@ -91,6 +93,7 @@ export function openNativeConnection(path: string, timeoutMs: number): SqlConnec
       settle(() => {
         if (db.inTransaction) db.exec('ROLLBACK')
       }),
+    inTransaction: () => db.inTransaction,
     close: () => db.close(),
   }
 }
@@ -129,6 +132,24 @@ export function clientConnection(client: Client): SqlConnection {
       tx = undefined
       if (held && !held.closed) await held.rollback()
     },
+    inTransaction: () => tx !== undefined,
     close: () => client.close(),
+  }
+}
+
+/**
+ * Reads go to the writer connection while it holds no transaction, and to the reader beside an open one. SQLite
+ * drops a connection's whole page cache when it sees another connection's commit, so a separate reader re-reads
+ * every page after each write; the writer's cache stays warm across its own commits.
+ */
+export function routedReader(writer: SqlConnection, reader: SqlConnection): SqlRunner & Pick<SqlConnection, 'proxy'> {
+  const pick = () => (writer.inTransaction() ? reader : writer)
+  return {
+    all: (sql, values) => pick().all(sql, values),
+    get: (sql, values) => pick().get(sql, values),
+    rows: (sql, values) => pick().rows(sql, values),
+    row: (sql, values) => pick().row(sql, values),
+    run: (sql, values) => pick().run(sql, values),
+    proxy: (sql, params, method) => pick().proxy(sql, params, method),
   }
 }

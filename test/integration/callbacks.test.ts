@@ -572,4 +572,44 @@ describe('callbacks: body limit', () => {
     expect(fits.status, fits.text).toBe(202)
     expect((await runReaches(server, run.id, ['succeeded', 'failed'])).run.output).toBe('fits')
   })
+
+  it('413 from the API for a body over the limit, declared or chunked; a GET passes; nothing is started', async () => {
+    const runsBefore = await api(server, 'GET', '/api/v1/runs?limit=200')
+    const body = JSON.stringify({ flow: 'cb_agent', inputs: { note: 'x'.repeat(5000) } })
+    const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }
+    const declared = await fetch(`${server.url}/api/v1/runs`, { method: 'POST', headers, body })
+    expect(declared.status).toBe(413)
+    expect(((await declared.json()) as Json).error.code).toBe('payload_too_large')
+    const chunked = await fetch(`${server.url}/api/v1/runs`, {
+      method: 'POST',
+      headers,
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(body.slice(0, 3000)))
+          controller.enqueue(new TextEncoder().encode(body.slice(3000)))
+          controller.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+    const small = new TextEncoder().encode(JSON.stringify({ flow: 'cb_agent', inputs: {} }))
+    const chunkedSmall = await fetch(`${server.url}/api/v1/runs`, {
+      method: 'POST',
+      headers,
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(small)
+          controller.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+    expect(chunkedSmall.status, await chunkedSmall.clone().text()).toBe(201)
+    const runsAfter = await api(server, 'GET', '/api/v1/runs?limit=200')
+    expect(runsAfter.status).toBe(200)
+    const count = (r: typeof runsBefore) => (r.body.data as { runs: unknown[] }).runs.length
+    expect(count(runsAfter)).toBe(count(runsBefore) + 1)
+  })
+
 })
