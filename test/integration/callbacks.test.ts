@@ -611,5 +611,4 @@ describe('callbacks: body limit', () => {
     const count = (r: typeof runsBefore) => (r.body.data as { runs: unknown[] }).runs.length
     expect(count(runsAfter)).toBe(count(runsBefore) + 1)
   })
-
 })
