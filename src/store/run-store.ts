@@ -104,13 +104,17 @@ async function insertEvents(
 ) {
   let prev = head.hash
   let seq = head.count
-  for (const e of events) {
+  const rows = events.map((e) => {
     seq++
     const event = { runId, seq, type: e.type, at, actor: e.actor ?? null, stepId: e.stepId ?? null, data: e.data ?? {} }
     const hash = eventHash(prev, event)
-    const insert = eventTable.insert({ ...event, prevHash: prev, hash })
-    await sql.run(insert.sql, insert.args)
+    const row = { ...event, prevHash: prev, hash }
     prev = hash
+    return row
+  })
+  if (rows.length > 0) {
+    const insert = eventTable.insertRows(rows)
+    await sql.run(insert.sql, insert.args)
   }
   return { eventCount: seq, lastEventHash: prev }
 }

@@ -43,6 +43,30 @@ describe('tableCodec', () => {
     database.close()
   })
 
+  it('inserts several rows in one statement, each read back as written', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'b.db')}` })
+    const table = tableCodec(stepRuns)
+    const rows = [1, 2, 3].map((visit) => ({
+      runId: 'run_2',
+      stepId: 'loop',
+      visit,
+      kind: 'transform',
+      status: 'succeeded',
+      attempt: 1,
+      output: { visit, text: `v${visit}` },
+      error: visit === 2 ? { code: 'x' } : null,
+      billable: visit === 3,
+      startedAt: visit,
+      endedAt: visit + 1,
+    }))
+    const insert = table.insertRows(rows)
+    expect(insert.sql.match(/\(\?/g)).toHaveLength(3)
+    await database.write((_tx, sql) => sql.run(insert.sql, insert.args))
+    const read = await database.sql.rows(`${table.select} WHERE run_id = ? ORDER BY visit`, ['run_2'])
+    expect(read.map((values) => table.decodeRow(values))).toEqual(rows)
+    database.close()
+  })
+
   it('parses a shared column once per distinct large text and hands out the same frozen value', () => {
     const table = tableCodec(waits, { shared: ['spec'] })
     const big = JSON.stringify({ approvers: { users: Array.from({ length: 200 }, (_, i) => `U${i}`) }, required: 2 })

@@ -20,6 +20,8 @@ export interface TableCodec<Select, Insert> {
   decodeRow(values: readonly unknown[]): Select
   /** `INSERT INTO t (<given columns>) VALUES (?…)` with its arguments, for the keys present in `values`. */
   insert(values: Partial<Insert>, suffix?: string): { sql: string; args: SqlArg[] }
+  /** One `INSERT … VALUES (…), (…)` for rows that set the same columns (one statement instead of one per row). */
+  insertRows(rows: readonly Partial<Insert>[]): { sql: string; args: SqlArg[] }
   /** `col = ?, …` and its arguments for the keys present in `patch` (undefined keys are skipped). */
   assignments(patch: Partial<Insert>): { sql: string; args: SqlArg[] }
 }
@@ -97,6 +99,24 @@ export function tableCodec<T extends SQLiteTable>(
           .map(() => '?')
           .join(', ')})${suffix}`,
         args: found.map(([c, v]) => encode(c, v)),
+      }
+    },
+    insertRows(rows) {
+      const first = present((rows[0] ?? {}) as Record<string, unknown>).map(([c]) => c)
+      const args: SqlArg[] = []
+      for (const row of rows) {
+        const values = row as Record<string, unknown>
+        for (const column of first) {
+          const value = values[column.key]
+          args.push(value === undefined ? null : encode(column, value))
+        }
+      }
+      const tuple = `(${first.map(() => '?').join(', ')})`
+      return {
+        sql: `INSERT INTO ${quote(tableName)} (${first.map((c) => quote(c.name)).join(', ')}) VALUES ${rows
+          .map(() => tuple)
+          .join(', ')}`,
+        args,
       }
     },
     assignments(patch) {
