@@ -1,7 +1,7 @@
 // ssh: runs a command on a remote host over ssh2, with the host key pinned. Sync mode returns exit code and streams;
 // detach mode starts the command in its own session (it outlives our connection) and returns at once.
 import { createHash } from 'node:crypto'
-import { Client, type ClientChannel } from 'ssh2'
+import type { Client, ClientChannel } from 'ssh2'
 import { parseDuration } from '../core/flow/index.ts'
 import type { ResolvedSsh } from '../engine/connections.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
@@ -69,9 +69,11 @@ function append(into: Capture, chunk: Buffer): void {
   into.bytes += part.length
 }
 
-function connect(target: ResolvedSsh, signal: AbortSignal): Promise<Client> {
+/** ssh2 is loaded on the first ssh step: a server that never runs one does not carry it in memory. */
+async function connect(target: ResolvedSsh, signal: AbortSignal): Promise<Client> {
+  const { Client: SshClient } = await import('ssh2')
   return new Promise((resolve, reject) => {
-    const client = new Client()
+    const client = new SshClient()
     let seen: string | undefined
     let settled = false
     const done = (error?: Error) => {

@@ -2,13 +2,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createClient } from '@libsql/client'
-import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
-import { migrate } from 'drizzle-orm/libsql/migrator'
 import { drizzle as proxyDrizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy'
+import { migrate } from 'drizzle-orm/sqlite-proxy/migrator'
 import { createGroupCommit } from './group-commit.ts'
 import * as schema from './schema.ts'
-import { clientConnection, openNativeConnection, routedReader, type SqlRunner } from './sql-connection.ts'
+import {
+  clientConnection,
+  openNativeConnection,
+  routedReader,
+  type SqlConnection,
+  type SqlRunner,
+} from './sql-connection.ts'
 
 export type Db = SqliteRemoteDatabase<typeof schema>
 /** The handle a write transaction gets; same query API as Db. */
@@ -59,26 +63,33 @@ function filePath(url: string): string | undefined {
 const BUSY_TIMEOUT_MS = 10_000
 
 /**
- * Migrations run through @libsql/client. Then an embedded file gets two native connections (one for writes, one
- * for reads beside them); a remote server keeps the client, with a reader and a writer view of it. WAL + NORMAL
+ * An embedded file gets two native connections (one for writes, one for reads beside an open write) and migrates
+ * through them; a remote server (or `:memory:`) goes through @libsql/client, loaded only then. WAL + NORMAL
  * survives a process crash (SIGKILL); only an OS crash or power loss can drop the last commits.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const path = filePath(options.url)
-  if (path !== undefined) mkdirSync(dirname(path), { recursive: true })
-  const client = createClient({
-    url: path === undefined ? options.url : `file:${path}`,
-    authToken: options.authToken,
-    timeout: BUSY_TIMEOUT_MS,
-  })
-  if (path !== undefined) await client.execute('PRAGMA journal_mode = WAL')
   const migrationsFolder = options.migrationsFolder ?? findMigrationsFolder()
-  await applyMigrations(drizzle(client, { schema }), migrationsFolder)
   const expected = journalEntries(migrationsFolder)
-  if (path !== undefined) client.close()
+  let reader: SqlConnection
+  let writer: SqlConnection
+  if (path === undefined) {
+    const { createClient } = await import('@libsql/client')
+    const { drizzle } = await import('drizzle-orm/libsql')
+    const { migrate } = await import('drizzle-orm/libsql/migrator')
+    const client = createClient({ url: options.url, authToken: options.authToken, timeout: BUSY_TIMEOUT_MS })
+    const migrations = drizzle(client, { schema })
+    await withRetries(() => migrate(migrations, { migrationsFolder }))
+    reader = clientConnection(client)
+    writer = clientConnection(client)
+  } else {
+    mkdirSync(dirname(path), { recursive: true })
+    writer = openNativeConnection(path, BUSY_TIMEOUT_MS)
+    await writer.get('PRAGMA journal_mode = WAL')
+    await withRetries(() => migrateNative(writer, migrationsFolder))
+    reader = openNativeConnection(path, BUSY_TIMEOUT_MS)
+  }
 
-  const reader = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
-  const writer = path === undefined ? clientConnection(client) : openNativeConnection(path, BUSY_TIMEOUT_MS)
   const reads = path === undefined ? reader : routedReader(writer, reader)
   const db = proxyDrizzle((sql, params, method) => reads.proxy(sql, params, method), { schema })
   const tx = proxyDrizzle((sql, params, method) => writer.proxy(sql, params, method), { schema })
@@ -104,16 +115,36 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 }
 
+/** drizzle's migrator over a native connection: the pending migrations in one immediate transaction. */
+async function migrateNative(connection: SqlConnection, migrationsFolder: string): Promise<void> {
+  const proxy = proxyDrizzle((sql, params, method) => connection.proxy(sql, params, method))
+  await migrate(
+    proxy,
+    async (queries) => {
+      if (queries.length === 0) return
+      await connection.begin()
+      try {
+        for (const query of queries) await connection.run(query)
+        await connection.commit()
+      } catch (error) {
+        await connection.rollback()
+        throw error
+      }
+    },
+    { migrationsFolder },
+  )
+}
+
 function journalEntries(folder: string): number {
   const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
   return journal.entries.length
 }
 
 /** Two instances starting together may race to migrate; the loser retries and finds the work done. */
-async function applyMigrations(db: LibSQLDatabase<typeof schema>, migrationsFolder: string): Promise<void> {
+async function withRetries(migrateOnce: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await migrate(db, { migrationsFolder })
+      await migrateOnce()
       return
     } catch (error) {
       if (attempt >= 5) throw error

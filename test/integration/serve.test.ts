@@ -1,9 +1,11 @@
 // `greenlight serve` as a newcomer runs it: no variables, a fresh directory, then the CLI with no setup.
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createClient } from '@libsql/client'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli, spawnServe, stopChild } from '../support/cli.ts'
+import { ROOT, runCli, spawnServe, stopChild } from '../support/cli.ts'
 
 describe('greenlight serve', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'greenlight-fresh-'))
@@ -36,6 +38,35 @@ describe('greenlight serve', () => {
       expect(statSync(join(cwd, 'data', 'cli-token')).mtimeMs).toBe(first)
     } finally {
       await stopChild(child)
+    }
+  })
+
+  it('migrates a fresh shared database once when three servers start on it at the same moment', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'greenlight-shared-'))
+    const database = `file:${join(shared, 'greenlight.db')}`
+    const key = randomBytes(32).toString('base64')
+    const started = await Promise.allSettled(
+      [1, 2, 3].map((n) => {
+        const dir = join(shared, `instance-${n}`)
+        return spawnServe({
+          cwd: shared,
+          env: { PORT: '0', DATABASE_URL: database, GREENLIGHT_DATA_DIR: dir, GREENLIGHT_SECRET_KEY: key },
+        })
+      }),
+    )
+    try {
+      expect(started.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled'])
+      for (const s of started) {
+        if (s.status === 'fulfilled') expect((await fetch(`${s.value.url}/readyz`)).status).toBe(200)
+      }
+      const client = createClient({ url: database })
+      const applied = await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')
+      client.close()
+      const journal = JSON.parse(readFileSync(join(ROOT, 'drizzle', 'meta', '_journal.json'), 'utf8'))
+      expect(Number(applied.rows[0]?.n)).toBe(journal.entries.length)
+    } finally {
+      for (const s of started) if (s.status === 'fulfilled') await stopChild(s.value.child)
+      rmSync(shared, { recursive: true, force: true })
     }
   })
 
