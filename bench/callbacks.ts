@@ -2,6 +2,7 @@
 // closed loop at concurrency 32 (next callback when the previous run completed) and a burst at concurrency 64.
 // Prints JSON: completions/s, p50/p99 latency (callback sent → run completed), RSS with N runs parked.
 import { signCallbackToken } from '../src/core/callback-token.ts'
+import { createBenchClient } from './support/http-client.ts'
 import { call, cpuMsOf, memoryOf, percentile, startBenchServer } from './support/serve.ts'
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
@@ -64,31 +65,35 @@ async function phase(
   const parkedMemory = memoryOf(server.child.pid ?? 0)
   const latencies: number[] = []
   const sentAt = new Map<string, number>()
+  const client = createBenchClient(server.url, 2 * concurrency)
+  const auth = { authorization: `Bearer ${server.token}` }
+  const settled = async (runId: string) => {
+    const answer = await client.send(
+      'GET',
+      `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`,
+      undefined,
+      auth,
+    )
+    return (JSON.parse(answer.text) as { data: { run: { status: string; ended_at: string } } }).data.run
+  }
   const cpuBefore = cpuMsOf(server.child.pid ?? 0)
+  const benchCpuBefore = process.cpuUsage()
   const start = performance.now()
   await pool(ids, concurrency, async (runId) => {
     const token = signCallbackToken(server.secretKey, { runId, stepId: 'done', visit: 1 })
     const sent = performance.now()
     sentAt.set(runId, Date.now())
-    const response = await fetch(`${server.url}/callbacks/${token}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ n: runId }),
-    })
-    if (response.status !== 202) throw new Error(`callback ${response.status}: ${await response.text()}`)
-    await response.arrayBuffer()
+    const answer = await client.send('POST', `/callbacks/${token}`, JSON.stringify({ n: runId }))
+    if (answer.status !== 202) throw new Error(`callback ${answer.status}: ${answer.text}`)
     if (mode === 'burst') return
-    const { json } = await call(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`)
-    if ((json.data as { run: { status: string } }).run.status !== 'succeeded')
-      throw new Error(`run ${runId} did not succeed`)
+    if ((await settled(runId)).status !== 'succeeded') throw new Error(`run ${runId} did not succeed`)
     latencies.push(performance.now() - sent)
   })
   let lastEnd = 0
   if (mode === 'burst') {
     // Callbacks went out back to back; a run's latency is its server-side end minus when its callback was sent.
     await pool(ids, 64, async (runId) => {
-      const { json } = await call(server, 'GET', `/api/v1/runs/${runId}?settle=ended&timeout_ms=30000&view=brief`)
-      const ended = Date.parse((json.data as { run: { ended_at: string } }).run.ended_at)
+      const ended = Date.parse((await settled(runId)).ended_at)
       lastEnd = Math.max(lastEnd, ended)
       latencies.push(Math.max(0, ended - (sentAt.get(runId) ?? ended)))
     })
@@ -96,12 +101,16 @@ async function phase(
   const firstSent = Math.min(...sentAt.values())
   const wallMs = mode === 'burst' ? lastEnd - firstSent : performance.now() - start
   const serverCpuMs = cpuMsOf(server.child.pid ?? 0) - cpuBefore
+  const benchCpu = process.cpuUsage(benchCpuBefore)
+  client.close()
   return {
     concurrency,
     mode,
     parked_rss: parkedMemory,
     ...summarize(latencies, wallMs),
     server_cpu_ms_per_completion: +(serverCpuMs / latencies.length).toFixed(2),
+    // The clients in this process share the machine's two cores with the server.
+    bench_cpu_ms_per_completion: +((benchCpu.user + benchCpu.system) / 1000 / latencies.length).toFixed(2),
   }
 }
 
