@@ -1,5 +1,37 @@
 import { describe, expect, it } from 'vitest'
+import { createRandom, fuzzRuns, fuzzSeed, type Random } from '../../test/support/fuzz-env.ts'
 import { type ChainedEvent, canonicalJson, eventHash, verifyChain } from './hash-chain.ts'
+
+/** The canonical form as first written (entries, filter, sort, map): stored chains were hashed with it. */
+function reference(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null)
+  if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(',')}}`
+}
+
+function randomValue(random: Random, depth: number): unknown {
+  const text = () => random.string(random.int(6))
+  switch (random.int(depth > 3 ? 6 : 8)) {
+    case 0:
+      return null
+    case 1:
+      return undefined
+    case 2:
+      return random.pick([0, -1, 1.5, 1e21, Number.NaN, 2 ** 53])
+    case 3:
+      return random.pick([true, false])
+    case 4:
+    case 5:
+      return text()
+    case 6:
+      return Array.from({ length: random.int(5) }, () => randomValue(random, depth + 1))
+    default:
+      return Object.fromEntries(Array.from({ length: random.int(6) }, () => [text(), randomValue(random, depth + 1)]))
+  }
+}
 
 function chain(n: number) {
   const events: (ChainedEvent & { prevHash: string; hash: string })[] = []
@@ -16,6 +48,17 @@ function chain(n: number) {
 describe('hash chain', () => {
   it('is canonical regardless of key order', () => {
     expect(canonicalJson({ b: 1, a: [2, { d: 1, c: null }] })).toBe('{"a":[2,{"c":null,"d":1}],"b":1}')
+  })
+
+  it('writes exactly what the first canonical form wrote, for random values', () => {
+    const random = createRandom(fuzzSeed(20261122))
+    for (let i = 0; i < fuzzRuns(2000); i++) {
+      const value = randomValue(random, 0)
+      expect(canonicalJson(value), JSON.stringify(value)).toBe(reference(value))
+    }
+    // biome-ignore lint/suspicious/noSparseArray: a hole must keep its old form
+    const sparse = [1, , 3]
+    expect(canonicalJson(sparse)).toBe(reference(sparse))
   })
 
   it('verifies an intact chain', () => {
