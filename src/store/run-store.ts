@@ -186,10 +186,8 @@ async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition): Prom
   if (t.effectIsOutput && t.stepRun) t.stepRun.output = effectResult ?? null
   if (t.effectIsOutput && t.run?.output !== undefined) t.run.output = effectResult ?? null
   if (t.stepRun) {
-    const row = { ...t.stepRun, runId: t.runId }
-    const set = stepRunTable.assignments(row)
-    const insert = stepRunTable.insert(row, ` ON CONFLICT (run_id, step_id, visit) DO UPDATE SET ${set.sql}`)
-    await sql.run(insert.sql, [...insert.args, ...set.args])
+    const upsert = stepRunTable.upsert({ ...t.stepRun, runId: t.runId }, 'run_id, step_id, visit')
+    await sql.run(upsert.sql, upsert.args)
   }
   const chain = await insertEvents(sql, t.runId, t.at, head, t.events ?? [])
   await updateRun(sql, t.runId, { ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)

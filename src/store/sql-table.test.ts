@@ -40,6 +40,13 @@ describe('tableCodec', () => {
     )
     const after = await database.sql.row(where, ['run_1'])
     expect(after && table.decodeRow(after)).toEqual({ ...row, status: 'failed', endedAt: 5, billable: false })
+    // An upsert of the same key replaces the row's columns with the new row's.
+    const retried = { ...row, status: 'retried', attempt: 2, output: [1], error: { code: 'x' }, billable: false }
+    const again = table.upsert(retried, 'run_id, step_id, visit')
+    await database.write((_tx, sql) => sql.run(again.sql, again.args))
+    const replaced = await database.sql.row(where, ['run_1'])
+    expect(replaced && table.decodeRow(replaced)).toEqual(retried)
+    expect((await database.sql.all('SELECT count(*) AS n FROM step_runs'))[0]?.n).toBe(1)
     database.close()
   })
 

@@ -20,6 +20,8 @@ export interface TableCodec<Select, Insert> {
   decodeRow(values: readonly unknown[]): Select
   /** `INSERT INTO t (<given columns>) VALUES (?…)` with its arguments, for the keys present in `values`. */
   insert(values: Partial<Insert>, suffix?: string): { sql: string; args: SqlArg[] }
+  /** `INSERT … ON CONFLICT (<target>) DO UPDATE` setting every given column from the new row (its values bound once). */
+  upsert(values: Partial<Insert>, conflictTarget: string): { sql: string; args: SqlArg[] }
   /** One `INSERT … VALUES (…), (…)` for rows that set the same columns (one statement instead of one per row). */
   insertRows(rows: readonly Partial<Insert>[]): { sql: string; args: SqlArg[] }
   /** `col = ?, …` and its arguments for the keys present in `patch` (undefined keys are skipped). */
@@ -98,6 +100,14 @@ export function tableCodec<T extends SQLiteTable>(
         sql: `INSERT INTO ${quote(tableName)} (${found.map(([c]) => quote(c.name)).join(', ')}) VALUES (${found
           .map(() => '?')
           .join(', ')})${suffix}`,
+        args: found.map(([c, v]) => encode(c, v)),
+      }
+    },
+    upsert(values, conflictTarget) {
+      const found = present(values as Record<string, unknown>)
+      const names = found.map(([c]) => quote(c.name))
+      return {
+        sql: `INSERT INTO ${quote(tableName)} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (${conflictTarget}) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`,
         args: found.map(([c, v]) => encode(c, v)),
       }
     },
