@@ -134,7 +134,7 @@ export async function startServer(
     connections: connectionService,
     secretKey,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics(database.stats),
     ready: database.ready,
     maxBodyBytes: config.maxBodyBytes,
     slackRoute: slack?.route,

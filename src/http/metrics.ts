@@ -1,15 +1,36 @@
 // Prometheus metrics: process defaults plus HTTP request counts and latencies by route.
 import type { MiddlewareHandler } from 'hono'
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
   middleware: MiddlewareHandler
 }
 
-export function createMetrics(): Metrics {
+/** The database's write counters (group commit: many writes share one commit under load). */
+export type WriteStats = () => { writes: number; commits: number }
+
+export function createMetrics(writeStats?: WriteStats): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'greenlight_' })
+  if (writeStats) {
+    new Gauge({
+      name: 'greenlight_db_write_transactions',
+      help: 'Write transactions requested by this process (each commits atomically on its own).',
+      registers: [registry],
+      collect() {
+        this.set(writeStats().writes)
+      },
+    })
+    new Gauge({
+      name: 'greenlight_db_commits',
+      help: 'Database commits by this process; writes requested together share one commit.',
+      registers: [registry],
+      collect() {
+        this.set(writeStats().commits)
+      },
+    })
+  }
   const requests = new Counter({
     name: 'greenlight_http_requests_total',
     help: 'HTTP requests by route and status.',

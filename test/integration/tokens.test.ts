@@ -62,5 +62,10 @@ describe('tokens and scopes', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     expect(metrics).toContain('greenlight_http_requests_total')
     expect(metrics).toContain('route="/readyz"')
+    // The server has written (its CLI token at least): writes and commits are counted, never more commits than writes.
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1])
+    expect(value('greenlight_db_write_transactions')).toBeGreaterThan(0)
+    expect(value('greenlight_db_commits')).toBeGreaterThan(0)
+    expect(value('greenlight_db_commits')).toBeLessThanOrEqual(value('greenlight_db_write_transactions'))
   })
 })
