@@ -18,7 +18,15 @@ export interface HttpReceiverOptions {
   maxSkewSeconds?: number
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number
+  /**
+   * Consulted before Bolt for every verified body: returns a promise when it takes the event (and acks it itself),
+   * undefined to leave it to Bolt. Greenlight's button clicks take this path (see `directActions` in listeners.ts).
+   */
+  direct?: DirectListener
 }
+
+/** A listener the receiver runs itself instead of Bolt's dispatch; it must ack like a Bolt listener would. */
+export type DirectListener = (event: ReceiverEvent) => Promise<void> | undefined
 
 export const DEFAULT_ACK_TIMEOUT_MS = 2_500
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -173,12 +181,14 @@ export class HttpReceiver implements Receiver {
           if (!answer(ackResponse(reply))) logger.warn({ type }, 'Slack request acknowledged after the timeout answer')
         },
       }
-      app.processEvent(event).then(
+      const direct = this.options.direct?.(event)
+      const done = direct ?? app.processEvent(event)
+      done.then(
         () => {
           if (answer(emptyOk())) logger.debug({ type }, 'No listener acknowledged a Slack request; answered 200')
         },
         (error: unknown) => {
-          // app.error never rethrows, so this is Bolt refusing the body itself.
+          // app.error never rethrows (and a direct listener logs its own errors), so this is Bolt refusing the body.
           logger.warn({ err: error, type }, 'Bolt could not process a Slack request')
           answer(errorResponse(400, 'invalid_payload', 'The Slack payload could not be processed.'))
         },
