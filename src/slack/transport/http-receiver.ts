@@ -36,6 +36,9 @@ const errorResponse = (status: number, code: string, message: string, details: R
 
 const emptyOk = (): Response => new Response(null, { status: 200 })
 
+/** Refuses bytes that are not UTF-8; reusable, as every decode() without `stream` starts afresh. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 /** What Bolt passes to ack(): nothing, a string, or a JSON body (command replies, view response_action). */
 function ackResponse(reply: unknown): Response {
   if (reply === undefined || reply === null || reply === '') return emptyOk()
@@ -45,8 +48,12 @@ function ackResponse(reply: unknown): Response {
 
 /** Reads at most `max` bytes; undefined when the body is larger. */
 async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('content-length') ?? 0)
+  const length = request.headers.get('content-length')
+  const declared = Number(length ?? 0)
   if (declared > max) return undefined
+  // A declared length is what Node's HTTP parser reads, no more: read it in one go (on @hono/node-server this skips
+  // the web stream). Without one (chunked), count the bytes as they come.
+  if (length !== null && /^\d+$/.test(length)) return new Uint8Array(await request.arrayBuffer())
   if (request.body === null) return new Uint8Array()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -133,7 +140,7 @@ export class HttpReceiver implements Receiver {
 
     let text: string
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw)
+      text = utf8.decode(raw)
     } catch {
       return errorResponse(400, 'invalid_encoding', 'The body is not UTF-8.')
     }
