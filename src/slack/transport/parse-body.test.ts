@@ -27,6 +27,11 @@ describe('parseFormFields', () => {
       'payload=%FF%FE&a=1', // not UTF-8: URLSearchParams replaces with U+FFFD
       'payload=%ED%A0%80', // an encoded lone surrogate
       'a=%2B%2b+%20',
+      'payload=%EF%BB%BFx&a=%EF%BB%BF', // a leading byte order mark stays
+      'payload=%C3%A4%e2%9c%93%F0%9F%98%80+ok',
+      'payload=%', // a lone % at the end
+      'payload=%4',
+      'a=ä+ö&payload=✓%20', // raw non-ASCII characters
     ]
     for (const raw of cases) expectSameAsUrlSearchParams(raw)
   })
@@ -38,6 +43,15 @@ describe('parseFormFields', () => {
         j % 3 === 0 ? String.fromCharCode(32 + (b % 95)) : `%${b.toString(16)}`,
       )
       expectSameAsUrlSearchParams(`a=${escaped.join('')}&payload=${escaped.reverse().join('')}`)
+    }
+  })
+
+  it('agrees with URLSearchParams on random text, escaped as Slack and as encodeURIComponent escape it', () => {
+    const alphabet = ['a', 'Z', '0', ' ', '+', '&', '=', '%', '"', '{', '\uFEFF', 'ä', '✓', '😀', '\n', '~', '*']
+    for (let i = 0; i < 300; i++) {
+      const text = Array.from({ length: i % 50 }, (_, j) => alphabet[(i * 7 + j * 13) % alphabet.length]).join('')
+      expectSameAsUrlSearchParams(new URLSearchParams({ payload: text, a: text.slice(3) }).toString())
+      expectSameAsUrlSearchParams(`payload=${encodeURIComponent(text)}&a=${encodeURIComponent(text).toLowerCase()}`)
     }
   })
 
