@@ -174,6 +174,7 @@ try {
     )
     return { index: i, user, wait: approval.wait, body: encodeForm({ payload: JSON.stringify(payload) }) }
   })
+  const callsBefore = fake.calls.length
   const ephemeralsBefore = fake.ephemerals().length
   const cpuBefore = cpuMsOf(server.child.pid ?? 0)
   const benchCpuBefore = process.cpuUsage()
@@ -202,6 +203,9 @@ try {
   // A refused vote is still acked (200) and told to the user in an ephemeral; there should be none.
   await sleep(500)
   const refusals = fake.ephemerals().length - ephemeralsBefore
+  // What the server sent Slack for the clicks (approval message and card updates, thread posts), by method.
+  const slackCalls: Record<string, number> = {}
+  for (const c of fake.calls.slice(callsBefore)) slackCalls[c.method] = (slackCalls[c.method] ?? 0) + 1
 
   const sorted = results.map((r) => r.response.latencyMs).sort((a, b) => a - b)
   const ms = (p: number) => +percentile(sorted, p).toFixed(1)
@@ -230,6 +234,7 @@ try {
       acked_200: acked.length,
       not_200: results.length - acked.length,
       refusals,
+      slack_calls: slackCalls,
       approvals,
       votes_per_approval: REQUIRED,
       server_memory: serverMemory,
