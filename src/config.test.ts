@@ -50,6 +50,10 @@ describe('loadConfig', () => {
       loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9/api' })
         .slack?.apiUrl,
     ).toBe('http://127.0.0.1:9/api/')
+    const http = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }
+    expect(loadConfig(http).slack?.updateIntervalMs).toBe(1000)
+    expect(loadConfig({ ...http, SLACK_UPDATE_INTERVAL_MS: '250' }).slack?.updateIntervalMs).toBe(250)
+    expect(problemsOf({ ...http, SLACK_UPDATE_INTERVAL_MS: '1s' })).toEqual(['SLACK_UPDATE_INTERVAL_MS'])
   })
 
   it('accepts a 32-byte key and admin ids', () => {

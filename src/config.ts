@@ -11,6 +11,8 @@ export interface SlackConfig {
   signingSecret: string | undefined
   apiUrl: string
   mode: 'socket' | 'http'
+  /** Least time between two updates of one run's Slack messages (SLACK_UPDATE_INTERVAL_MS, default 1 s). */
+  updateIntervalMs?: number
 }
 
 export interface Config {
@@ -154,7 +156,21 @@ function readSlack(read: Reader): SlackConfig | undefined {
       "Copy the Signing Secret from your app's Basic Information page, or set SLACK_APP_TOKEN for Socket Mode.",
     )
   }
-  return { botToken, appToken, signingSecret, apiUrl, mode: appToken === undefined ? 'http' : 'socket' }
+  const updateIntervalMs = read.integer(
+    'SLACK_UPDATE_INTERVAL_MS',
+    1_000,
+    0,
+    60_000,
+    'Use milliseconds such as 1000 (Slack sustains about one update per message per second).',
+  )
+  return {
+    botToken,
+    appToken,
+    signingSecret,
+    apiUrl,
+    mode: appToken === undefined ? 'http' : 'socket',
+    updateIntervalMs,
+  }
 }
 
 function readSecretKey(read: Reader): Buffer | undefined {

@@ -35,7 +35,15 @@ export interface NotifierDeps {
   logger: Logger
   /** How long a change waits for more changes of the same run before a mirror pass (default 100 ms). */
   coalesceMs?: number
+  /**
+   * Least time between two mirror passes of one run (default 1 s): Slack sustains about one `chat.update` per
+   * message per second, so a burst of votes updates the approval message and the card about once a second. The
+   * first change of a quiet run still goes out after `coalesceMs`.
+   */
+  updateIntervalMs?: number
 }
+
+export const DEFAULT_UPDATE_INTERVAL_MS = 1_000
 
 /** Where a run's thread lives: the channel it was started from, the flow's channel, or the default. */
 export function runChannel(run: RunRecord, flow: CompiledFlow, defaultChannel: string | undefined): string | null {
@@ -96,6 +104,37 @@ export function createSlackNotifier(deps: NotifierDeps) {
   const queue = new Map<string, Promise<void>>()
   const notStarted = new Set<string>()
   const coalesceMs = deps.coalesceMs ?? 100
+  const updateIntervalMs = deps.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS
+  /** When each run's last mirror pass started, while that still delays the next one. */
+  const lastPass = new Map<string, number>()
+  /** Waits in progress, so idle() can cut them short. */
+  const waits = new Set<() => void>()
+  let hurry = false
+
+  /** The wait before a run's next pass: the coalescing window, or what is left of the interval since its last. */
+  function delayOf(runId: string): number {
+    const last = lastPass.get(runId)
+    return last === undefined ? coalesceMs : Math.max(coalesceMs, last + updateIntervalMs - deps.clock.now())
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (hurry) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        waits.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      waits.add(done)
+    })
+  }
+
+  /** Forgets passes that no longer delay anything (a run mirrored once keeps no entry for long). */
+  function prune(now: number): void {
+    if (lastPass.size < 1000) return
+    for (const [runId, at] of lastPass) if (at + updateIntervalMs <= now) lastPass.delete(runId)
+  }
 
   const message = (m: Message) => ({ text: m.text, blocks: m.blocks })
   // Every vote re-renders its approval message; the diff (a content-addressed, immutable resource) is read once.
@@ -384,9 +423,12 @@ export function createSlackNotifier(deps: NotifierDeps) {
       notStarted.add(runId)
       const previous = queue.get(runId) ?? Promise.resolve()
       const next = previous
-        .then(() => new Promise((resolve) => setTimeout(resolve, coalesceMs)))
+        .then(() => sleep(delayOf(runId)))
         .then(() => {
           notStarted.delete(runId)
+          const now = deps.clock.now()
+          prune(now)
+          lastPass.set(runId, now)
           return mirror(runId)
         })
         .catch((error: unknown) => deps.logger.error({ err: error, run: runId }, 'slack mirror failed'))
@@ -404,8 +446,15 @@ export function createSlackNotifier(deps: NotifierDeps) {
         await Promise.allSettled(batch.map((id) => queue.get(id)))
       }
     },
+    /** Mirrors what is pending now, without waiting out the intervals (at shutdown), and resolves when done. */
     async idle(): Promise<void> {
-      await Promise.allSettled([...queue.values()])
+      hurry = true
+      try {
+        for (const done of [...waits]) done()
+        await Promise.allSettled([...queue.values()])
+      } finally {
+        hurry = false
+      }
     },
   }
 }

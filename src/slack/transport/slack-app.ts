@@ -8,7 +8,7 @@ import { AppError } from '../../errors.ts'
 import { createBoltLogger } from './bolt-logger.ts'
 import type { SlackHandlers } from './handlers.ts'
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.ts'
-import { registerListeners } from './listeners.ts'
+import { directActions, type ListenerOptions, registerListeners } from './listeners.ts'
 
 export interface SlackAppOptions {
   slack: SlackConfig
@@ -45,7 +45,7 @@ interface Transport {
 
 const STOP_TIMEOUT_MS = 3_000
 
-function createReceiver(options: SlackAppOptions, logger: Logger): Transport {
+function createReceiver(options: SlackAppOptions, logger: Logger, listeners: ListenerOptions): Transport {
   const { slack } = options
   if (slack.mode === 'socket') {
     if (!slack.appToken) throw new AppError('slack_config_invalid', 'Socket Mode needs SLACK_APP_TOKEN.')
@@ -61,13 +61,24 @@ function createReceiver(options: SlackAppOptions, logger: Logger): Transport {
     return { receiver, disconnect: () => receiver.client.disconnect() }
   }
   if (!slack.signingSecret) throw new AppError('slack_config_invalid', 'HTTP mode needs SLACK_SIGNING_SECRET.')
-  const receiver = new HttpReceiver({ ...options.http, signingSecret: slack.signingSecret, logger })
+  const receiver = new HttpReceiver({
+    ...options.http,
+    signingSecret: slack.signingSecret,
+    logger,
+    direct: directActions(listeners),
+  })
   return { receiver, httpRoute: receiver.route }
 }
 
 export function createSlackApp(options: SlackAppOptions): SlackApp {
   const logger = options.logger.child({ component: 'slack' })
-  const { receiver, httpRoute, disconnect } = createReceiver(options, logger)
+  const listeners: ListenerOptions = {
+    handlers: options.handlers,
+    logger,
+    ...(options.command === undefined ? {} : { command: options.command }),
+    ...(options.ackDeadlineMs === undefined ? {} : { ackDeadlineMs: options.ackDeadlineMs }),
+  }
+  const { receiver, httpRoute, disconnect } = createReceiver(options, logger, listeners)
   const app = new App({
     token: options.slack.botToken,
     receiver,
@@ -77,12 +88,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     deferInitialization: true,
     extendedErrorHandler: true,
   })
-  registerListeners(app, {
-    handlers: options.handlers,
-    logger,
-    ...(options.command === undefined ? {} : { command: options.command }),
-    ...(options.ackDeadlineMs === undefined ? {} : { ackDeadlineMs: options.ackDeadlineMs }),
-  })
+  registerListeners(app, listeners)
 
   let started = false
   return {
