@@ -64,18 +64,35 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
     return wait
   }
 
+  /**
+   * Where an approval's voters are looked up: its user groups and its channel (or, with nobody listed, the run's
+   * channel). They never change once the approval is open (escalation adds users, not groups), so each approval's
+   * are read once, not before every vote: an approval's spec can list thousands of approvers.
+   */
+  const audiences = new Map<string, { usergroups: string[]; channel: string | null }>()
+  async function audienceOf(waitId: string): Promise<{ usergroups: string[]; channel: string | null }> {
+    const known = audiences.get(waitId)
+    if (known) return known
+    const wait = await requireWait(waitId, 'approval')
+    const policy = policyOf(wait)
+    // Default voters (nobody listed): the members of the run's channel, when Slack can tell.
+    const run = hasExplicitApprovers(policy) ? undefined : await store.getRun(wait.runId)
+    const runChannel = (run?.slack as { channel?: string } | null | undefined)?.channel ?? null
+    const audience = { usergroups: policy.usergroups, channel: policy.channel ?? runChannel }
+    if (audiences.size >= 1000) audiences.delete(audiences.keys().next().value as string)
+    audiences.set(waitId, audience)
+    return audience
+  }
+
   return {
     async vote(input: VoteInput): Promise<VoteResult> {
-      const first = await requireWait(input.waitId, 'approval')
-      const policy = policyOf(first)
-      // Default voters (nobody listed): the members of the run's channel, when Slack can tell.
-      const run = hasExplicitApprovers(policy) ? undefined : await store.getRun(first.runId)
-      const runChannel = (run?.slack as { channel?: string } | null | undefined)?.channel ?? null
-      const members = await deps.directory.members(policy.usergroups, policy.channel ?? runChannel)
+      const audience = await audienceOf(input.waitId)
+      const members = await deps.directory.members(audience.usergroups, audience.channel)
       const at = clock.now()
       const { result, commit } = await store.transact(async (view) => {
         const wait = await view.getWait(input.waitId)
-        if (!wait) throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
+        if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
+        const policy = policyOf(wait)
         const newer = await view.getWaitAt(wait.runId, wait.stepId, wait.visit + 1)
         if (newer || (input.digest !== undefined && input.digest !== wait.digest)) {
           throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
@@ -86,7 +103,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
             `This approval is already ${wait.status === 'completed' ? 'decided' : wait.status}.`,
           )
         const eligibility = checkVoter(
-          policyOf(wait),
+          policy,
           input.voter,
           input.decision,
           { members, anonymousToken: input.anonymousToken },
@@ -115,7 +132,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           via: input.via,
           at,
         }
-        const t = tally([...votes, vote] as never, Number(wait.spec?.required ?? 1), digest)
+        const t = tally([...votes, vote] as never, policy.required, digest)
         const voted = {
           type: 'approval.voted',
           stepId: wait.stepId,

@@ -32,7 +32,8 @@ const timerTable = tableCodec(timers)
 const RUN_BY_ID = `${runTable.select} WHERE id = ?`
 const WAIT_BY_ID = `${waitTable.select} WHERE id = ?`
 const WAIT_AT = `${waitTable.select} WHERE run_id = ? AND step_id = ? AND visit = ?`
-const VOTES_OF = `${voteTable.select} WHERE wait_id = ? ORDER BY at, id`
+/** Every vote is tallied with all the others of its approval: only the columns a vote has, no codec per column. */
+const VOTES_OF = 'SELECT voter, decision, comment, digest, via, at FROM votes WHERE wait_id = ? ORDER BY at, id'
 const STEP_RUNS_OF = `${stepRunTable.select} WHERE run_id = ? ORDER BY started_at`
 const EVENTS_AFTER = `${eventTable.select} WHERE run_id = ? AND seq > ? ORDER BY seq`
 const ACTIVE_IN = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ')
@@ -72,7 +73,15 @@ async function getWaitAt(sql: SqlRunner, runId: string, stepId: string, visit: n
 }
 
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
-  return (await sql.rows(VOTES_OF, [waitId])).map((row) => voteTable.decodeRow(row) as VoteRecord)
+  return (await sql.rows(VOTES_OF, [waitId])).map(([voter, decision, comment, digest, via, at]) => ({
+    waitId,
+    voter: voter as string,
+    decision: decision as string,
+    comment: comment as string | null,
+    digest: digest as string,
+    via: via as string,
+    at: Number(at),
+  }))
 }
 
 async function updateRun(sql: SqlRunner, id: string, patch: Partial<typeof runs.$inferInsert>): Promise<void> {
