@@ -3,7 +3,7 @@
 // Prints JSON: completions/s, p50/p99 latency (callback sent → run completed), RSS with N runs parked.
 import { signCallbackToken } from '../src/core/callback-token.ts'
 import { createBenchClient } from './support/http-client.ts'
-import { call, cpuMsOf, memoryOf, percentile, startBenchServer } from './support/serve.ts'
+import { call, cpuMsOf, memoryOf, percentile, serverNodeFlags, startBenchServer } from './support/serve.ts'
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
 const FLOW = `slug: bench_callbacks
@@ -125,6 +125,7 @@ try {
     JSON.stringify({
       bench: 'callbacks',
       runs_per_phase: N,
+      server_node_flags: serverNodeFlags(),
       closed_loop: closed,
       burst,
       server_memory: memoryOf(server.child.pid ?? 0),

@@ -4,7 +4,15 @@
 // written before the ack). Prints one JSON line; exits 1 when an acked vote is missing.
 import { Worker } from 'node:worker_threads'
 import { buildBlockActionPayload, createFakeSlack, encodeForm } from '../test/support/fake-slack/index.ts'
-import { type BenchServer, call, cpuMsOf, memoryOf, percentile, startBenchServer } from './support/serve.ts'
+import {
+  type BenchServer,
+  call,
+  cpuMsOf,
+  memoryOf,
+  percentile,
+  serverNodeFlags,
+  startBenchServer,
+} from './support/serve.ts'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 1000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50)
@@ -219,6 +227,7 @@ try {
       bench: 'slack-ack',
       clicks: results.length,
       concurrency: CONCURRENCY,
+      server_node_flags: serverNodeFlags(),
       p50_ms: ms(0.5),
       p90_ms: ms(0.9),
       p99_ms: ms(0.99),

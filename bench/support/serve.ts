@@ -15,11 +15,24 @@ export interface BenchServer {
   stop(): Promise<void>
 }
 
+/**
+ * The Node.js flags `npm start` gives the server (package.json's start script), so a bench measures the server as
+ * it is documented to run. BENCH_NODE_FLAGS overrides them (BENCH_NODE_FLAGS= for V8's defaults).
+ */
+export function serverNodeFlags(): string[] {
+  const override = process.env.BENCH_NODE_FLAGS
+  if (override !== undefined) return override.split(/\s+/).filter((flag) => flag !== '')
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } }
+  const words = pkg.scripts.start.split(/\s+/)
+  return words.slice(1, words.indexOf('bin/greenlight.mjs')).filter((word) => word.startsWith('--'))
+}
+
 export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'))
   const secretKey = randomBytes(32)
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
-  const child = spawn(process.execPath, [...profile, join(repoRoot(), 'bin', 'greenlight.mjs'), 'serve'], {
+  const flags = [...serverNodeFlags(), ...profile]
+  const child = spawn(process.execPath, [...flags, join(repoRoot(), 'bin', 'greenlight.mjs'), 'serve'], {
     cwd: dir,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', GREENLIGHT_SECRET_KEY: secretKey.toString('base64'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
