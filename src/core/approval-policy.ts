@@ -70,11 +70,42 @@ export interface Tally {
   comment: string | null
 }
 
-/** Counts only votes on the artifact currently shown; the first reject or change request decides at once. */
-export function tally(votes: readonly Vote[], required: number, digest: string): Tally {
+/** What a tally needs of the votes on one artifact digest (the store can compute it without reading every vote). */
+export interface VoteSummary {
+  /** Distinct approvers, in the order they approved. */
+  approvers: string[]
+  /** The first vote that is not an approval: it decides at once. */
+  blocking: { decision: VoteDecision; comment: string | null } | null
+  /** The comment of the latest approval (the approval's comment when the quorum is reached). */
+  lastApprovalComment: string | null
+}
+
+/** Only votes on the artifact currently shown count, in the order they were cast. */
+export function summarize(votes: readonly Vote[], digest: string): VoteSummary {
   const current = votes.filter((v) => v.digest === digest).sort((a, b) => a.at - b.at)
-  const approvers = [...new Set(current.filter((v) => v.decision === 'approve').map((v) => v.voter))]
+  const approvals = current.filter((v) => v.decision === 'approve')
   const blocking = current.find((v) => v.decision !== 'approve')
+  return {
+    approvers: [...new Set(approvals.map((v) => v.voter))],
+    blocking: blocking ? { decision: blocking.decision, comment: blocking.comment } : null,
+    lastApprovalComment: approvals.at(-1)?.comment ?? null,
+  }
+}
+
+/** The summary once `vote` (the newest) is added. */
+export function withVote(summary: VoteSummary, vote: Pick<Vote, 'voter' | 'decision' | 'comment'>): VoteSummary {
+  if (vote.decision !== 'approve')
+    return summary.blocking ? summary : { ...summary, blocking: { decision: vote.decision, comment: vote.comment } }
+  return {
+    ...summary,
+    approvers: summary.approvers.includes(vote.voter) ? summary.approvers : [...summary.approvers, vote.voter],
+    lastApprovalComment: vote.comment,
+  }
+}
+
+/** The first reject or change request decides at once; otherwise the quorum of distinct approvers does. */
+export function decide(summary: VoteSummary, required: number): Tally {
+  const { approvers, blocking } = summary
   if (blocking) {
     return {
       approvals: approvers.length,
@@ -85,12 +116,16 @@ export function tally(votes: readonly Vote[], required: number, digest: string):
     }
   }
   const approved = approvers.length >= required
-  const last = current.filter((v) => v.decision === 'approve').at(-1)
   return {
     approvals: approvers.length,
     required,
     approvers,
     outcome: approved ? 'approved' : null,
-    comment: approved ? (last?.comment ?? null) : null,
+    comment: approved ? summary.lastApprovalComment : null,
   }
+}
+
+/** Counts only votes on the artifact currently shown; the first reject or change request decides at once. */
+export function tally(votes: readonly Vote[], required: number, digest: string): Tally {
+  return decide(summarize(votes, digest), required)
 }

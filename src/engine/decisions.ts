@@ -2,9 +2,10 @@
 import {
   type ApprovalPolicy,
   checkVoter,
+  decide,
   hasExplicitApprovers,
-  tally,
   type VoteDecision,
+  withVote,
 } from '../core/approval-policy.ts'
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
@@ -114,10 +115,11 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
             status: eligibility.code === 'comment_required' ? 400 : 403,
           })
         const digest = wait.digest ?? ''
-        const votes = await view.votes(wait.id)
+        // The tally comes from a summary the store computes; every vote is read only when this one decides.
+        const { summary, voted: already } = await view.voteSummary(wait.id, digest, input.voter)
         const base = { wait_id: wait.id, run_id: wait.runId }
-        if (votes.some((v) => v.voter === input.voter && v.digest === digest)) {
-          const t = tally(votes as never, policy.required, digest)
+        if (already) {
+          const t = decide(summary, policy.required)
           return {
             transition: null,
             result: { ...base, recorded: false, duplicate: true, tally: t, outcome: t.outcome } as VoteResult,
@@ -132,7 +134,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           via: input.via,
           at,
         }
-        const t = tally([...votes, vote] as never, policy.required, digest)
+        const t = decide(withVote(summary, vote), policy.required)
         const voted = {
           type: 'approval.voted',
           stepId: wait.stepId,
@@ -144,6 +146,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
         const run = await view.getRun(wait.runId)
         if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
         const flow = await deps.flowOf(run.revisionId)
+        const votes = await view.votes(wait.id)
         const output = {
           decision: t.outcome,
           votes: [...votes, vote]

@@ -1,4 +1,5 @@
 // The engine's storage port for runs: read models and one atomic unit of work (a Transition) per state change.
+import type { VoteSummary } from '../core/approval-policy.ts'
 import type { Cursor, RunStatus, WaitKind, WaitStatus } from '../core/run-status.ts'
 
 export interface RunRecord {
@@ -208,6 +209,8 @@ export interface TxView {
   getWait(id: string): Promise<WaitRecord | undefined>
   getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
   votes(waitId: string): Promise<VoteRecord[]>
+  /** The tally's inputs for the votes on `digest`, and whether `voter` already voted on it, without reading them all. */
+  voteSummary(waitId: string, digest: string, voter: string): Promise<{ summary: VoteSummary; voted: boolean }>
 }
 
 export interface RunStore {

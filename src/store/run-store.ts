@@ -1,5 +1,6 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import type { VoteDecision, VoteSummary } from '../core/approval-policy.ts'
 import { eventHash } from '../core/hash-chain.ts'
 import { ACTIVE_STATUSES } from '../core/run-status.ts'
 import type {
@@ -70,6 +71,35 @@ async function getWait(sql: SqlRunner, id: string): Promise<WaitRecord | undefin
 async function getWaitAt(sql: SqlRunner, runId: string, stepId: string, visit: number) {
   const row = await sql.row(WAIT_AT, [runId, stepId, visit])
   return row ? toWait(waitTable.decodeRow(row)) : undefined
+}
+
+/** One statement, however many votes: the approvers in order, the first blocking vote, the latest approval's comment. */
+const VOTE_SUMMARY = `SELECT
+  (SELECT json_group_array(voter ORDER BY at, id) FROM votes
+    WHERE wait_id = ? AND digest = ? AND decision = 'approve'),
+  (SELECT json_array(decision, comment) FROM votes
+    WHERE wait_id = ? AND digest = ? AND decision <> 'approve' ORDER BY at, id LIMIT 1),
+  (SELECT comment FROM votes
+    WHERE wait_id = ? AND digest = ? AND decision = 'approve' ORDER BY at DESC, id DESC LIMIT 1),
+  EXISTS (SELECT 1 FROM votes WHERE wait_id = ? AND voter = ? AND digest = ?)`
+
+async function voteSummaryOf(
+  sql: SqlRunner,
+  waitId: string,
+  digest: string,
+  voter: string,
+): Promise<{ summary: VoteSummary; voted: boolean }> {
+  const row = await sql.row(VOTE_SUMMARY, [waitId, digest, waitId, digest, waitId, digest, waitId, voter, digest])
+  const [approvers, blocking, lastApprovalComment, voted] = row ?? []
+  const first = typeof blocking === 'string' ? (JSON.parse(blocking) as [VoteDecision, string | null]) : null
+  return {
+    summary: {
+      approvers: JSON.parse(String(approvers ?? '[]')) as string[],
+      blocking: first ? { decision: first[0], comment: first[1] } : null,
+      lastApprovalComment: (lastApprovalComment as string | null | undefined) ?? null,
+    },
+    voted: Number(voted) === 1,
+  }
 }
 
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
@@ -327,6 +357,7 @@ export function createRunStore(database: Database): RunStore {
             getWait: (id: string) => getWait(sql, id),
             getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
             votes: (waitId: string) => votesOf(sql, waitId),
+            voteSummary: (waitId: string, digest: string, voter: string) => voteSummaryOf(sql, waitId, digest, voter),
           }
           const { transition, result } = await decide(view)
           try {

@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createRandom, fuzzRuns, fuzzSeed, NASTY_CHARS } from '../../test/support/fuzz-env.ts'
+import { summarize, type Vote, type VoteDecision } from '../core/approval-policy.ts'
+import { openDatabase } from './database.ts'
+import { createRunStore } from './run-store.ts'
+
+describe('run store: vote summary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-votes-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('summarizes in SQL exactly as the tally does over every vote, for random votes', async () => {
+    const database = await openDatabase({ url: `file:${join(dir, 'votes.db')}` })
+    const store = createRunStore(database)
+    const random = createRandom(fuzzSeed(4242))
+    const decisions: VoteDecision[] = ['approve', 'approve', 'approve', 'reject', 'request_changes']
+    for (let round = 0; round < fuzzRuns(60); round++) {
+      const waitId = `wait_${round}`
+      const cast: Vote[] = []
+      for (let i = 0; i < random.int(12); i++) {
+        const vote: Vote = {
+          voter: `U${random.int(6)}`,
+          decision: random.pick(decisions),
+          // No NUL: the native driver cuts a text it returns at its first NUL (the stored text is whole).
+          comment: random.chance(0.5) ? null : random.string(random.int(8), NASTY_CHARS.replace('\u0000', '')),
+          digest: random.pick(['d0', 'd1']),
+          // Few distinct times: ties must fall back to the order the votes were cast in.
+          at: random.int(4),
+        }
+        const inserted = await database.write((_tx, sql) =>
+          sql.run(
+            `INSERT INTO votes (wait_id, voter, decision, comment, digest, via, at) VALUES (?, ?, ?, ?, ?, 'api', ?)
+             ON CONFLICT DO NOTHING`,
+            [waitId, vote.voter, vote.decision, vote.comment, vote.digest, vote.at],
+          ),
+        )
+        if (inserted.changes === 1) cast.push(vote)
+      }
+      for (const digest of ['d0', 'd1']) {
+        const voter = `U${random.int(6)}`
+        const { result } = await store.transact(async (view) => ({
+          transition: null,
+          result: await view.voteSummary(waitId, digest, voter),
+        }))
+        const label = JSON.stringify({ cast, digest, voter })
+        expect(result.summary, label).toEqual(summarize(cast, digest))
+        expect(result.voted, label).toBe(cast.some((v) => v.voter === voter && v.digest === digest))
+      }
+    }
+    database.close()
+  })
+})
