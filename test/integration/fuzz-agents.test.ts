@@ -2,7 +2,7 @@
 // the connections and the open job are unchanged. Reproduce a failure with FUZZ_SEED=<the printed seed>.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { createRandom, fuzzRuns, fuzzSeed, type Random } from '../support/fuzz-env.ts'
+import { createRandom, fuzzRuns, fuzzSeed, type Random, randomJson } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runReaches } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -11,48 +11,31 @@ const SEED = fuzzSeed(randomBytes(4).readUInt32LE(0))
 const KEEP = { type: 'http', base_url: 'https://keep.example' }
 const NASTY = ['', '__proto__', 'constructor', '%00', '..', 'x'.repeat(300), 'SHA256:', 'ssh', 'http', '-1', '1e309']
 
-function value(rnd: Random, depth = 0): unknown {
-  switch (rnd.int(depth > 2 ? 5 : 7)) {
-    case 0:
-      return null
-    case 1:
-      return rnd.chance(0.5)
-    case 2:
-      return rnd.pick([0, -1, 22, 65536, 1e308, 3.5, Number.MAX_SAFE_INTEGER])
-    case 3:
-      return rnd.string(rnd.int(40))
-    case 4:
-      return rnd.pick(NASTY)
-    case 5:
-      return Array.from({ length: rnd.int(4) }, () => value(rnd, depth + 1))
-    default:
-      return Object.fromEntries(
-        Array.from({ length: rnd.int(6) }, () => [
-          rnd.pick([
-            'type',
-            'host',
-            'port',
-            'user',
-            'private_key_secret',
-            'password_secret',
-            'host_key',
-            'base_url',
-            'auth',
-            'headers',
-            'secret',
-            'header',
-            'lease',
-            'result',
-            'reason',
-            'progress',
-            'lease_ms',
-            '__proto__',
-          ]),
-          value(rnd, depth + 1),
-        ]),
-      )
-  }
+const VALUES = {
+  chosen: NASTY,
+  keys: [
+    'type',
+    'host',
+    'port',
+    'user',
+    'private_key_secret',
+    'password_secret',
+    'host_key',
+    'base_url',
+    'auth',
+    'headers',
+    'secret',
+    'header',
+    'lease',
+    'result',
+    'reason',
+    'progress',
+    'lease_ms',
+    '__proto__',
+  ],
 }
+
+const value = (rnd: Random): unknown => randomJson(rnd, VALUES)
 
 describe('fuzzing connections and jobs', () => {
   let server: TestServer

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { githubSignature, greenlightSignature } from '../../src/core/webhook-auth.ts'
-import { createRandom, fuzzRuns, fuzzSeed, type Random } from '../support/fuzz-env.ts'
+import { createRandom, fuzzRuns, fuzzSeed, type Random, randomJson } from '../support/fuzz-env.ts'
 import { type Json, pushRelease } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -46,31 +46,12 @@ steps:
 `,
 ]
 
-function randomValue(rnd: Random, depth = 0): unknown {
-  switch (rnd.int(depth > 2 ? 5 : 7)) {
-    case 0:
-      return null
-    case 1:
-      return rnd.chance(0.5)
-    case 2:
-      return rnd.pick([0, -1, 42, 3.5, 1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER])
-    case 3:
-      return rnd.string(rnd.int(40))
-    case 4:
-      return rnd.pick(['a', 'b', 'c', 'd', '', '{{ env.HOME }}', '$now()', '__proto__'])
-    case 5:
-      return Array.from({ length: rnd.int(4) }, () => randomValue(rnd, depth + 1))
-    default: {
-      const out: Record<string, unknown> = {}
-      for (let i = rnd.int(6); i > 0; i--)
-        out[rnd.pick(['n', 's', 'tag', 'repository', 'issue', '__proto__', 'constructor', 'x'])] = randomValue(
-          rnd,
-          depth + 1,
-        )
-      return out
-    }
-  }
+const VALUES = {
+  chosen: ['a', 'b', 'c', 'd', '', '{{ env.HOME }}', '$now()', '__proto__'],
+  keys: ['n', 's', 'tag', 'repository', 'issue', '__proto__', 'constructor', 'x'],
 }
+
+const randomValue = (rnd: Random): unknown => randomJson(rnd, VALUES)
 
 function randomBody(rnd: Random): string | Buffer {
   switch (rnd.int(8)) {

@@ -2,7 +2,7 @@
 // and nothing changes. Reproduce a failure with FUZZ_SEED=<the printed seed>.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { createRandom, fuzzSeed, type Random } from '../support/fuzz-env.ts'
+import { createRandom, fuzzSeed, type Random, randomJson } from '../support/fuzz-env.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of the API's JSON documents
@@ -90,50 +90,35 @@ function deepJson(depth: number, open: string, close: string): string {
   return open.repeat(depth) + close.repeat(depth)
 }
 
-function randomJsonValue(rnd: Random, depth = 0): unknown {
-  const kinds = depth > 3 ? 5 : 7
-  switch (rnd.int(kinds)) {
-    case 0:
-      return null
-    case 1:
-      return rnd.chance(0.5)
-    case 2:
-      return rnd.pick([0, -1, 1e308, -1e-308, 2 ** 53 + 1, 3.14, Number.MAX_SAFE_INTEGER])
-    case 3:
-      return rnd.string(rnd.int(50))
-    case 4:
-      return rnd.pick(['', '1h', '-5m', '9999d', '0s', 'res://abc', 'approve', 'NaN', '{{ env.HOME }}'])
-    case 5:
-      return Array.from({ length: rnd.int(5) }, () => randomJsonValue(rnd, depth + 1))
-    default: {
-      const keys = [
-        'diff',
-        'summary',
-        'progress',
-        'extend',
-        'reason',
-        'source',
-        'flow',
-        'inputs',
-        'wait',
-        'payload',
-        'comment',
-        'digest',
-        'scopes',
-        'name',
-        'as_user',
-        'from',
-        'version',
-        'promote',
-        '__proto__',
-        'constructor',
-      ]
-      const out: Record<string, unknown> = {}
-      for (let i = rnd.int(6); i > 0; i--) out[rnd.pick(keys)] = randomJsonValue(rnd, depth + 1)
-      return out
-    }
-  }
+const VALUES = {
+  chosen: ['', '1h', '-5m', '9999d', '0s', 'res://abc', 'approve', 'NaN', '{{ env.HOME }}'],
+  keys: [
+    'diff',
+    'summary',
+    'progress',
+    'extend',
+    'reason',
+    'source',
+    'flow',
+    'inputs',
+    'wait',
+    'payload',
+    'comment',
+    'digest',
+    'scopes',
+    'name',
+    'as_user',
+    'from',
+    'version',
+    'promote',
+    '__proto__',
+    'constructor',
+  ],
+  maxDepth: 4,
+  maxString: 50,
 }
+
+const randomJsonValue = (rnd: Random): unknown => randomJson(rnd, VALUES)
 
 interface FuzzBody {
   body: Buffer | undefined

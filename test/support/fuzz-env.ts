@@ -36,3 +36,39 @@ export function createRandom(seed: number) {
 }
 
 export type Random = ReturnType<typeof createRandom>
+
+/** Numbers that tend to break validators: zero, negatives, huge, tiny, fractional, past 2^53. */
+const EDGE_NUMBERS = [0, -1, 22, 42, 65536, 3.5, 1e308, -1e-308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]
+
+export interface RandomJsonOptions {
+  /** Values picked as they are (strings a parser gives meaning to, or non-JSON values such as undefined). */
+  chosen: readonly unknown[]
+  /** Object keys to pick from (add '__proto__' and 'constructor': they become own properties). */
+  keys: readonly string[]
+  /** Nesting below this depth holds scalars only (default 3). */
+  maxDepth?: number
+  /** Longest random string (default 40). */
+  maxString?: number
+}
+
+/** A random JSON-like value: null, booleans, edge numbers, random or chosen strings, arrays, objects of chosen keys. */
+export function randomJson(rnd: Random, options: RandomJsonOptions, depth = 0): unknown {
+  switch (rnd.int(depth >= (options.maxDepth ?? 3) ? 5 : 7)) {
+    case 0:
+      return null
+    case 1:
+      return rnd.chance(0.5)
+    case 2:
+      return rnd.pick(EDGE_NUMBERS)
+    case 3:
+      return rnd.string(rnd.int(options.maxString ?? 40))
+    case 4:
+      return rnd.pick(options.chosen)
+    case 5:
+      return Array.from({ length: rnd.int(5) }, () => randomJson(rnd, options, depth + 1))
+    default:
+      return Object.fromEntries(
+        Array.from({ length: rnd.int(6) }, () => [rnd.pick(options.keys), randomJson(rnd, options, depth + 1)]),
+      )
+  }
+}
