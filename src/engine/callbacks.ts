@@ -5,6 +5,7 @@ import { parseDuration } from '../core/flow/index.ts'
 import { isTerminal } from '../core/run-status.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
+import { continueInline, leftRunning } from './inline-steps.ts'
 import { checkPayload, type SchemaProblem } from './payload-schema.ts'
 import { externalize } from './resources.ts'
 import type { RunRecord, WaitRecord } from './run-ports.ts'
@@ -69,6 +70,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     }
     const at = clock.now()
     // Small bodies (the common case) are decided with reads inside the one write transaction.
+    let continues = true
     const { result, commit } = await store.transact(async (view) => {
       const run = await view.getRun(target.runId)
       if (!run) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
@@ -133,7 +135,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       const problems = checkPayload(wait.spec?.schema, payload)
       if (problems.length > 0)
         return { transition: null, result: { type: 'invalid_payload', problems } as CallbackOutcome }
-      const transition = resolveWait({
+      const resolved = resolveWait({
         run,
         flow: located.flow,
         wait,
@@ -148,6 +150,8 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         billable: wait.kind === 'job',
         waitPatch: { payload: stored, payloadHash: hash },
       })
+      const transition = await continueInline(deps, view, run, flow, resolved)
+      continues = leftRunning(transition)
       return {
         transition,
         result: { type: 'accepted', early: false, runId: run.id, step: wait.stepId } as CallbackOutcome,
@@ -155,13 +159,13 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     })
     // Lost a race (the run moved between our read and our write): answer from the new state.
     if (commit?.ok === false && attempt < 3) return complete(target, payload, raw, actor, attempt + 1)
-    if (commit?.ok) afterCommit(target.runId, commit.promoted)
+    if (commit?.ok) afterCommit(target.runId, commit.promoted, continues)
     return result
   }
 
-  function afterCommit(runId: string, promoted?: string): void {
+  function afterCommit(runId: string, promoted: string | undefined, continues = true): void {
     deps.onRunChange?.(runId)
-    resume(runId, true)
+    if (continues) resume(runId, true)
     if (promoted) resume(promoted)
   }
 
@@ -239,7 +243,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       })
       const commit = await store.commit(transition)
       if (!commit.ok) return { type: 'expired' }
-      afterCommit(found.run.id, commit.promoted)
+      afterCommit(found.run.id, commit.promoted, leftRunning(transition))
       return { type: 'accepted', early: false, runId: found.run.id, step: step.id }
     },
 

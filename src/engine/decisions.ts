@@ -10,6 +10,7 @@ import {
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { EngineDeps } from './engine-deps.ts'
+import { continueInline, leftRunning } from './inline-steps.ts'
 import { checkPayload } from './payload-schema.ts'
 import { externalize } from './resources.ts'
 import type { WaitRecord } from './run-ports.ts'
@@ -90,6 +91,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
       const audience = await audienceOf(input.waitId)
       const members = await deps.directory.members(audience.usergroups, audience.channel)
       const at = clock.now()
+      let continues = true
       const { result, commit } = await store.transact(async (view) => {
         const wait = await view.getWait(input.waitId)
         if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
@@ -191,7 +193,9 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           leaseMs: deps.leaseMs,
         })
         transition.insertVote = vote
-        return { transition, result }
+        const continued = await continueInline(deps, view, run, flow, transition)
+        continues = leftRunning(continued)
+        return { transition: continued, result }
       })
       if (commit?.ok === false && commit.conflict === 'duplicate_vote')
         return { ...result, recorded: false, duplicate: true }
@@ -199,7 +203,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
         throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
       if (commit?.ok) {
         deps.onRunChange?.(result.run_id)
-        if (result.outcome) resume(result.run_id, true)
+        if (result.outcome && continues) resume(result.run_id, true)
         if (commit.promoted) resume(commit.promoted)
       }
       return result

@@ -34,6 +34,34 @@ function withTimeout<T>(work: Promise<T>, ms: number | undefined, controller: Ab
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** Evaluates one step visit's configuration and runs its runner, within the step's `timeout`. */
+export async function runStep(
+  deps: EngineDeps,
+  run: RunRecord,
+  step: CompiledStep,
+  scope: Record<string, unknown>,
+): Promise<StepOutcome> {
+  const runner = deps.runners.get(step.kind)
+  if (!runner) throw new TerminalError('no_runner', `Steps of kind '${step.kind}' cannot run on this server yet.`)
+  const config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
+  const controller = new AbortController()
+  const timeoutMs = step.def.timeout === undefined || step.kind === 'ssh' ? undefined : parseDuration(step.def.timeout)
+  const work = runner.run({
+    run,
+    step,
+    visit: run.cursor.visit,
+    attempt: run.cursor.attempt,
+    config,
+    scope,
+    idempotencyKey: `${run.id}:${step.id}:${run.cursor.visit}`,
+    signal: controller.signal,
+    now: deps.clock.now(),
+    logger: deps.logger,
+    resources: deps.resources,
+  })
+  return withTimeout(work, timeoutMs, controller)
+}
+
 export function createInterpreter(deps: EngineDeps) {
   const { store, clock, logger } = deps
 
@@ -45,29 +73,6 @@ export function createInterpreter(deps: EngineDeps) {
     if (result.ok) deps.onRunChange?.(t.runId)
     if (result.promoted) deps.onRunChange?.(result.promoted)
     return result
-  }
-
-  async function runStep(run: RunRecord, step: CompiledStep, scope: Record<string, unknown>): Promise<StepOutcome> {
-    const runner = deps.runners.get(step.kind)
-    if (!runner) throw new TerminalError('no_runner', `Steps of kind '${step.kind}' cannot run on this server yet.`)
-    const config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
-    const controller = new AbortController()
-    const timeoutMs =
-      step.def.timeout === undefined || step.kind === 'ssh' ? undefined : parseDuration(step.def.timeout)
-    const work = runner.run({
-      run,
-      step,
-      visit: run.cursor.visit,
-      attempt: run.cursor.attempt,
-      config,
-      scope,
-      idempotencyKey: `${run.id}:${step.id}:${run.cursor.visit}`,
-      signal: controller.signal,
-      now: clock.now(),
-      logger,
-      resources: deps.resources,
-    })
-    return withTimeout(work, timeoutMs, controller)
   }
 
   /** Retries with backoff when allowed; otherwise routes by on_error. Returns the run to continue with, or null. */
@@ -171,7 +176,7 @@ export function createInterpreter(deps: EngineDeps) {
           outcome =
             step.condition && !truthy(await step.condition.evaluate(scope))
               ? 'skipped'
-              : await runStep(run, step, scope)
+              : await runStep(deps, run, step, scope)
         } catch (error) {
           const next = await handleError(run, flow, step, error)
           if (!next) return

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { conflict, notFound } from '../errors.ts'
 import { payloadHash } from './callbacks.ts'
 import type { EngineDeps } from './engine-deps.ts'
+import { continueInline, leftRunning } from './inline-steps.ts'
 import { externalize } from './resources.ts'
 import type { WaitRecord } from './run-ports.ts'
 import { resolveWait } from './transitions.ts'
@@ -66,6 +67,7 @@ export function createJobs(
           : outcome.result
     }
     const at = clock.now()
+    let continues = true
     const { result, commit } = await store.transact(async (view) => {
       const current = await view.getWait(id)
       if (!current) return { transition: null, result: 'missing' as const }
@@ -80,25 +82,25 @@ export function createJobs(
       const step = flow.step(current.stepId)
       const common = { run, flow, wait: current, at, owner: deps.owner, leaseMs: deps.leaseMs, billable: true }
       if (outcome.type === 'complete') {
-        return {
-          transition: resolveWait({
-            ...common,
-            status: 'succeeded',
-            output: stored,
-            route: 'next',
-            waitStatus: 'completed',
-            waitPatch: { payload: stored, payloadHash: hash },
-            events: [
-              {
-                type: 'job.completed',
-                stepId: current.stepId,
-                actor: `worker:${current.jobType}`,
-                data: { job_id: id, attempt: current.attempts, bytes: outcome.raw.length },
-              },
-            ],
-          }),
-          result: 'completed' as const,
-        }
+        const resolved = resolveWait({
+          ...common,
+          status: 'succeeded',
+          output: stored,
+          route: 'next',
+          waitStatus: 'completed',
+          waitPatch: { payload: stored, payloadHash: hash },
+          events: [
+            {
+              type: 'job.completed',
+              stepId: current.stepId,
+              actor: `worker:${current.jobType}`,
+              data: { job_id: id, attempt: current.attempts, bytes: outcome.raw.length },
+            },
+          ],
+        })
+        const transition = await continueInline(deps, view, run, flow, resolved)
+        continues = leftRunning(transition)
+        return { transition, result: 'completed' as const }
       }
       const error = {
         code: 'job_failed',
@@ -129,7 +131,7 @@ export function createJobs(
     if (result === 'lost' || (commit !== null && !commit.ok)) throw leaseLost()
     if (commit?.ok) {
       deps.onRunChange?.(wait.runId)
-      deps.resume(wait.runId, true)
+      if (continues) deps.resume(wait.runId, true)
       if (commit.promoted) deps.resume(commit.promoted)
     }
     return { status: result, runId: wait.runId, step: wait.stepId }

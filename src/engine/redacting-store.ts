@@ -15,6 +15,8 @@ function redactTransition(t: Transition, r: Redactor): Transition {
     out.run = run
   }
   if (t.stepRun) out.stepRun = { ...t.stepRun, output: r.value(t.stepRun.output), error: r.value(t.stepRun.error) }
+  if (t.moreStepRuns)
+    out.moreStepRuns = t.moreStepRuns.map((s) => ({ ...s, output: r.value(s.output), error: r.value(s.error) }))
   if (t.events) out.events = t.events.map((e) => ({ ...e, data: r.value(e.data) }))
   if (t.insertWait)
     out.insertWait = { ...t.insertWait, payload: r.value(t.insertWait.payload), spec: r.value(t.insertWait.spec) }

@@ -150,6 +150,8 @@ export interface Transition {
   fenceStatus?: readonly RunStatus[]
   run?: RunPatch
   stepRun?: Omit<StepRunRecord, 'runId'>
+  /** Results of the pure steps that ran right after `stepRun`, inside the same transaction (see inline-steps.ts). */
+  moreStepRuns?: Omit<StepRunRecord, 'runId'>[]
   events?: NewEvent[]
   insertWait?: Omit<WaitRecord, 'leaseOwner' | 'leaseExpiresAt' | 'attempts' | 'completedAt'>
   /** Updates a wait only if its status is still `fromStatus`; otherwise the whole transition is abandoned. */
@@ -209,6 +211,7 @@ export interface TxView {
   getWait(id: string): Promise<WaitRecord | undefined>
   getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
   votes(waitId: string): Promise<VoteRecord[]>
+  stepRuns(runId: string): Promise<StepRunRecord[]>
   /** The tally's inputs for the votes on `digest`, and whether `voter` already voted on it, without reading them all. */
   voteSummary(waitId: string, digest: string, voter: string): Promise<{ summary: VoteSummary; voted: boolean }>
 }

@@ -42,6 +42,11 @@ export interface StepRunner {
   kind: StepKind
   /** Counted by `greenlight usage`; triggers, waits, approvals, inputs and sleeps are not. */
   billable: boolean
+  /**
+   * Computes its output from the scope alone, with no effect anywhere and nothing awaited but its own evaluation, so
+   * it may run inside the transaction that resumes its run (inline-steps.ts).
+   */
+  pure?: boolean
   run(ctx: StepContext): Promise<StepOutcome>
 }
 

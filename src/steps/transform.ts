@@ -4,6 +4,7 @@ import type { StepRunner } from '../engine/step-runner.ts'
 export const transformRunner: StepRunner = {
   kind: 'transform',
   billable: true,
+  pure: true,
   async run(ctx) {
     const output = ctx.step.transform ? await ctx.step.transform.evaluate(ctx.scope) : null
     return { type: 'done', output: output ?? null }

@@ -102,6 +102,10 @@ async function voteSummaryOf(
   }
 }
 
+async function stepRunsOf(sql: SqlRunner, runId: string): Promise<StepRunRecord[]> {
+  return (await sql.rows(STEP_RUNS_OF, [runId])).map((row) => stepRunTable.decodeRow(row) as StepRunRecord)
+}
+
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
   return (await sql.rows(VOTES_OF, [waitId])).map(([voter, decision, comment, digest, via, at]) => ({
     waitId,
@@ -224,8 +228,8 @@ async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition): Prom
   const effectResult = t.effect ? await t.effect(tx) : undefined
   if (t.effectIsOutput && t.stepRun) t.stepRun.output = effectResult ?? null
   if (t.effectIsOutput && t.run?.output !== undefined) t.run.output = effectResult ?? null
-  if (t.stepRun) {
-    const upsert = stepRunTable.upsert({ ...t.stepRun, runId: t.runId }, 'run_id, step_id, visit')
+  for (const stepRun of t.stepRun ? [t.stepRun, ...(t.moreStepRuns ?? [])] : []) {
+    const upsert = stepRunTable.upsert({ ...stepRun, runId: t.runId }, 'run_id, step_id, visit')
     await sql.run(upsert.sql, upsert.args)
   }
   const chain = await insertEvents(sql, t.runId, t.at, head, t.events ?? [])
@@ -357,6 +361,7 @@ export function createRunStore(database: Database): RunStore {
             getWait: (id: string) => getWait(sql, id),
             getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
             votes: (waitId: string) => votesOf(sql, waitId),
+            stepRuns: (runId: string) => stepRunsOf(sql, runId),
             voteSummary: (waitId: string, digest: string, voter: string) => voteSummaryOf(sql, waitId, digest, voter),
           }
           const { transition, result } = await decide(view)
@@ -395,8 +400,7 @@ export function createRunStore(database: Database): RunStore {
       return (await db.select().from(runs).where(where).orderBy(desc(runs.id)).limit(q.limit).all()).map(toRun)
     },
 
-    stepRuns: async (runId) =>
-      (await reader.rows(STEP_RUNS_OF, [runId])).map((row) => stepRunTable.decodeRow(row) as StepRunRecord),
+    stepRuns: (runId) => stepRunsOf(reader, runId),
 
     events: async (runId, afterSeq = 0) =>
       (await reader.rows(EVENTS_AFTER, [runId, afterSeq])).map((row) => eventTable.decodeRow(row)),

@@ -1,0 +1,88 @@
+// Pure steps (transform) that follow a resolved wait run inside the wait's own transaction: the callback or vote that
+// resumes the run also records them and moves past them, so a run like `wait → transform` ends in one commit instead
+// of two plus a hand-over to the scheduler. Anything else (an error, a large output, a step with a timeout or a
+// condition, any step with effects) stops here, and the scheduler takes the run on from that step as before.
+import type { CompiledFlow } from './compiled-flow.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import { runStep } from './interpreter.ts'
+import type { RunRecord, Transition, TxView } from './run-ports.ts'
+import { buildScope, latestOutputs } from './scope.ts'
+import { moveOn } from './transitions.ts'
+
+/** Bounds how long one transaction computes; a longer chain of transforms continues on the scheduler. */
+const MAX_INLINE_STEPS = 8
+
+function mergeInto(first: Transition, next: Transition): Transition {
+  const { stepRun, ...rest } = next
+  return {
+    ...first,
+    run: { ...first.run, ...rest.run },
+    moreStepRuns: [...(first.moreStepRuns ?? []), ...(stepRun ? [stepRun] : [])],
+    events: [...(first.events ?? []), ...(rest.events ?? [])],
+    cancelTimers: [...(first.cancelTimers ?? []), ...(rest.cancelTimers ?? [])],
+    ...(rest.releaseSlot ? { releaseSlot: rest.releaseSlot } : {}),
+  }
+}
+
+/**
+ * Extends `resolved` (a transition that closes a wait of `run` and leaves it running on this instance) with the pure
+ * steps that come next. Returns `resolved` itself when the next step is not one of them.
+ */
+export async function continueInline(
+  deps: EngineDeps,
+  view: TxView,
+  run: RunRecord,
+  flow: CompiledFlow,
+  resolved: Transition,
+): Promise<Transition> {
+  const inlinable = (current: RunRecord) => {
+    if (current.status !== 'running' || current.cursor.step === null) return undefined
+    const step = flow.step(current.cursor.step)
+    const pure = deps.runners.get(step.kind)?.pure === true
+    return pure && !step.condition && step.def.timeout === undefined && current.cursor.visit <= step.def.max_visits
+      ? step
+      : undefined
+  }
+  let current = { ...run, ...resolved.run } as RunRecord
+  if (!inlinable(current) || !resolved.stepRun) return resolved
+  const outputs = latestOutputs(await view.stepRuns(run.id))
+  outputs.set(resolved.stepRun.stepId, resolved.stepRun.output)
+  let transition = resolved
+  for (let i = 0; i < MAX_INLINE_STEPS; i++) {
+    const step = inlinable(current)
+    if (!step) break
+    const scope = buildScope(current, flow, outputs, { publicUrl: deps.publicUrl(), key: deps.secretKey })
+    const outcome = await runStep(deps, current, step, scope).catch(() => undefined)
+    // A failing step goes to the scheduler, which applies its retry and on_error exactly as for any other step.
+    if (outcome?.type !== 'done') break
+    const produced = deps.redactor ? deps.redactor.value(outcome.output) : outcome.output
+    // Outputs are stored as plain JSON; a large one becomes a resource, which is written outside this transaction.
+    const json = JSON.stringify(produced ?? null) ?? 'null'
+    if (Buffer.byteLength(json) > deps.resourceThresholdBytes) break
+    const output = JSON.parse(json) as unknown
+    const { transition: next, cursor } = moveOn(current, flow, transition.at, {
+      stepRun: {
+        stepId: step.id,
+        visit: current.cursor.visit,
+        kind: step.kind,
+        status: 'succeeded',
+        attempt: current.cursor.attempt,
+        output,
+        error: null,
+        billable: deps.runners.get(step.kind)?.billable ?? false,
+        startedAt: transition.at,
+        endedAt: transition.at,
+      },
+      output,
+      route: 'next',
+      events: outcome.events,
+    })
+    transition = mergeInto(transition, next)
+    outputs.set(step.id, output)
+    current = { ...current, ...next.run, cursor, output } as RunRecord
+  }
+  return transition
+}
+
+/** Whether a committed transition left its run for the scheduler to continue (it did not end it). */
+export const leftRunning = (t: Transition): boolean => t.run?.status === undefined || t.run.status === 'running'

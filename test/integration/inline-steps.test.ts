@@ -1,0 +1,170 @@
+// Pure steps after a wait run inside the callback's own transaction (src/engine/inline-steps.ts): the run ends in
+// that one write, with every step result and event as if the scheduler had run them; anything else still goes through
+// the scheduler. The server's write counter (/metrics) tells which path a run took.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
+import { api, startTestServer, type TestServer } from '../support/server.ts'
+
+const FLOWS = [
+  `slug: in_chain
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: agent
+    wait: {}
+  - id: shape
+    transform: "{{ { 'summary': steps.agent.output.summary, 'run': run.id } }}"
+  - id: finish
+    transform: "{{ steps.shape.output.summary & '!' }}"
+`,
+  // A transform that fails must reach on_error through the scheduler, like any other step failure.
+  `slug: in_error
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: agent
+    wait: {}
+  - id: broken
+    transform: "{{ $error('no summary') }}"
+    on_error: continue
+  - id: finish
+    transform: "{{ steps.broken.output.error.code }}"
+`,
+  // A step with a timeout, or a condition, is left to the scheduler too.
+  `slug: in_timeout
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: agent
+    wait: {}
+  - id: finish
+    transform: "{{ steps.agent.output.summary }}"
+    timeout: 5s
+`,
+  `slug: in_approval
+steps:
+  - id: review
+    approval: { message: "Ship it?", approvers: { users: [U0ANN] } }
+  - id: finish
+    transform: "{{ steps.review.output.decision & ' by ' & steps.review.output.votes[0].user }}"
+`,
+  `slug: in_then_http
+inputs: { target: { type: string, default: "http://127.0.0.1:9/unreachable" } }
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: agent
+    wait: {}
+  - id: shape
+    transform: "{{ steps.agent.output.summary }}"
+  - id: call
+    if: "{{ false }}"
+    http: { url: "{{ inputs.target }}" }
+  - id: finish
+    transform: "{{ steps.shape.output & '.' }}"
+`,
+]
+
+async function writes(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('greenlight_db_write_transactions '))
+  expect(line, 'write counter in /metrics').toBeDefined()
+  return Number(line?.split(' ')[1])
+}
+
+/** Parks a run of `flow` on its wait, then completes the wait; returns the ended run and the writes that took. */
+async function callBack(server: TestServer, flow: string, summary: string): Promise<{ shown: Json; writes: number }> {
+  const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
+  expect(started.status, JSON.stringify(started.body)).toBe(201)
+  const run = (started.body.data as Json).run
+  expect(run.status).toBe('waiting')
+  const url = (await showRun(server, run.id)).steps.find((s: Json) => s.step === 'hand_out').output as string
+  const before = await writes(server)
+  const answer = await fetch(url.replace(/^.*\/callbacks\//, `${server.url}/callbacks/`), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ summary }),
+  })
+  expect(answer.status).toBe(202)
+  const shown = await runReaches(server, run.id, ['succeeded', 'failed', 'canceled', 'timed_out'])
+  return { shown, writes: (await writes(server)) - before }
+}
+
+describe('pure steps after a callback', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      GREENLIGHT_SECRET_KEY: randomBytes(32).toString('base64'),
+      PUBLIC_URL: 'http://greenlight.invalid',
+    })
+    for (const flow of FLOWS) await pushRelease(server, flow)
+    // The first API call records the token's use; let that write happen before anything is counted.
+    await api(server, 'GET', '/api/v1/runs?limit=1')
+  })
+  afterAll(async () => server.close())
+
+  it('run in the callback transaction: the run ends in that one write, recorded step by step', async () => {
+    const { shown, writes: count } = await callBack(server, 'in_chain', 'fixed it')
+    expect(count).toBe(1)
+    expect(shown.run.status).toBe('succeeded')
+    expect(shown.run.output).toBe('fixed it!')
+    const step = (id: string) => shown.steps.find((s: Json) => s.step === id)
+    expect(step('shape')).toMatchObject({ status: 'succeeded', output: { summary: 'fixed it', run: shown.run.id } })
+    expect(step('finish')).toMatchObject({ status: 'succeeded', output: 'fixed it!' })
+
+    const types = (await runEvents(server, shown.run.id)).map((e: Json) => `${e.type}:${e.step ?? e.step_id ?? ''}`)
+    expect(types.slice(-5)).toEqual([
+      'wait.completed:agent',
+      'step.succeeded:agent',
+      'step.succeeded:shape',
+      'step.succeeded:finish',
+      'run.succeeded:',
+    ])
+    const audit = await api(server, 'GET', `/api/v1/runs/${shown.run.id}/audit`)
+    expect((audit.body.data as Json).audit).toMatchObject({ ok: true, problems: [] })
+  })
+
+  it('run in the transaction of the vote that decides an approval', async () => {
+    const created = await api(server, 'POST', '/api/v1/tokens', {
+      name: 'ann',
+      scopes: ['approvals:decide'],
+      as_user: 'U0ANN',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const ann = (created.body.data as Json).token.secret as string
+    const started = await api(server, 'POST', '/api/v1/runs', { flow: 'in_approval', inputs: {}, wait: true })
+    const run = (started.body.data as Json).run
+    expect(run.waiting_on).toMatchObject({ kind: 'approval' })
+    await api(server, 'GET', '/api/v1/runs?limit=1', undefined, ann)
+    const before = await writes(server)
+    const voted = await api(server, 'POST', `/api/v1/waits/${run.waiting_on.wait_id}/approve`, {}, ann)
+    expect(voted.status, JSON.stringify(voted.body)).toBe(201)
+    const shown = await runReaches(server, run.id, ['succeeded', 'failed'])
+    expect((await writes(server)) - before).toBe(1)
+    expect(shown.run).toMatchObject({ status: 'succeeded', output: 'approved by U0ANN' })
+  })
+
+  it('a failing transform goes to the scheduler, which routes it by on_error', async () => {
+    const { shown, writes: count } = await callBack(server, 'in_error', 'x')
+    expect(count).toBeGreaterThan(1)
+    expect(shown.run.status).toBe('succeeded')
+    expect(shown.steps.find((s: Json) => s.step === 'broken')).toMatchObject({ status: 'failed' })
+    expect(shown.run.output).toBe(shown.steps.find((s: Json) => s.step === 'broken').error.code)
+  })
+
+  it('a transform with a timeout, or a step with a condition, is left to the scheduler', async () => {
+    const timed = await callBack(server, 'in_timeout', 'on time')
+    expect(timed.writes).toBeGreaterThan(1)
+    expect(timed.shown.run).toMatchObject({ status: 'succeeded', output: 'on time' })
+
+    const mixed = await callBack(server, 'in_then_http', 'shaped')
+    expect(mixed.writes).toBeGreaterThan(1)
+    expect(mixed.shown.run).toMatchObject({ status: 'succeeded', output: 'shaped.' })
+    const shape = mixed.shown.steps.find((s: Json) => s.step === 'shape')
+    const call = mixed.shown.steps.find((s: Json) => s.step === 'call')
+    expect(shape).toMatchObject({ status: 'succeeded', output: 'shaped' })
+    expect(call).toMatchObject({ status: 'skipped' })
+  })
+})
