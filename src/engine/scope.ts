@@ -30,11 +30,16 @@ export function buildScope(
 ): Record<string, unknown> {
   const steps: Record<string, { output: unknown }> = {}
   for (const [id, output] of outputs) steps[id] = { output }
-  const callbacks: Record<string, { url: string }> = {}
+  // Each URL is signed only when an expression reads it: most steps never do, and signing costs an HMAC per wait.
+  const callbacks: Record<string, { readonly url: string }> = {}
   for (const step of flow.steps) {
     if (step.kind === 'wait' || step.kind === 'job') {
+      let url: string | undefined
       callbacks[step.id] = {
-        url: callbackUrl(urls.publicUrl, urls.key, run.id, step.id, callbackVisit(run.cursor, step.id)),
+        get url() {
+          url ??= callbackUrl(urls.publicUrl, urls.key, run.id, step.id, callbackVisit(run.cursor, step.id))
+          return url
+        },
       }
     }
   }

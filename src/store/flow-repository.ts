@@ -4,9 +4,16 @@ import type { FlowRecord, FlowRepository, NewRevision, RevisionRecord } from '..
 import { conflict } from '../errors.ts'
 import type { Database } from './database.ts'
 import { flowRevisions, flows } from './schema.ts'
+import { tableCodec } from './sql-table.ts'
+
+// Every run start reads its flow and live revision: plain SQL on cached statements, not a query built per call.
+const flowTable = tableCodec(flows)
+const revisionTable = tableCodec(flowRevisions)
+const FLOW_BY_SLUG = `${flowTable.select} WHERE slug = ?`
+const REVISION_BY_VERSION = `${revisionTable.select} WHERE flow_slug = ? AND version = ?`
 
 export function createFlowRepository(database: Database): FlowRepository {
-  const { db } = database
+  const { db, sql } = database
   const toRevision = (row: typeof flowRevisions.$inferSelect): RevisionRecord => row
 
   return {
@@ -67,7 +74,10 @@ export function createFlowRepository(database: Database): FlowRepository {
 
     list: async () => db.select().from(flows).orderBy(asc(flows.slug)).all() as Promise<FlowRecord[]>,
 
-    get: async (slug) => db.select().from(flows).where(eq(flows.slug, slug)).get(),
+    get: async (slug) => {
+      const row = await sql.row(FLOW_BY_SLUG, [slug])
+      return row ? (flowTable.decodeRow(row) as FlowRecord) : undefined
+    },
 
     revisions: async (slug) =>
       db.select().from(flowRevisions).where(eq(flowRevisions.flowSlug, slug)).orderBy(desc(flowRevisions.number)).all(),
@@ -79,12 +89,10 @@ export function createFlowRepository(database: Database): FlowRepository {
         .where(and(eq(flowRevisions.flowSlug, slug), eq(flowRevisions.number, number)))
         .get(),
 
-    revisionByVersion: async (slug, version) =>
-      db
-        .select()
-        .from(flowRevisions)
-        .where(and(eq(flowRevisions.flowSlug, slug), eq(flowRevisions.version, version)))
-        .get(),
+    revisionByVersion: async (slug, version) => {
+      const row = await sql.row(REVISION_BY_VERSION, [slug, version])
+      return row ? toRevision(revisionTable.decodeRow(row)) : undefined
+    },
 
     revisionById: async (id) => db.select().from(flowRevisions).where(eq(flowRevisions.id, id)).get(),
 
