@@ -130,6 +130,11 @@ interface RunHead {
   hash: string
 }
 
+function headOf(run: RunRecord): RunHead {
+  const { leaseOwner, status, eventCount, lastEventHash } = run as RunRecord & { lastEventHash: string }
+  return { owner: leaseOwner, status, count: eventCount, hash: lastEventHash }
+}
+
 async function readHead(sql: SqlRunner, runId: string): Promise<RunHead | undefined> {
   return (await sql.get(
     'SELECT lease_owner AS owner, status, event_count AS count, last_event_hash AS hash FROM runs WHERE id = ?',
@@ -193,7 +198,11 @@ async function promoteQueued(
   return id
 }
 
-async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition): Promise<CommitResult> {
+/**
+ * `known`: the run's head as read earlier in this same transaction (nothing else can have written it since), which
+ * saves reading it again.
+ */
+async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition, known?: RunHead): Promise<CommitResult> {
   if (t.fireTimer !== undefined) {
     const fired = await sql.run(
       `UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'pending'`,
@@ -202,7 +211,7 @@ async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition): Prom
     if (fired.changes === 0) throw new Abort('timer_fired')
   }
   // One read serves the fences and the event chain's head; one update writes the run and the new head.
-  const head = await readHead(sql, t.runId)
+  const head = known ?? (await readHead(sql, t.runId))
   if (!head) throw new Abort('fence')
   if (t.fenceOwner !== undefined && head.owner !== t.fenceOwner) throw new Abort('fence')
   if (t.fenceStatus !== undefined && !t.fenceStatus.includes(head.status as never)) throw new Abort('fence')
@@ -356,8 +365,13 @@ export function createRunStore(database: Database): RunStore {
     async transact(decide) {
       try {
         return await database.write(async (tx, sql) => {
+          const heads = new Map<string, RunHead>()
           const view = {
-            getRun: (id: string) => getRun(sql, id),
+            getRun: async (id: string) => {
+              const run = await getRun(sql, id)
+              if (run) heads.set(id, headOf(run))
+              return run
+            },
             getWait: (id: string) => getWait(sql, id),
             getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
             votes: (waitId: string) => votesOf(sql, waitId),
@@ -366,7 +380,7 @@ export function createRunStore(database: Database): RunStore {
           }
           const { transition, result } = await decide(view)
           try {
-            const commit = transition ? await applyTransition(sql, tx, transition) : null
+            const commit = transition ? await applyTransition(sql, tx, transition, heads.get(transition.runId)) : null
             return { result, commit }
           } catch (error) {
             if (error instanceof Abort) throw new AbortWith(error.conflict, result)
