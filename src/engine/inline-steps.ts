@@ -46,7 +46,9 @@ export async function continueInline(
   let current = { ...run, ...resolved.run } as RunRecord
   if (!inlinable(current) || !resolved.stepRun) return resolved
   const outputs = latestOutputs(await view.stepRuns(run.id))
-  outputs.set(resolved.stepRun.stepId, resolved.stepRun.output)
+  // As stored (secrets masked): the scope must be the one the scheduler would build from the database.
+  const mask = (value: unknown) => (deps.redactor ? deps.redactor.value(value) : value)
+  outputs.set(resolved.stepRun.stepId, mask(resolved.stepRun.output))
   let transition = resolved
   for (let i = 0; i < MAX_INLINE_STEPS; i++) {
     const step = inlinable(current)
@@ -55,7 +57,7 @@ export async function continueInline(
     const outcome = await runStep(deps, current, step, scope).catch(() => undefined)
     // A failing step goes to the scheduler, which applies its retry and on_error exactly as for any other step.
     if (outcome?.type !== 'done') break
-    const produced = deps.redactor ? deps.redactor.value(outcome.output) : outcome.output
+    const produced = mask(outcome.output)
     // Outputs are stored as plain JSON; a large one becomes a resource, which is written outside this transaction.
     const json = JSON.stringify(produced ?? null) ?? 'null'
     if (Buffer.byteLength(json) > deps.resourceThresholdBytes) break
