@@ -301,9 +301,11 @@ describe('callbacks: the status matrix', () => {
     // The schema is never templated, so it is known before the wait starts.
     const early = await post(server, token, { not_a_summary: true })
     // Whatever the answer, the wait must open normally after the sleep and take a valid body.
+    // Between the sleep and the wait the run is briefly `running`: wait for it to park on the wait, or to end.
     const parked = await eventually(async () => {
       const shown = await showRun(server, run.id)
-      return shown.run.waiting_on?.step === 'agent' || shown.run.status !== 'waiting' ? shown : undefined
+      const ended = ['succeeded', 'failed', 'canceled', 'timed_out'].includes(shown.run.status)
+      return shown.run.waiting_on?.step === 'agent' || ended ? shown : undefined
     }, 'the run to reach its wait')
     expect(parked.run.status).toBe('waiting')
     expect((await state(server, token)).status).toBe('open')
