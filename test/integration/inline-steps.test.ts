@@ -124,6 +124,14 @@ describe('pure steps after a callback', () => {
     ])
     const audit = await api(server, 'GET', `/api/v1/runs/${shown.run.id}/audit`)
     expect((audit.body.data as Json).audit).toMatchObject({ ok: true, problems: [] })
+    // Inline transforms are billable executions like any other.
+    const month = new Date().toISOString().slice(0, 7)
+    const usage = ((await api(server, 'GET', `/api/v1/usage?month=${month}`)).body.data as Json).usage
+    expect(usage.flows.find((f: Json) => f.flow === 'in_chain')).toEqual({
+      flow: 'in_chain',
+      executions: 3,
+      by_kind: { transform: 3 },
+    })
   })
 
   it('run in the transaction of the vote that decides an approval', async () => {
