@@ -1,0 +1,212 @@
+// The floor of this stack for bench/callbacks' closed loop: a bare node:http server on the same database layer (real
+// migrations, group commit, cached native statements) that does only what any implementation of a callback
+// completion must: parse the request, read the run and its wait, write the wait, two step results, four chained
+// events and the run in one transaction, and answer; then a status read with an API-token lookup. No engine, no
+// framework, no validation. It tells how far the 2,000/s target is from what Node.js and libSQL give on this machine.
+// Prints JSON like bench/callbacks: completions/s, p50/p99, CPU per completion.
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openDatabase } from '../src/store/database.ts'
+import { runEvents, runs, stepRuns, tokens, waits } from '../src/store/schema.ts'
+import { tableCodec } from '../src/store/sql-table.ts'
+import { createBenchClient } from './support/http-client.ts'
+import { repoRoot } from './support/root.ts'
+import { cpuMsOf, percentile, serverNodeFlags } from './support/serve.ts'
+
+const N = Number(process.env.BENCH_RUNS ?? 5000)
+const CONCURRENCY = 32
+const TOKEN = 'floor-token'
+
+const runTable = tableCodec(runs)
+const waitTable = tableCodec(waits)
+const stepRunTable = tableCodec(stepRuns)
+const eventTable = tableCodec(runEvents)
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+async function serve(dbPath: string): Promise<void> {
+  const database = await openDatabase({ url: `file:${dbPath}` })
+  const at = Date.now()
+  await database.write(async (_tx, sql) => {
+    const token = tableCodec(tokens).insert({
+      ...{ id: 'tok', name: 'floor', tokenHash: sha256(TOKEN), scopes: ['*'], createdAt: at },
+    })
+    await sql.run(token.sql, token.args)
+    for (let i = 0; i < N; i++) {
+      const id = `run_${i}`
+      const run = runTable.insert({
+        ...{ id, flowSlug: 'floor', revisionId: 1, version: 1, status: 'waiting', inputs: {}, initiator: 'U0FLOOR' },
+        ...{ trigger: 'api', cursor: { step: 'done', visit: 1, attempt: 1, visits: { done: 1 } } },
+        ...{ waitingOn: { step: 'done', kind: 'wait' }, eventCount: 0, createdAt: at, updatedAt: at },
+      })
+      await sql.run(run.sql, run.args)
+      const wait = waitTable.insert({
+        ...{ id: `wait_${i}`, runId: id, stepId: 'done', visit: 1, kind: 'wait', status: 'open', createdAt: at },
+      })
+      await sql.run(wait.sql, wait.args)
+    }
+  })
+  const body = (request: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = []
+      request.on('data', (chunk: Buffer) => chunks.push(chunk))
+      request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    })
+
+  async function complete(runId: string, raw: string): Promise<number> {
+    const payload = JSON.parse(raw) as unknown
+    const payloadHash = sha256(raw)
+    return database.write(async (_tx, sql) => {
+      const now = Date.now()
+      const run = await sql.row(`${runTable.select} WHERE id = ?`, [runId])
+      const waitRow = await sql.row(`${waitTable.select} WHERE run_id = ? AND step_id = ? AND visit = ?`, [
+        runId,
+        'done',
+        1,
+      ])
+      if (!run || !waitRow) return 404
+      const wait = waitTable.decodeRow(waitRow)
+      if (wait.status !== 'open') return 409
+      const head = runTable.decodeRow(run)
+      const patch = waitTable.assignments({
+        status: 'completed',
+        result: payload,
+        payload,
+        payloadHash,
+        completedAt: now,
+      })
+      await sql.run(`UPDATE waits SET ${patch.sql} WHERE id = ? AND status = 'open'`, [...patch.args, wait.id])
+      const output = { ok: true, n: (payload as { n?: unknown }).n }
+      for (const [stepId, kind, value] of [
+        ['done', 'wait', payload],
+        ['shape', 'transform', output],
+      ] as const) {
+        const upsert = stepRunTable.upsert(
+          {
+            ...{ runId, stepId, visit: 1, kind, status: 'succeeded', attempt: 1, output: value, error: null },
+            ...{ billable: kind === 'transform', startedAt: now, endedAt: now },
+          },
+          'run_id, step_id, visit',
+        )
+        await sql.run(upsert.sql, upsert.args)
+      }
+      let prev = head.lastEventHash
+      const types = ['wait.completed', 'step.succeeded', 'step.succeeded', 'run.succeeded']
+      const events = types.map((type, i) => {
+        const event = { runId, seq: head.eventCount + i + 1, type, at: now, actor: null, stepId: 'done', data: {} }
+        const hash = sha256(prev + JSON.stringify(event))
+        const row = { ...event, prevHash: prev, hash }
+        prev = hash
+        return row
+      })
+      const insert = eventTable.insertRows(events)
+      await sql.run(insert.sql, insert.args)
+      const runPatch = runTable.assignments({
+        ...{ status: 'succeeded', cursor: { step: null, visit: 1, attempt: 1, visits: { done: 1, shape: 1 } } },
+        ...{ waitingOn: null, output, leaseOwner: null, leaseExpiresAt: null, runnableAt: null, endedAt: now },
+        ...{ eventCount: head.eventCount + events.length, lastEventHash: prev, updatedAt: now },
+      })
+      await sql.run(`UPDATE runs SET ${runPatch.sql} WHERE id = ?`, [...runPatch.args, runId])
+      return 202
+    })
+  }
+
+  async function show(runId: string, authorization: string | undefined): Promise<[number, string]> {
+    const token = await database.sql.get('SELECT * FROM tokens WHERE token_hash = ?', [
+      sha256(authorization?.replace(/^Bearer /, '') ?? ''),
+    ])
+    if (!token || token.revoked_at !== null) return [401, '{"ok":false}']
+    const row = await database.sql.row(`${runTable.select} WHERE id = ?`, [runId])
+    if (!row) return [404, '{"ok":false}']
+    const run = runTable.decodeRow(row)
+    const view = { id: run.id, status: run.status, ended_at: run.endedAt ? new Date(run.endedAt).toISOString() : null }
+    return [200, JSON.stringify({ ok: true, data: { run: view } })]
+  }
+
+  const server = createServer((request, response) => {
+    const [, kind, id] = (request.url ?? '').split('/')
+    const answer = (status: number, text: string) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(text)
+    if (request.method === 'POST' && kind === 'cb' && id) {
+      body(request)
+        .then((raw) => complete(id, raw))
+        .then((status) => answer(status, `{"ok":${status === 202}}`))
+        .catch(() => answer(500, '{"ok":false}'))
+    } else if (request.method === 'GET' && kind === 'runs' && id) {
+      show(id, request.headers.authorization)
+        .then(([status, text]) => answer(status, text))
+        .catch(() => answer(500, '{"ok":false}'))
+    } else answer(404, '{"ok":false}')
+  })
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`)
+  })
+}
+
+async function drive(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-floor-'))
+  const flags = serverNodeFlags()
+  const child = spawn(
+    process.execPath,
+    [...flags, join(repoRoot(), 'bin', 'run-ts.mjs'), 'bench/stack-floor.ts', '--serve', join(dir, 'floor.db')],
+    { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0] as string) as { port: number }).port)
+      })
+      child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)))
+    })
+    const client = createBenchClient(`http://127.0.0.1:${port}`, 2 * CONCURRENCY)
+    const auth = { authorization: `Bearer ${TOKEN}` }
+    const latencies: number[] = []
+    let next = 0
+    const cpuBefore = cpuMsOf(child.pid ?? 0)
+    const benchBefore = process.cpuUsage()
+    const start = performance.now()
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < N) {
+          const id = `run_${next++}`
+          const sent = performance.now()
+          const posted = await client.send('POST', `/cb/${id}`, JSON.stringify({ n: id }))
+          if (posted.status !== 202) throw new Error(`callback ${posted.status}`)
+          const shown = await client.send('GET', `/runs/${id}`, undefined, auth)
+          if (!shown.text.includes('"succeeded"')) throw new Error(`run ${id}: ${shown.text}`)
+          latencies.push(performance.now() - sent)
+        }
+      }),
+    )
+    const wallMs = performance.now() - start
+    const serverCpuMs = cpuMsOf(child.pid ?? 0) - cpuBefore
+    const bench = process.cpuUsage(benchBefore)
+    client.close()
+    const sorted = latencies.sort((a, b) => a - b)
+    console.log(
+      JSON.stringify({
+        bench: 'stack-floor',
+        runs: N,
+        concurrency: CONCURRENCY,
+        server_node_flags: flags,
+        completions_per_s: Math.round((N / wallMs) * 1000),
+        p50_ms: +percentile(sorted, 0.5).toFixed(1),
+        p99_ms: +percentile(sorted, 0.99).toFixed(1),
+        server_cpu_ms_per_completion: +(serverCpuMs / N).toFixed(2),
+        bench_cpu_ms_per_completion: +((bench.user + bench.system) / 1000 / N).toFixed(2),
+      }),
+    )
+  } finally {
+    child.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv.includes('--serve')) await serve(process.argv[process.argv.indexOf('--serve') + 1] as string)
+else await drive()
