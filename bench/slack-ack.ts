@@ -2,6 +2,9 @@
 // (from a worker thread) BENCH_CLICKS signed `gl_approve` clicks at BENCH_CONCURRENCY, each a distinct eligible vote, and times every
 // round trip (request sent → ack received). Afterwards it checks that every 200-acked vote is stored (the vote is
 // written before the ack). Prints one JSON line; exits 1 when an acked vote is missing.
+// BENCH_FLOOR=1 sends the same clicks to support/slack-floor-server.ts instead, on the database the real server
+// parked the approvals in: the floor of this stack for the same work (see docs/performance.md).
+import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { buildBlockActionPayload, createFakeSlack, encodeForm } from '../test/support/fake-slack/index.ts'
 import {
@@ -12,6 +15,7 @@ import {
   percentile,
   serverNodeFlags,
   startBenchServer,
+  startFloorServer,
 } from './support/serve.ts'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 1000)
@@ -21,6 +25,7 @@ const REQUIRED = Math.min(50, CLICKS, Number(process.env.BENCH_REQUIRED ?? 50))
 const SECRET = 'bench-slack-signing-secret'
 const CHANNEL = 'C0BENCH'
 const SLUG = 'bench_slack_ack'
+const FLOOR = process.env.BENCH_FLOOR === '1'
 
 const users = Array.from({ length: CLICKS }, (_, i) => `U0B${String(i).padStart(7, '0')}`)
 const approvals = Math.ceil(CLICKS / REQUIRED)
@@ -150,6 +155,7 @@ const fake = await createFakeSlack({
   channels: { [CHANNEL]: { name: 'bench', members: users } },
 })
 let server: BenchServer | undefined
+let floor: Awaited<ReturnType<typeof startFloorServer>> | undefined
 let exitCode = 0
 try {
   server = await startBenchServer({
@@ -182,27 +188,39 @@ try {
     )
     return { index: i, user, wait: approval.wait, body: encodeForm({ payload: JSON.stringify(payload) }) }
   })
+  if (FLOOR) {
+    await server.stop({ keepData: true })
+    floor = await startFloorServer('bench/support/slack-floor-server.ts', [
+      join(server.dir, 'data', 'greenlight.db'),
+      SECRET,
+    ])
+  }
+  const target = floor ?? { url: server.url, child: server.child }
   const callsBefore = fake.calls.length
   const ephemeralsBefore = fake.ephemerals().length
-  const cpuBefore = cpuMsOf(server.child.pid ?? 0)
+  const cpuBefore = cpuMsOf(target.child.pid ?? 0)
   const benchCpuBefore = process.cpuUsage()
   const start = performance.now()
   const sent = await sendFromWorker(
-    `${server.url}/slack/events`,
+    `${target.url}/slack/events`,
     clicks.map((c) => c.body),
   )
   const results = clicks.map((click, i) => ({ ...click, response: sent[i] as { status: number; latencyMs: number } }))
   const wallMs = performance.now() - start
-  const serverCpuMs = cpuMsOf(server.child.pid ?? 0) - cpuBefore
+  const serverCpuMs = cpuMsOf(target.child.pid ?? 0) - cpuBefore
   const benchCpu = process.cpuUsage(benchCpuBefore)
-  const serverMemory = memoryOf(server.child.pid ?? 0)
+  const serverMemory = memoryOf(target.child.pid ?? 0)
 
   // Durability: every click that got its 200 ack must be a stored vote.
   const stored = new Set<string>()
-  for (const approval of parked) {
-    const { json } = await call(server, 'GET', `/api/v1/waits/${approval.wait}`)
-    for (const vote of (json.data as { wait: { votes: { user: string }[] } }).wait.votes) {
-      stored.add(`${approval.wait}|${vote.user}`)
+  if (floor) {
+    for (const key of (await (await fetch(`${floor.url}/votes`)).json()) as string[]) stored.add(key)
+  } else {
+    for (const approval of parked) {
+      const { json } = await call(server, 'GET', `/api/v1/waits/${approval.wait}`)
+      for (const vote of (json.data as { wait: { votes: { user: string }[] } }).wait.votes) {
+        stored.add(`${approval.wait}|${vote.user}`)
+      }
     }
   }
   const acked = results.filter((r) => r.response.status === 200)
@@ -224,7 +242,7 @@ try {
     .sort((a, b) => a - b)
   console.log(
     JSON.stringify({
-      bench: 'slack-ack',
+      bench: FLOOR ? 'slack-ack-floor' : 'slack-ack',
       clicks: results.length,
       concurrency: CONCURRENCY,
       server_node_flags: serverNodeFlags(),
@@ -257,6 +275,7 @@ try {
     exitCode = 1
   }
 } finally {
+  await floor?.stop()
   await server?.stop()
   await fake.close()
 }

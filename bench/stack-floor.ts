@@ -4,7 +4,6 @@
 // events and the run in one transaction, and answer; then a status read with an API-token lookup. No engine, no
 // framework, no validation. It tells how far the 2,000/s target is from what Node.js and libSQL give on this machine.
 // Prints JSON like bench/callbacks: completions/s, p50/p99, CPU per completion.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
@@ -15,8 +14,7 @@ import { openDatabase } from '../src/store/database.ts'
 import { runEvents, runs, stepRuns, tokens, waits } from '../src/store/schema.ts'
 import { tableCodec } from '../src/store/sql-table.ts'
 import { createBenchClient } from './support/http-client.ts'
-import { repoRoot } from './support/root.ts'
-import { cpuMsOf, percentile, serverNodeFlags } from './support/serve.ts'
+import { cpuMsOf, percentile, serverNodeFlags, startFloorServer } from './support/serve.ts'
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
 const CONCURRENCY = 32
@@ -149,22 +147,10 @@ async function serve(dbPath: string): Promise<void> {
 
 async function drive(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-floor-'))
-  const flags = serverNodeFlags()
-  const child = spawn(
-    process.execPath,
-    [...flags, join(repoRoot(), 'bin', 'run-ts.mjs'), 'bench/stack-floor.ts', '--serve', join(dir, 'floor.db')],
-    { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const floor = await startFloorServer('bench/stack-floor.ts', ['--serve', join(dir, 'floor.db')])
+  const child = floor.child
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = ''
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0] as string) as { port: number }).port)
-      })
-      child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)))
-    })
-    const client = createBenchClient(`http://127.0.0.1:${port}`, 2 * CONCURRENCY)
+    const client = createBenchClient(floor.url, 2 * CONCURRENCY)
     const auth = { authorization: `Bearer ${TOKEN}` }
     const latencies: number[] = []
     let next = 0
@@ -194,7 +180,7 @@ async function drive(): Promise<void> {
         bench: 'stack-floor',
         runs: N,
         concurrency: CONCURRENCY,
-        server_node_flags: flags,
+        server_node_flags: serverNodeFlags(),
         completions_per_s: Math.round((N / wallMs) * 1000),
         p50_ms: +percentile(sorted, 0.5).toFixed(1),
         p99_ms: +percentile(sorted, 0.99).toFixed(1),
@@ -203,7 +189,7 @@ async function drive(): Promise<void> {
       }),
     )
   } finally {
-    child.kill('SIGTERM')
+    await floor.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -12,7 +12,8 @@ export interface BenchServer {
   secretKey: Buffer
   child: ChildProcess
   dir: string
-  stop(): Promise<void>
+  /** Stops the server and removes its directory; `keepData` leaves the directory (its database) for a floor server. */
+  stop(options?: { keepData?: boolean }): Promise<void>
 }
 
 /**
@@ -54,14 +55,46 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     secretKey,
     child,
     dir,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      })
-      rmSync(dir, { recursive: true, force: true })
+    async stop(options = {}) {
+      await stopChild(child)
+      if (!options.keepData) rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+/**
+ * Starts a bench's floor server (a TypeScript script of bench/ run through bin/run-ts.mjs, with the flags `npm start`
+ * gives the real server) and waits for the `{"port": …}` line it prints when listening.
+ */
+export async function startFloorServer(
+  script: string,
+  args: string[],
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [...serverNodeFlags(), join(repoRoot(), 'bin', 'run-ts.mjs'), script, ...args],
+    {
+      cwd: repoRoot(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0] as string) as { port: number }).port)
+    })
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+  return { url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) }
 }
 
 /** Peak and current resident memory of a process, from /proc (Linux). */
