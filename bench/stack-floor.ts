@@ -4,17 +4,25 @@
 // events and the run in one transaction, and answer; then a status read with an API-token lookup. No engine, no
 // framework, no validation. It tells how far the 2,000/s target is from what Node.js and libSQL give on this machine.
 // Prints JSON like bench/callbacks: completions/s, p50/p99, CPU per completion.
-import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { eventHash } from '../src/core/hash-chain.ts'
+import { payloadHash } from '../src/engine/callbacks.ts'
+import { hashToken } from '../src/engine/tokens.ts'
 import { openDatabase } from '../src/store/database.ts'
 import { runEvents, runs, stepRuns, tokens, waits } from '../src/store/schema.ts'
 import { tableCodec } from '../src/store/sql-table.ts'
 import { createBenchClient } from './support/http-client.ts'
-import { cpuMsOf, percentile, serverNodeFlags, startFloorServer } from './support/serve.ts'
+import {
+  cpuMsOf,
+  listenAndAnnounce,
+  percentile,
+  readRequestBody,
+  serverNodeFlags,
+  startFloorServer,
+} from './support/serve.ts'
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
 const CONCURRENCY = 32
@@ -24,14 +32,13 @@ const runTable = tableCodec(runs)
 const waitTable = tableCodec(waits)
 const stepRunTable = tableCodec(stepRuns)
 const eventTable = tableCodec(runEvents)
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 async function serve(dbPath: string): Promise<void> {
   const database = await openDatabase({ url: `file:${dbPath}` })
   const at = Date.now()
   await database.write(async (_tx, sql) => {
     const token = tableCodec(tokens).insert({
-      ...{ id: 'tok', name: 'floor', tokenHash: sha256(TOKEN), scopes: ['*'], createdAt: at },
+      ...{ id: 'tok', name: 'floor', tokenHash: hashToken(TOKEN), scopes: ['*'], createdAt: at },
     })
     await sql.run(token.sql, token.args)
     for (let i = 0; i < N; i++) {
@@ -48,16 +55,9 @@ async function serve(dbPath: string): Promise<void> {
       await sql.run(wait.sql, wait.args)
     }
   })
-  const body = (request: IncomingMessage) =>
-    new Promise<string>((resolve) => {
-      const chunks: Buffer[] = []
-      request.on('data', (chunk: Buffer) => chunks.push(chunk))
-      request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    })
-
-  async function complete(runId: string, raw: string): Promise<number> {
-    const payload = JSON.parse(raw) as unknown
-    const payloadHash = sha256(raw)
+  async function complete(runId: string, raw: Buffer): Promise<number> {
+    const payload = JSON.parse(raw.toString('utf8')) as unknown
+    const hash = payloadHash(raw)
     return database.write(async (_tx, sql) => {
       const now = Date.now()
       const run = await sql.row(`${runTable.select} WHERE id = ?`, [runId])
@@ -74,7 +74,7 @@ async function serve(dbPath: string): Promise<void> {
         status: 'completed',
         result: payload,
         payload,
-        payloadHash,
+        payloadHash: hash,
         completedAt: now,
       })
       await sql.run(`UPDATE waits SET ${patch.sql} WHERE id = ? AND status = 'open'`, [...patch.args, wait.id])
@@ -96,9 +96,8 @@ async function serve(dbPath: string): Promise<void> {
       const types = ['wait.completed', 'step.succeeded', 'step.succeeded', 'run.succeeded']
       const events = types.map((type, i) => {
         const event = { runId, seq: head.eventCount + i + 1, type, at: now, actor: null, stepId: 'done', data: {} }
-        const hash = sha256(prev + JSON.stringify(event))
-        const row = { ...event, prevHash: prev, hash }
-        prev = hash
+        const row = { ...event, prevHash: prev, hash: eventHash(prev, event) }
+        prev = row.hash
         return row
       })
       const insert = eventTable.insertRows(events)
@@ -115,7 +114,7 @@ async function serve(dbPath: string): Promise<void> {
 
   async function show(runId: string, authorization: string | undefined): Promise<[number, string]> {
     const token = await database.sql.get('SELECT * FROM tokens WHERE token_hash = ?', [
-      sha256(authorization?.replace(/^Bearer /, '') ?? ''),
+      hashToken(authorization?.replace(/^Bearer /, '') ?? ''),
     ])
     if (!token || token.revoked_at !== null) return [401, '{"ok":false}']
     const row = await database.sql.row(`${runTable.select} WHERE id = ?`, [runId])
@@ -130,7 +129,7 @@ async function serve(dbPath: string): Promise<void> {
     const answer = (status: number, text: string) =>
       response.writeHead(status, { 'content-type': 'application/json' }).end(text)
     if (request.method === 'POST' && kind === 'cb' && id) {
-      body(request)
+      readRequestBody(request)
         .then((raw) => complete(id, raw))
         .then((status) => answer(status, `{"ok":${status === 202}}`))
         .catch(() => answer(500, '{"ok":false}'))
@@ -140,9 +139,7 @@ async function serve(dbPath: string): Promise<void> {
         .catch(() => answer(500, '{"ok":false}'))
     } else answer(404, '{"ok":false}')
   })
-  server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`)
-  })
+  listenAndAnnounce(server)
 }
 
 async function drive(): Promise<void> {

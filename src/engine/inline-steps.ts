@@ -44,15 +44,15 @@ export async function continueInline(
       : undefined
   }
   let current = { ...run, ...resolved.run } as RunRecord
-  if (!inlinable(current) || !resolved.stepRun) return resolved
+  let step = inlinable(current)
+  // Nothing to run here: no read of the step results either.
+  if (!step || !resolved.stepRun) return resolved
   const outputs = latestOutputs(await view.stepRuns(run.id))
   // As stored (secrets masked): the scope must be the one the scheduler would build from the database.
   const mask = (value: unknown) => (deps.redactor ? deps.redactor.value(value) : value)
   outputs.set(resolved.stepRun.stepId, mask(resolved.stepRun.output))
   let transition = resolved
-  for (let i = 0; i < MAX_INLINE_STEPS; i++) {
-    const step = inlinable(current)
-    if (!step) break
+  for (let i = 0; step && i < MAX_INLINE_STEPS; i++) {
     const scope = buildScope(current, flow, outputs, { publicUrl: deps.publicUrl(), key: deps.secretKey })
     const outcome = await runStep(deps, current, step, scope).catch(() => undefined)
     // A failing step goes to the scheduler, which applies its retry and on_error exactly as for any other step.
@@ -82,6 +82,7 @@ export async function continueInline(
     transition = mergeInto(transition, next)
     outputs.set(step.id, output)
     current = { ...current, ...next.run, cursor, output } as RunRecord
+    step = inlinable(current)
   }
   return transition
 }

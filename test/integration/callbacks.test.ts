@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCallbackToken } from '../../src/core/callback-token.ts'
+import { isTerminal } from '../../src/core/run-status.ts'
 import { eventually, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -304,8 +305,7 @@ describe('callbacks: the status matrix', () => {
     // Between the sleep and the wait the run is briefly `running`: wait for it to park on the wait, or to end.
     const parked = await eventually(async () => {
       const shown = await showRun(server, run.id)
-      const ended = ['succeeded', 'failed', 'canceled', 'timed_out'].includes(shown.run.status)
-      return shown.run.waiting_on?.step === 'agent' || ended ? shown : undefined
+      return shown.run.waiting_on?.step === 'agent' || isTerminal(shown.run.status) ? shown : undefined
     }, 'the run to reach its wait')
     expect(parked.run.status).toBe('waiting')
     expect((await state(server, token)).status).toBe('open')

@@ -3,66 +3,64 @@
 // the scheduler. The server's write counter (/metrics) tells which path a run took.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TERMINAL_STATUSES } from '../../src/core/run-status.ts'
 import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
-const FLOWS = [
-  `slug: in_chain
-steps:
+/** A flow that hands out the `agent` wait's callback URL, parks on it, then runs `after` (steps in YAML). */
+const agentFlow = (slug: string, after: string, head = '') => `slug: ${slug}
+${head}steps:
   - id: hand_out
     transform: "{{ callbacks.agent.url }}"
   - id: agent
     wait: {}
-  - id: shape
+${after}`
+
+const FLOWS = [
+  agentFlow(
+    'in_chain',
+    `  - id: shape
     transform: "{{ { 'summary': steps.agent.output.summary, 'run': run.id } }}"
   - id: finish
     transform: "{{ steps.shape.output.summary & '!' }}"
 `,
+  ),
   // A transform that fails must reach on_error through the scheduler, like any other step failure.
-  `slug: in_error
-steps:
-  - id: hand_out
-    transform: "{{ callbacks.agent.url }}"
-  - id: agent
-    wait: {}
-  - id: broken
+  agentFlow(
+    'in_error',
+    `  - id: broken
     transform: "{{ $error('no summary') }}"
     on_error: continue
   - id: finish
     transform: "{{ steps.broken.output.error.code }}"
 `,
+  ),
   // A step with a timeout, or a condition, is left to the scheduler too.
-  `slug: in_timeout
-steps:
-  - id: hand_out
-    transform: "{{ callbacks.agent.url }}"
-  - id: agent
-    wait: {}
-  - id: finish
+  agentFlow(
+    'in_timeout',
+    `  - id: finish
     transform: "{{ steps.agent.output.summary }}"
     timeout: 5s
 `,
-  `slug: in_approval
-steps:
-  - id: review
-    approval: { message: "Ship it?", approvers: { users: [U0ANN] } }
-  - id: finish
-    transform: "{{ steps.review.output.decision & ' by ' & steps.review.output.votes[0].user }}"
-`,
-  `slug: in_then_http
-inputs: { target: { type: string, default: "http://127.0.0.1:9/unreachable" } }
-steps:
-  - id: hand_out
-    transform: "{{ callbacks.agent.url }}"
-  - id: agent
-    wait: {}
-  - id: shape
+  ),
+  agentFlow(
+    'in_then_http',
+    `  - id: shape
     transform: "{{ steps.agent.output.summary }}"
   - id: call
     if: "{{ false }}"
     http: { url: "{{ inputs.target }}" }
   - id: finish
     transform: "{{ steps.shape.output & '.' }}"
+`,
+    'inputs: { target: { type: string, default: "http://127.0.0.1:9/unreachable" } }\n',
+  ),
+  `slug: in_approval
+steps:
+  - id: review
+    approval: { message: "Ship it?", approvers: { users: [U0ANN] } }
+  - id: finish
+    transform: "{{ steps.review.output.decision & ' by ' & steps.review.output.votes[0].user }}"
 `,
 ]
 
@@ -87,7 +85,7 @@ async function callBack(server: TestServer, flow: string, summary: string): Prom
     body: JSON.stringify({ summary }),
   })
   expect(answer.status).toBe(202)
-  const shown = await runReaches(server, run.id, ['succeeded', 'failed', 'canceled', 'timed_out'])
+  const shown = await runReaches(server, run.id, [...TERMINAL_STATUSES])
   return { shown, writes: (await writes(server)) - before }
 }
 
