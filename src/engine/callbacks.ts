@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { CallbackTarget } from '../core/callback-token.ts'
 import { parseDuration } from '../core/flow/index.ts'
-import { isTerminal } from '../core/run-status.ts'
+import { isTerminal, type RunStatus } from '../core/run-status.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { continueInline, leftRunning } from './inline-steps.ts'
@@ -12,7 +12,8 @@ import type { RunRecord, WaitRecord } from './run-ports.ts'
 import { resolveWait } from './transitions.ts'
 
 export type CallbackOutcome =
-  | { type: 'accepted'; early: boolean; runId: string; step: string }
+  /** `runStatus`: the run's status as this callback's commit left it (`succeeded` when it ran the run to its end). */
+  | { type: 'accepted'; early: boolean; runId: string; step: string; runStatus: RunStatus }
   | { type: 'duplicate'; runId: string; step: string }
   | { type: 'already_completed' }
   | { type: 'not_found' }
@@ -118,7 +119,13 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
               },
             ],
           },
-          result: { type: 'accepted', early: true, runId: run.id, step: target.stepId } as CallbackOutcome,
+          result: {
+            type: 'accepted',
+            early: true,
+            runId: run.id,
+            step: target.stepId,
+            runStatus: run.status,
+          } as CallbackOutcome,
         }
       }
       if (wait.status === 'early' || wait.status === 'completed') {
@@ -154,7 +161,13 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       continues = leftRunning(transition)
       return {
         transition,
-        result: { type: 'accepted', early: false, runId: run.id, step: wait.stepId } as CallbackOutcome,
+        result: {
+          type: 'accepted',
+          early: false,
+          runId: run.id,
+          step: wait.stepId,
+          runStatus: transition.run?.status ?? run.status,
+        } as CallbackOutcome,
       }
     })
     // Lost a race (the run moved between our read and our write): answer from the new state.
@@ -244,7 +257,13 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       const commit = await store.commit(transition)
       if (!commit.ok) return { type: 'expired' }
       afterCommit(found.run.id, commit.promoted, leftRunning(transition))
-      return { type: 'accepted', early: false, runId: found.run.id, step: step.id }
+      return {
+        type: 'accepted',
+        early: false,
+        runId: found.run.id,
+        step: step.id,
+        runStatus: transition.run?.status ?? found.run.status,
+      }
     },
 
     async state(target: CallbackTarget) {

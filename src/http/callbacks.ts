@@ -21,7 +21,16 @@ function answer(c: Context, outcome: CallbackOutcome): Response {
   switch (outcome.type) {
     case 'accepted':
       return c.json(
-        { ok: true, data: { status: 'accepted', run_id: outcome.runId, step: outcome.step, early: outcome.early } },
+        {
+          ok: true,
+          data: {
+            status: 'accepted',
+            run_id: outcome.runId,
+            step: outcome.step,
+            early: outcome.early,
+            run: { id: outcome.runId, status: outcome.runStatus },
+          },
+        },
         202,
       )
     case 'duplicate':

@@ -142,6 +142,8 @@ describe('callbacks: the status matrix', () => {
     expect(first.status, first.text).toBe(202)
     expect(first.body).toMatchObject({ ok: true, data: { status: 'accepted', run_id: run.id, step: 'agent' } })
     expect(first.body.data.early).toBe(false)
+    // The transform after the wait ran in the callback's own commit: the answer already reports the ended run.
+    expect(first.body.data.run).toEqual({ id: run.id, status: 'succeeded' })
 
     const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out', 'canceled'])
     expect(done.run.status).toBe('succeeded')
@@ -278,6 +280,7 @@ describe('callbacks: the status matrix', () => {
     const early = await post(server, token, payload)
     expect(early.status, early.text).toBe(202)
     expect(early.body.data).toMatchObject({ status: 'accepted', early: true, run_id: run.id, step: 'agent' })
+    expect(early.body.data.run).toEqual({ id: run.id, status: 'waiting' })
     expect((await state(server, token)).status).toBe('received_early')
     // Still asleep: the callback did not cut the sleep short.
     expect((await showRun(server, run.id)).run.waiting_on).toMatchObject({ step: 'nap' })

@@ -71,8 +71,15 @@ async function writes(server: TestServer): Promise<number> {
   return Number(line?.split(' ')[1])
 }
 
-/** Parks a run of `flow` on its wait, then completes the wait; returns the ended run and the writes that took. */
-async function callBack(server: TestServer, flow: string, summary: string): Promise<{ shown: Json; writes: number }> {
+/**
+ * Parks a run of `flow` on its wait, then completes the wait; returns the ended run, the writes that took, and the
+ * run status the callback's `202` reported.
+ */
+async function callBack(
+  server: TestServer,
+  flow: string,
+  summary: string,
+): Promise<{ shown: Json; writes: number; answered: string }> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
   const run = (started.body.data as Json).run
@@ -85,8 +92,10 @@ async function callBack(server: TestServer, flow: string, summary: string): Prom
     body: JSON.stringify({ summary }),
   })
   expect(answer.status).toBe(202)
+  const body = (await answer.json()) as Json
+  expect(body.data.run.id).toBe(run.id)
   const shown = await runReaches(server, run.id, [...TERMINAL_STATUSES])
-  return { shown, writes: (await writes(server)) - before }
+  return { shown, writes: (await writes(server)) - before, answered: body.data.run.status }
 }
 
 describe('pure steps after a callback', () => {
@@ -104,8 +113,10 @@ describe('pure steps after a callback', () => {
   afterAll(async () => server.close())
 
   it('run in the callback transaction: the run ends in that one write, recorded step by step', async () => {
-    const { shown, writes: count } = await callBack(server, 'in_chain', 'fixed it')
+    const { shown, writes: count, answered } = await callBack(server, 'in_chain', 'fixed it')
     expect(count).toBe(1)
+    // The callback's answer already says the run ended: it was committed before the 202.
+    expect(answered).toBe('succeeded')
     expect(shown.run.status).toBe('succeeded')
     expect(shown.run.output).toBe('fixed it!')
     const step = (id: string) => shown.steps.find((s: Json) => s.step === id)
@@ -153,8 +164,9 @@ describe('pure steps after a callback', () => {
   })
 
   it('a failing transform goes to the scheduler, which routes it by on_error', async () => {
-    const { shown, writes: count } = await callBack(server, 'in_error', 'x')
+    const { shown, writes: count, answered } = await callBack(server, 'in_error', 'x')
     expect(count).toBeGreaterThan(1)
+    expect(answered).toBe('running')
     expect(shown.run.status).toBe('succeeded')
     expect(shown.steps.find((s: Json) => s.step === 'broken')).toMatchObject({ status: 'failed' })
     expect(shown.run.output).toBe(shown.steps.find((s: Json) => s.step === 'broken').error.code)
@@ -163,6 +175,7 @@ describe('pure steps after a callback', () => {
   it('a transform with a timeout, or a step with a condition, is left to the scheduler', async () => {
     const timed = await callBack(server, 'in_timeout', 'on time')
     expect(timed.writes).toBeGreaterThan(1)
+    expect(timed.answered).toBe('running')
     expect(timed.shown.run).toMatchObject({ status: 'succeeded', output: 'on time' })
 
     const mixed = await callBack(server, 'in_then_http', 'shaped')
