@@ -37,6 +37,10 @@ export function optionalString(body: Record<string, unknown>, key: string, max =
   if (typeof value !== 'string' || value.length > max) {
     throw new AppError('invalid_body', `'${key}' must be a string of at most ${max} characters.`, { status: 400 })
   }
+  // SQLite ends a TEXT value read back at its first NUL: refuse one rather than store text that returns cut short.
+  if (value.includes('\u0000')) {
+    throw new AppError('invalid_body', `'${key}' must not contain NUL characters (U+0000).`, { status: 400 })
+  }
   return value
 }
 

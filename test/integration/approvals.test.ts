@@ -206,6 +206,10 @@ describe('approvals through the API', () => {
     const bare = await vote(server, waitId, 'reject', tokens.cat as string)
     expect(bare.status, JSON.stringify(bare.body)).toBe(400)
     expect(bare.body.error?.code).toBe('comment_required')
+    // A stored comment would read back cut at a NUL: such a vote is refused whole and records nothing.
+    const nul = await vote(server, waitId, 'reject', tokens.cat as string, 'breaks\u0000 the build')
+    expect(nul.status, JSON.stringify(nul.body)).toBe(400)
+    expect(nul.body.error).toMatchObject({ code: 'invalid_body', message: expect.stringContaining('NUL') })
     expect((await vote(server, waitId, 'approve', tokens.ann as string)).status).toBe(201)
 
     const rejected = await vote(server, waitId, 'reject', tokens.cat as string, 'breaks the build')

@@ -91,6 +91,13 @@ describe('input that is not a flow', () => {
     expect(problems('\u0000\u0001\uFFFF\uD800 binary')[0]?.line).toBe(1)
   })
 
+  it('points at a raw NUL character, which a stored source could not keep', () => {
+    const found = problems('slug: x\nsteps:\n  - id: a # ok\u0000\n    notify: { text: hi }\n')
+    expect(found).toEqual([expect.objectContaining({ code: 'control_character', line: 3, column: 15 })])
+    // The escape inside a double-quoted string is a NUL in the value, not in the file: that is fine.
+    expect(validateFlowSource('slug: x\nsteps:\n  - id: a\n    notify: { text: "a\\0b" }\n').ok).toBe(true)
+  })
+
   it('reports at most 100 problems and says how many more there are', () => {
     const keys = Array.from({ length: 150 }, (_, i) => `k${i}: 1`).join('\n')
     const list = problems(`slug: x\n${keys}\nsteps: [{ id: a, notify: { text: hi } }]\n`)

@@ -35,6 +35,27 @@ function validate(source: string, file: string): FlowValidationResult {
   if (source.length > MAX_SOURCE_CHARS) {
     return failAt(file, 'too_large', `the file is over ${MAX_SOURCE_CHARS} characters`, 'split the flow in two')
   }
+  const nul = source.indexOf('\u0000')
+  if (nul >= 0) {
+    // YAML forbids it, and SQLite would read the stored source back cut at it.
+    const line = source.slice(0, nul).split('\n').length
+    const column = nul - source.lastIndexOf('\n', nul - 1)
+    const fix = 'remove it (write \\0 inside a double-quoted string for a NUL in a value)'
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line,
+          column,
+          path: '',
+          code: 'control_character',
+          message: 'the file contains a NUL character (U+0000)',
+          fix,
+        },
+      ],
+    }
+  }
   const lines = new LineCounter()
   // logLevel 'error': no console output from the library, but a second document still counts as an error.
   // uniqueKeys is off because the library's check is quadratic; checkStructure finds duplicate keys instead.
