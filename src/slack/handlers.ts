@@ -163,7 +163,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         waitId: wait,
         voter: user,
         decision,
-        comment,
+        // A NUL would cut the stored comment short when read back; a Slack user cannot retype it, so drop it.
+        comment: comment === null ? null : comment.replaceAll('\u0000', ''),
         via: 'slack',
         anonymousToken: false,
         digest,

@@ -50,6 +50,7 @@ interface Vote {
   user: string
   decision: string
   digest: string
+  comment: string | null
 }
 interface WaitBody {
   id: string
@@ -268,7 +269,8 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
         id: modal.id,
         callback_id: 'gl_reason',
         private_metadata: modal.private_metadata,
-        state: { values: { reason: { reason: 'Rename the flag please' } } },
+        // A NUL in the text is dropped, not left to cut the stored comment short.
+        state: { values: { reason: { reason: 'Rename the\u0000 flag please' } } },
       },
     })
     expect(submitted.status).toBe(200)
@@ -286,7 +288,9 @@ describe('Slack refusals and duplicate clicks (HTTP mode)', () => {
     expect(waits).toHaveLength(2)
     const oldWait = waits.find((w) => w.visit === 1) as WaitBody
     const newWait = waits.find((w) => w.visit === 2) as WaitBody
-    expect(oldWait.votes.map((v) => [v.user, v.decision])).toEqual([['U0BOB', 'request_changes']])
+    expect(oldWait.votes.map((v) => [v.user, v.decision, v.comment])).toEqual([
+      ['U0BOB', 'request_changes', 'Rename the flag please'],
+    ])
     expect(newWait.status).toBe('open')
     expect(newWait.digest).not.toBe(oldWait.digest)
     // The old message no longer offers buttons, and says it was superseded (not merely "changes requested").
