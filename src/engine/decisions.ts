@@ -118,7 +118,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           })
         const digest = wait.digest ?? ''
         // The tally comes from a summary the store computes; every vote is read only when this one decides.
-        const { summary, voted: already } = await view.voteSummary(wait.id, digest, input.voter)
+        const { summary, voted: already } = await view.voteSummary(wait.id, digest, input.voter, input.decision)
         const base = { wait_id: wait.id, run_id: wait.runId }
         if (already) {
           const t = decide(summary, policy.required)

@@ -212,8 +212,16 @@ export interface TxView {
   getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
   votes(waitId: string): Promise<VoteRecord[]>
   stepRuns(runId: string): Promise<StepRunRecord[]>
-  /** The tally's inputs for the votes on `digest`, and whether `voter` already voted on it, without reading them all. */
-  voteSummary(waitId: string, digest: string, voter: string): Promise<{ summary: VoteSummary; voted: boolean }>
+  /**
+   * The tally's inputs for the votes on `digest`, without reading them all, and whether `voter` already cast
+   * `decision` on it.
+   */
+  voteSummary(
+    waitId: string,
+    digest: string,
+    voter: string,
+    decision: string,
+  ): Promise<{ summary: VoteSummary; voted: boolean }>
 }
 
 export interface RunStore {

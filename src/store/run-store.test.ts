@@ -40,13 +40,15 @@ describe('run store: vote summary', () => {
       }
       for (const digest of ['d0', 'd1']) {
         const voter = `U${random.int(6)}`
+        const decision = random.pick(decisions)
         const { result } = await store.transact(async (view) => ({
           transition: null,
-          result: await view.voteSummary(waitId, digest, voter),
+          result: await view.voteSummary(waitId, digest, voter, decision),
         }))
-        const label = JSON.stringify({ cast, digest, voter })
+        const label = JSON.stringify({ cast, digest, voter, decision })
         expect(result.summary, label).toEqual(summarize(cast, digest))
-        expect(result.voted, label).toBe(cast.some((v) => v.voter === voter && v.digest === digest))
+        const same = (v: Vote) => v.voter === voter && v.digest === digest && v.decision === decision
+        expect(result.voted, label).toBe(cast.some(same))
       }
     }
     database.close()

@@ -81,15 +81,17 @@ const VOTE_SUMMARY = `SELECT
     WHERE wait_id = ? AND digest = ? AND decision <> 'approve' ORDER BY at, id LIMIT 1),
   (SELECT comment FROM votes
     WHERE wait_id = ? AND digest = ? AND decision = 'approve' ORDER BY at DESC, id DESC LIMIT 1),
-  EXISTS (SELECT 1 FROM votes WHERE wait_id = ? AND voter = ? AND digest = ?)`
+  EXISTS (SELECT 1 FROM votes WHERE wait_id = ? AND voter = ? AND digest = ? AND decision = ?)`
 
 async function voteSummaryOf(
   sql: SqlRunner,
   waitId: string,
   digest: string,
   voter: string,
+  decision: string,
 ): Promise<{ summary: VoteSummary; voted: boolean }> {
-  const row = await sql.row(VOTE_SUMMARY, [waitId, digest, waitId, digest, waitId, digest, waitId, voter, digest])
+  const args = [waitId, digest, waitId, digest, waitId, digest, waitId, voter, digest, decision]
+  const row = await sql.row(VOTE_SUMMARY, args)
   const [approvers, blocking, lastApprovalComment, voted] = row ?? []
   const first = typeof blocking === 'string' ? (JSON.parse(blocking) as [VoteDecision, string | null]) : null
   return {
@@ -376,7 +378,8 @@ export function createRunStore(database: Database): RunStore {
             getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
             votes: (waitId: string) => votesOf(sql, waitId),
             stepRuns: (runId: string) => stepRunsOf(sql, runId),
-            voteSummary: (waitId: string, digest: string, voter: string) => voteSummaryOf(sql, waitId, digest, voter),
+            voteSummary: (waitId: string, digest: string, voter: string, decision: string) =>
+              voteSummaryOf(sql, waitId, digest, voter, decision),
           }
           const { transition, result } = await decide(view)
           try {

@@ -158,7 +158,8 @@ export const votes = sqliteTable(
     via: text('via').notNull(),
     at: integer('at').notNull(),
   },
-  (t) => [uniqueIndex('votes_once').on(t.waitId, t.voter, t.digest)],
+  // One vote per voter, revision and decision: a repeat is a duplicate, but an approver may still reject.
+  (t) => [uniqueIndex('votes_once').on(t.waitId, t.voter, t.digest, t.decision)],
 )
 
 /** Durable timers: sleeps, wait timeouts, reminders, escalations, retry backoff, schedule ticks. */

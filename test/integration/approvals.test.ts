@@ -223,6 +223,27 @@ describe('approvals through the API', () => {
     expect((await vote(server, waitId, 'approve', tokens.bob as string)).status).toBe(409)
   })
 
+  it('an approver who changes their mind can still reject before the approval is decided', async () => {
+    const run = await start('ap_quorum')
+    const waitId: string = run.waiting_on.wait_id
+    expect((await vote(server, waitId, 'approve', tokens.ann as string)).status).toBe(201)
+    const rejected = await vote(server, waitId, 'reject', tokens.ann as string, 'found a bug after all')
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(201)
+    expect((rejected.body.data as Json).vote).toMatchObject({ recorded: true, duplicate: false, outcome: 'rejected' })
+    const done = await runReaches(server, run.id, ['failed', 'succeeded'])
+    expect(done.run.error).toMatchObject({ code: 'approval_rejected' })
+    expect(done.run.error.message).toContain('found a bug after all')
+    // Both of ann's votes are on record, in the order cast.
+    const votes = (done.steps.find((s: Json) => s.step === 'review').output.votes as Json[]).map((v) => [
+      v.user,
+      v.decision,
+    ])
+    expect(votes).toEqual([
+      ['U0ANN', 'approve'],
+      ['U0ANN', 'reject'],
+    ])
+  })
+
   it('request-changes loops back with a new approval; votes on the superseded one are refused', async () => {
     const run = await start('ap_loop')
     const firstWait: string = run.waiting_on.wait_id
