@@ -34,12 +34,14 @@ export function createTimerFiring(deps: EngineDeps, resume: (runId: string, leas
           message: `Step '${wait.stepId}' timed out waiting.`,
           step: wait.stepId,
         }
+        // `on_timeout: fail` fails the step, which then goes where its `on_error` says, as an agent's /fail does.
+        const onError = flow.steps.find((s) => s.id === wait.stepId)?.def.on_error ?? 'fail'
         return resolveWait({
           ...common,
           status: proceed ? 'succeeded' : 'failed',
-          output: proceed ? (wait.spec?.default ?? null) : null,
+          output: proceed ? (wait.spec?.default ?? null) : onError === 'fail' ? null : { error },
           error: proceed ? null : error,
-          route: proceed ? 'next' : 'fail',
+          route: proceed ? 'next' : onError,
           waitStatus: 'timed_out',
           failStatus: 'timed_out',
           events: [{ type: 'wait.timed_out', stepId: wait.stepId, data: { wait_id: wait.id } }],

@@ -71,6 +71,17 @@ steps:
     transform: "{{ { 'agent': steps.agent.output.error.code, 'idle': steps.idle.output } }}"
 `
 
+const TIMEOUT_ROUTES_FLOW = `slug: cb_timeout_routes
+steps:
+  - id: agent
+    wait: { timeout: 1s }
+    on_error: { goto: recover }
+  - id: skipped
+    transform: "'not here'"
+  - id: recover
+    transform: "{{ steps.agent.output.error.code }}"
+`
+
 async function startRun(server: TestServer, flow: string): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
@@ -127,7 +138,8 @@ describe('callbacks: the status matrix', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ GREENLIGHT_SECRET_KEY: KEY.toString('base64') })
-    for (const flow of [AGENT_FLOW, TIMEOUT_FLOW, EARLY_FLOW, OPEN_FLOW, ROUTES_FLOW]) await pushRelease(server, flow)
+    for (const flow of [AGENT_FLOW, TIMEOUT_FLOW, EARLY_FLOW, OPEN_FLOW, ROUTES_FLOW, TIMEOUT_ROUTES_FLOW])
+      await pushRelease(server, flow)
   })
   afterAll(async () => server.close())
 
@@ -330,6 +342,15 @@ describe('callbacks: the status matrix', () => {
     expect(done.steps.find((s: Json) => s.step === 'agent')).toMatchObject({ status: 'failed' })
     const types = (await runEvents(server, run.id)).map((e: Json) => e.type)
     expect(types).toContain('wait.timed_out')
+  })
+
+  it('a wait that times out fails its step through on_error, like /fail does', async () => {
+    const run = await startRun(server, 'cb_timeout_routes')
+    const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 10_000)
+    expect(done.run.status, JSON.stringify(done.run.error)).toBe('succeeded')
+    expect(done.run.output).toBe('wait_timed_out')
+    expect(done.steps.find((s: Json) => s.step === 'agent')).toMatchObject({ status: 'failed' })
+    expect(done.steps.some((s: Json) => s.step === 'skipped')).toBe(false)
   })
 
   it('heartbeats extend the deadline and record the progress', async () => {
