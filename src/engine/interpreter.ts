@@ -43,7 +43,10 @@ export async function runStep(
 ): Promise<StepOutcome> {
   const runner = deps.runners.get(step.kind)
   if (!runner) throw new TerminalError('no_runner', `Steps of kind '${step.kind}' cannot run on this server yet.`)
-  const config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
+  let config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
+  // A step that parks returns at once, so its step-level timeout bounds the wait instead (unless the kind sets one).
+  if (step.def.timeout !== undefined && PARKING_KINDS.has(step.kind) && config.timeout === undefined)
+    config = { ...config, timeout: step.def.timeout }
   const controller = new AbortController()
   const timeoutMs = step.def.timeout === undefined || step.kind === 'ssh' ? undefined : parseDuration(step.def.timeout)
   const work = runner.run({
@@ -61,6 +64,9 @@ export async function runStep(
   })
   return withTimeout(work, timeoutMs, controller)
 }
+
+/** Kinds whose runner parks the run on a wait with its own `timeout`. */
+const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job'])
 
 export function createInterpreter(deps: EngineDeps) {
   const { store, clock, logger } = deps

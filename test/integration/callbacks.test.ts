@@ -82,6 +82,16 @@ steps:
     transform: "{{ steps.agent.output.error.code }}"
 `
 
+// The step-level timeout of a step that parks bounds its wait.
+const STEP_TIMEOUT_FLOW = `slug: cb_step_timeout
+steps:
+  - id: agent
+    timeout: 1s
+    wait: {}
+  - id: after
+    transform: "'not here'"
+`
+
 async function startRun(server: TestServer, flow: string): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
@@ -138,7 +148,15 @@ describe('callbacks: the status matrix', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ GREENLIGHT_SECRET_KEY: KEY.toString('base64') })
-    for (const flow of [AGENT_FLOW, TIMEOUT_FLOW, EARLY_FLOW, OPEN_FLOW, ROUTES_FLOW, TIMEOUT_ROUTES_FLOW])
+    for (const flow of [
+      AGENT_FLOW,
+      TIMEOUT_FLOW,
+      EARLY_FLOW,
+      OPEN_FLOW,
+      ROUTES_FLOW,
+      TIMEOUT_ROUTES_FLOW,
+      STEP_TIMEOUT_FLOW,
+    ])
       await pushRelease(server, flow)
   })
   afterAll(async () => server.close())
@@ -351,6 +369,13 @@ describe('callbacks: the status matrix', () => {
     expect(done.run.output).toBe('wait_timed_out')
     expect(done.steps.find((s: Json) => s.step === 'agent')).toMatchObject({ status: 'failed' })
     expect(done.steps.some((s: Json) => s.step === 'skipped')).toBe(false)
+
+    // A step timeout on a wait with none of its own is the wait's timeout.
+    const bounded = await startRun(server, 'cb_step_timeout')
+    expect(bounded.status).toBe('waiting')
+    const ended = await runReaches(server, bounded.id, ['succeeded', 'failed', 'timed_out'], 10_000)
+    expect(ended.run.status).toBe('timed_out')
+    expect(ended.run.error).toMatchObject({ code: 'wait_timed_out', step: 'agent' })
   })
 
   it('heartbeats extend the deadline and record the progress', async () => {

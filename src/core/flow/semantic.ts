@@ -153,7 +153,10 @@ function checkStepTimeouts(step: Record<string, unknown>, path: Path, out: Check
         path: [...path, 'timeout'],
         target: 'value',
         code: 'conflicting_timeout',
-        message: `both the step timeout and ${kind}.timeout are set; ${kind}.timeout bounds the ${kind} and the step timeout bounds each attempt`,
+        message:
+          kind === 'ssh'
+            ? 'both the step timeout and ssh.timeout are set; ssh.timeout bounds the command and the step timeout bounds each attempt'
+            : `both the step timeout and ${kind}.timeout are set; ${kind}.timeout bounds the wait and the step timeout is not used`,
         fix: `keep only ${kind}.timeout unless you mean both`,
       })
     }
