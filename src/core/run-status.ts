@@ -25,6 +25,8 @@ export interface Cursor {
   visit: number
   attempt: number
   visits: Record<string, number>
+  /** Each step's visits before the run's last retry: `max_visits` counts only the visits after it. */
+  retriedAfter?: Record<string, number>
 }
 
 export const initialCursor = (firstStep: string | null): Cursor => ({
@@ -38,5 +40,21 @@ export const initialCursor = (firstStep: string | null): Cursor => ({
 export function enter(cursor: Cursor, step: string | null): Cursor {
   if (step === null) return { ...cursor, step: null, visit: 0, attempt: 1 }
   const visit = (cursor.visits[step] ?? 0) + 1
-  return { step, visit, attempt: 1, visits: { ...cursor.visits, [step]: visit } }
+  return {
+    step,
+    visit,
+    attempt: 1,
+    visits: { ...cursor.visits, [step]: visit },
+    ...(cursor.retriedAfter ? { retriedAfter: cursor.retriedAfter } : {}),
+  }
+}
+
+/** The cursor a retry resumes with: entering `step` anew, with a fresh `max_visits` budget for every step. */
+export function enterForRetry(cursor: Cursor, step: string): Cursor {
+  return enter({ ...cursor, retriedAfter: { ...cursor.visits } }, step)
+}
+
+/** How many times the current step has been entered, counted toward its `max_visits` (since the last retry). */
+export function visitsCounted(cursor: Cursor): number {
+  return cursor.step === null ? 0 : cursor.visit - (cursor.retriedAfter?.[cursor.step] ?? 0)
 }

@@ -2,6 +2,7 @@
 // resumes the run also records them and moves past them, so a run like `wait → transform` ends in one commit instead
 // of two plus a hand-over to the scheduler. Anything else (an error, a large output, a step with a timeout or a
 // condition, any step with effects) stops here, and the scheduler takes the run on from that step as before.
+import { visitsCounted } from '../core/run-status.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { runStep } from './interpreter.ts'
@@ -39,7 +40,10 @@ export async function continueInline(
     if (current.status !== 'running' || current.cursor.step === null) return undefined
     const step = flow.step(current.cursor.step)
     const pure = deps.runners.get(step.kind)?.pure === true
-    return pure && !step.condition && step.def.timeout === undefined && current.cursor.visit <= step.def.max_visits
+    return pure &&
+      !step.condition &&
+      step.def.timeout === undefined &&
+      visitsCounted(current.cursor) <= step.def.max_visits
       ? step
       : undefined
   }

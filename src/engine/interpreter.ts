@@ -1,7 +1,7 @@
 // The durable interpreter: runs a leased run's steps until it parks, ends, or waits to retry. Every step result is
 // committed together with the run's advance, fenced by the lease, so a completed step never runs again.
 import { parseDuration } from '../core/flow/index.ts'
-import { isTerminal } from '../core/run-status.ts'
+import { isTerminal, visitsCounted } from '../core/run-status.ts'
 import { RetryableError, TerminalError } from '../errors.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
@@ -163,7 +163,7 @@ export function createInterpreter(deps: EngineDeps) {
           return
         }
         const step = flow.step(stepId)
-        if (run.cursor.visit > step.def.max_visits) {
+        if (visitsCounted(run.cursor) > step.def.max_visits) {
           await commitOwned(
             endRun(run, flow, clock.now(), 'failed', {
               error: {

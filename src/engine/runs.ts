@@ -2,7 +2,7 @@
 import type { EventEmitter } from 'node:events'
 import { allowsManualRuns } from '../core/flow/index.ts'
 import { verifyChain } from '../core/hash-chain.ts'
-import { enter, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
+import { enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
 import { resolveInputs } from './compiled-flow.ts'
@@ -226,7 +226,7 @@ export function createRuns(
         fenceStatus: [run.status],
         run: {
           status: 'running',
-          cursor: enter(run.cursor, step),
+          cursor: enterForRetry(run.cursor, step),
           runnableAt: at,
           endedAt: null,
           error: null,

@@ -118,6 +118,8 @@ steps:
   - id: first
     kv: { op: incr, key: "first:{{ run.id }}" }
   - id: second
+    # A retry starts a fresh max_visits budget: the retried visit is this step's second, and it may still run.
+    max_visits: 1
     http: { method: POST, url: "{{ inputs.target }}/second" }
   - id: third
     transform: "{{ steps.first.output.value }}"
