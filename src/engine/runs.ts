@@ -107,7 +107,14 @@ export function createRuns(
       ? String(
           (await compiled.concurrencyKey.evaluate({
             inputs,
-            run: { id, flow: flow.slug, initiator: input.initiator },
+            // The same `run` the steps see (scope.ts), so a key may use any of it.
+            run: {
+              id,
+              flow: flow.slug,
+              version: revision.version,
+              initiator: input.initiator,
+              trigger: input.trigger,
+            },
           })) ?? '',
         )
       : null

@@ -93,7 +93,7 @@ steps:
 `,
   queue: `slug: en_queue
 inputs: { repo: { type: string, required: true } }
-concurrency: { key: "{{ inputs.repo }}", limit: 1, on_conflict: queue }
+concurrency: { key: "{{ inputs.repo }}@v{{ run.version }}", limit: 1, on_conflict: queue }
 steps:
   - id: hold
     wait: {}
@@ -257,6 +257,8 @@ describe('engine', () => {
   it('concurrency queue: the second run of a key waits its turn; other keys run at once', async () => {
     const first = await start(server, 'en_queue', { repo: 'acme/api' })
     expect(first.status).toBe('waiting')
+    // The key sees the same `run` as the steps, version included.
+    expect((await showRun(server, first.id)).run.concurrency_key).toBe('acme/api@v1')
     const second = await start(server, 'en_queue', { repo: 'acme/api' }, false)
     expect(second.status).toBe('queued')
     const otherKey = await start(server, 'en_queue', { repo: 'acme/web' })
