@@ -7,6 +7,7 @@ import {
   compileValue,
   type FlowDefinition,
   type FlowInputDefinition,
+  isTemplatedField,
   matchesInputType,
   type StepDefinition,
   type StepKind,
@@ -20,7 +21,7 @@ export interface CompiledStep {
   index: number
   kind: StepKind
   def: StepDefinition
-  /** The kind's configuration with every {{ }} compiled. */
+  /** The kind's configuration with the {{ }} of its template fields compiled. */
   config: CompiledValue
   condition: CompiledTemplate | undefined
   transform: CompiledTemplate | undefined
@@ -45,7 +46,8 @@ export function compileFlow(definition: FlowDefinition): CompiledFlow {
       index,
       kind,
       def,
-      config: compileValue(kind === 'transform' ? null : raw),
+      // Only the kind's template fields are evaluated, as the validator checks them; other strings stay as written.
+      config: compileValue(kind === 'transform' ? null : raw, (path) => isTemplatedField(kind, path)),
       condition: def.if === undefined ? undefined : compileTemplate(def.if),
       transform,
     }

@@ -92,6 +92,20 @@ steps:
     transform: "'not here'"
 `
 
+// A wait's schema is data, never a template: text in it that looks like one is kept as written.
+const LITERAL_SCHEMA_FLOW = `slug: cb_literal_schema
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: agent
+    wait:
+      schema:
+        type: object
+        required: [tag]
+        properties:
+          tag: { type: string, description: "a tag such as {{ or {{ inputs.x }}" }
+`
+
 async function startRun(server: TestServer, flow: string): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
@@ -156,6 +170,7 @@ describe('callbacks: the status matrix', () => {
       ROUTES_FLOW,
       TIMEOUT_ROUTES_FLOW,
       STEP_TIMEOUT_FLOW,
+      LITERAL_SCHEMA_FLOW,
     ])
       await pushRelease(server, flow)
   })
@@ -376,6 +391,16 @@ describe('callbacks: the status matrix', () => {
     const ended = await runReaches(server, bounded.id, ['succeeded', 'failed', 'timed_out'], 10_000)
     expect(ended.run.status).toBe('timed_out')
     expect(ended.run.error).toMatchObject({ code: 'wait_timed_out', step: 'agent' })
+  })
+
+  it('text in a wait schema that looks like a template is kept as written, not evaluated', async () => {
+    const run = await startRun(server, 'cb_literal_schema')
+    expect(run.status).toBe('waiting')
+    const token = await callbackToken(server, run.id)
+    expect((await post(server, token, { nope: 1 })).status).toBe(422)
+    const accepted = await post(server, token, { tag: 'v1' })
+    expect(accepted.status, accepted.text).toBe(202)
+    expect((await runReaches(server, run.id, ['succeeded', 'failed'])).run.output).toEqual({ tag: 'v1' })
   })
 
   it('heartbeats extend the deadline and record the progress', async () => {

@@ -176,13 +176,16 @@ export interface CompiledValue {
   evaluate(scope: ExpressionScope): Promise<unknown>
 }
 
-/** Compiles every string inside a JSON value (keys are literal); throws ExpressionError on the first bad template. */
-export function compileValue(value: unknown): CompiledValue {
+/**
+ * Compiles every string inside a JSON value (keys are literal), or only those at paths `templated` accepts (the rest
+ * are used as written); throws ExpressionError on the first bad template.
+ */
+export function compileValue(value: unknown, templated?: (path: (string | number)[]) => boolean): CompiledValue {
   const templates: { path: (string | number)[]; template: CompiledTemplate }[] = []
   const build = (node: unknown, path: (string | number)[]): ((scope: ExpressionScope) => Promise<unknown>) => {
     if (path.length > 100) throw new ExpressionError('value is nested too deeply', 0)
     if (typeof node === 'string') {
-      if (!node.includes('{{')) return async () => node
+      if (!node.includes('{{') || (templated && !templated(path))) return async () => node
       const template = compileTemplate(node)
       templates.push({ path, template })
       return (scope) => template.evaluate(scope)

@@ -56,6 +56,7 @@ export {
   transformSource,
   type WaitStep,
 } from './steps-model.ts'
+export { isTemplatedField } from './template-fields.ts'
 export {
   allowsManualRuns,
   type ScheduleTrigger,

@@ -9,25 +9,9 @@ import {
   type FlowFacts,
   warnLiteralTemplates,
 } from './template-checks.ts'
+import { TEMPLATED_FIELDS, TEMPLATED_INPUT_FIELD_KEYS } from './template-fields.ts'
 import type { Path } from './yaml-locate.ts'
 import { isRecord } from './zod-issues.ts'
-
-/** Fields of each step kind whose strings are templates; other strings are used literally. */
-const TEMPLATED_FIELDS: Record<StepKind, readonly string[]> = {
-  http: ['url', 'path', 'headers', 'query', 'json', 'body'],
-  ssh: ['command', 'env', 'cwd'],
-  wait: ['default', 'notify'],
-  approval: ['message', 'diff', 'attachments', 'approvers'],
-  input: ['assignees', 'message'],
-  notify: ['text', 'blocks', 'channel', 'dm'],
-  sleep: ['until'],
-  kv: ['key', 'value'],
-  transform: [],
-  job: ['payload'],
-}
-
-/** Fields of an input step's form fields that are templates. */
-const TEMPLATED_INPUT_FIELD_KEYS = ['label', 'options', 'default']
 
 /** Runs every check on the parsed YAML, whatever its shape: each check looks only at values of the type it expects. */
 export function checkSemantics(data: Record<string, unknown>): CheckOutput {
