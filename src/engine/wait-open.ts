@@ -22,7 +22,8 @@ export async function openWait(
   const events: NewEvent[] = []
   const fence = { fenceOwner: deps.owner, fenceStatus: ['running'] as const }
 
-  if (existing?.status === 'early' && park.kind === 'wait') {
+  // A job's callback URL completes it like a wait's, so an early body completes either.
+  if (existing?.status === 'early' && (park.kind === 'wait' || park.kind === 'job')) {
     const problems = checkPayload(park.spec.schema, existing.payload)
     if (problems.length === 0) {
       const { transition, cursor } = moveOn(run, flow, at, {
@@ -34,7 +35,8 @@ export async function openWait(
           attempt: run.cursor.attempt,
           output: existing.payload,
           error: null,
-          billable: false,
+          // As when a job's callback arrives while it is open (callbacks.ts).
+          billable: park.kind === 'job',
           startedAt: at,
           endedAt: at,
         },

@@ -106,6 +106,17 @@ steps:
           tag: { type: string, description: "a tag such as {{ or {{ inputs.x }}" }
 `
 
+// A job's callback URL completes it too, so a body sent before the job opens must complete it when it does.
+const EARLY_JOB_FLOW = `slug: cb_early_job
+steps:
+  - id: hand_out
+    transform: "{{ callbacks.agent.url }}"
+  - id: nap
+    sleep: { duration: 1s }
+  - id: agent
+    job: { type: lint, timeout: 30m }
+`
+
 async function startRun(server: TestServer, flow: string): Promise<Json> {
   const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs: {}, wait: true })
   expect(started.status, JSON.stringify(started.body)).toBe(201)
@@ -171,6 +182,7 @@ describe('callbacks: the status matrix', () => {
       TIMEOUT_ROUTES_FLOW,
       STEP_TIMEOUT_FLOW,
       LITERAL_SCHEMA_FLOW,
+      EARLY_JOB_FLOW,
     ])
       await pushRelease(server, flow)
   })
@@ -401,6 +413,17 @@ describe('callbacks: the status matrix', () => {
     const accepted = await post(server, token, { tag: 'v1' })
     expect(accepted.status, accepted.text).toBe(202)
     expect((await runReaches(server, run.id, ['succeeded', 'failed'])).run.output).toEqual({ tag: 'v1' })
+  })
+
+  it('keeps an early callback for a job step and completes the job with it when it opens', async () => {
+    const run = await startRun(server, 'cb_early_job')
+    expect(run.waiting_on).toMatchObject({ step: 'nap', kind: 'sleep' })
+    const token = await callbackToken(server, run.id)
+    const early = await post(server, token, { lint: 'clean' })
+    expect(early.status, early.text).toBe(202)
+    expect(early.body.data.early).toBe(true)
+    const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 10_000)
+    expect(done.run).toMatchObject({ status: 'succeeded', output: { lint: 'clean' } })
   })
 
   it('heartbeats extend the deadline and record the progress', async () => {
