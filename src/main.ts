@@ -99,7 +99,10 @@ export async function startServer(
     leaseMs: config.leaseMs,
     resourceThresholdBytes: config.resourceThresholdBytes,
     // Slack resolves user groups and channel members; without Slack nobody can be resolved (null).
-    directory: { members: async (groups, channel) => (slack ? slack.directory.members(groups, channel) : null) },
+    directory: {
+      members: async (groups, channel) => (slack ? slack.directory.members(groups, channel) : null),
+      runChannel: (run, flow) => slack?.directory.runChannel?.(run, flow) ?? null,
+    },
     flows,
     connections,
     schedules: createScheduleStore(database),

@@ -57,8 +57,9 @@ export function checkVoter(
   if (policy.users.includes(voter) || policy.escalatedTo.includes(voter)) return { ok: true }
   if (membership.members?.has(voter)) return { ok: true }
   // The default voters, when the flow lists nobody: the run channel's members, or any holder of approvals:decide
-  // (the caller checked the scope) when membership cannot be resolved.
-  if (!hasExplicitApprovers(policy) && (membership.members === null || membership.anonymousToken)) return { ok: true }
+  // (the caller checked the scope) when membership cannot be resolved (Slack off, or a run with no channel). A token
+  // with no Slack identity is no channel member, so with Slack on it votes only where the approvers list admits it.
+  if (!hasExplicitApprovers(policy) && membership.members === null) return { ok: true }
   return { ok: false, code: 'not_eligible', message: 'You are not one of the approvers of this step.' }
 }
 

@@ -77,9 +77,12 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
     if (known) return known
     const wait = await requireWait(waitId, 'approval')
     const policy = policyOf(wait)
-    // Default voters (nobody listed): the members of the run's channel, when Slack can tell.
+    // Default voters (nobody listed): the members of the run's channel (where it was started, or where its thread is
+    // posted: the flow's channel or the default), when Slack can tell.
     const run = hasExplicitApprovers(policy) ? undefined : await store.getRun(wait.runId)
-    const runChannel = (run?.slack as { channel?: string } | null | undefined)?.channel ?? null
+    const startedIn = (run?.slack as { channel?: string } | null | undefined)?.channel ?? null
+    const runChannel =
+      run && deps.directory.runChannel ? deps.directory.runChannel(run, await deps.flowOf(run.revisionId)) : startedIn
     const audience = { usergroups: policy.usergroups, channel: policy.channel ?? runChannel }
     if (audiences.size >= 1000) audiences.delete(audiences.keys().next().value as string)
     audiences.set(waitId, audience)

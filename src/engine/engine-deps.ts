@@ -5,12 +5,14 @@ import type { Redactor } from '../core/redact.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock } from './ports.ts'
 import type { ResourceStore } from './resources.ts'
-import type { RunStore } from './run-ports.ts'
+import type { RunRecord, RunStore } from './run-ports.ts'
 import type { StepRunner } from './step-runner.ts'
 
 export interface Directory {
   /** Members of these user groups and this channel; null when they cannot be resolved (Slack off). */
   members(usergroups: string[], channel: string | null): Promise<Set<string> | null>
+  /** The channel of a run's thread (where it was started, the flow's, or the default); null with Slack off. */
+  runChannel?(run: RunRecord, flow: CompiledFlow): string | null
 }
 
 export interface EngineDeps {

@@ -1,5 +1,6 @@
 // Who is in a Slack user group or channel, for approver eligibility; cached briefly so a burst of clicks costs one lookup.
 import type { Directory } from '../engine/engine-deps.ts'
+import { AppError } from '../errors.ts'
 
 interface DirectoryClient {
   apiCall(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>>
@@ -24,8 +25,38 @@ export function createSlackDirectory(client: DirectoryClient, now: () => number 
       return (answer.users as string[] | undefined) ?? []
     })
 
-  const channel = (id: string) =>
-    cached(`channel:${id}`, async () => {
+  /** Slack's member list takes a channel id; a flow may name its channel (`#eng-bots`), so names are looked up. */
+  const idOf = async (ref: string): Promise<string> => {
+    if (/^[CG][A-Z0-9]{2,}$/.test(ref)) return ref
+    const name = ref.replace(/^#/, '')
+    const [found] = await cached(`channel-name:${name}`, async () => {
+      let cursor: string | undefined
+      do {
+        const answer = await client.apiCall('conversations.list', {
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        })
+        const match = ((answer.channels as { id: string; name: string }[] | undefined) ?? []).find(
+          (c) => c.name === name,
+        )
+        if (match) return [match.id]
+        cursor = (answer.response_metadata as { next_cursor?: string } | undefined)?.next_cursor || undefined
+      } while (cursor)
+      return []
+    })
+    if (!found)
+      throw new AppError('channel_not_found', `No channel named '#${name}' is visible to Greenlight.`, {
+        status: 409,
+        hint: 'Invite the bot to the channel, or give its id (C…) in the flow.',
+      })
+    return found
+  }
+
+  const channel = (ref: string) =>
+    cached(`channel:${ref}`, async () => {
+      const id = await idOf(ref)
       const members: string[] = []
       let cursor: string | undefined
       do {

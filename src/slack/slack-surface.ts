@@ -11,7 +11,7 @@ import type { Database } from '../store/database.ts'
 import { createOutboxStore } from '../store/outbox-store.ts'
 import { createSlackDirectory } from './directory.ts'
 import { createSlackHandlers } from './handlers.ts'
-import { CARD_UPDATE, createSlackNotifier } from './notifier.ts'
+import { CARD_UPDATE, createSlackNotifier, runChannel } from './notifier.ts'
 import { createOutbox } from './outbox.ts'
 import { createSlackApp } from './transport/slack-app.ts'
 
@@ -79,7 +79,11 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     logger,
     ...(deps.slack.updateIntervalMs === undefined ? {} : { updateIntervalMs: deps.slack.updateIntervalMs }),
   })
-  const directory = createSlackDirectory(slackApp.client as never)
+  const slackDirectory = createSlackDirectory(slackApp.client as never)
+  const directory: Directory = {
+    members: slackDirectory.members,
+    runChannel: (run, flow) => runChannel(run, flow, deps.defaultChannel),
+  }
   handlers = createSlackHandlers({
     directory,
     engine: deps.engine,

@@ -14,6 +14,8 @@ export interface SlackHarness {
 export interface SlackHarnessOptions {
   /** Slack users, all members of `channel`. */
   users: readonly string[]
+  /** Slack users who are not members of `channel`. */
+  outsiders?: readonly string[]
   channel: string
   channelName?: string
   /** Flow sources to push and release. */
@@ -26,7 +28,7 @@ export interface SlackHarnessOptions {
 export async function startSlackHarness(options: SlackHarnessOptions): Promise<SlackHarness> {
   const secret = options.secret ?? 'e2e-signing-secret'
   const fake = await createFakeSlack({
-    users: options.users.map((id) => ({ id, name: id.toLowerCase() })),
+    users: [...options.users, ...(options.outsiders ?? [])].map((id) => ({ id, name: id.toLowerCase() })),
     channels: { [options.channel]: { name: options.channelName ?? 'e2e', members: [...options.users] } },
   })
   const server = await startTestServer({

@@ -47,8 +47,8 @@ const directoryMethods: Record<string, Handler> = {
     return users ? { ok: true, users: [...users] } : fail('no_such_subteam')
   },
   'conversations.members': (params, ctx) => {
-    const id = ctx.dir.resolveChannel(str(params, 'channel') ?? '')
-    const members = id === undefined ? undefined : ctx.dir.channels.get(id)?.members
+    // Like Slack: an id only (a `#name` is channel_not_found).
+    const members = ctx.dir.channels.get(str(params, 'channel') ?? '')?.members
     if (!members) return fail('channel_not_found')
     const limit = Math.min(Math.max(int(params, 'limit') ?? 100, 1), 1000)
     const cursor = str(params, 'cursor')
@@ -57,6 +57,21 @@ const directoryMethods: Record<string, Handler> = {
     const page = members.slice(offset, offset + limit)
     const next = offset + limit < members.length ? Buffer.from(`offset:${offset + limit}`).toString('base64') : ''
     return { ok: true, members: page, response_metadata: { next_cursor: next } }
+  },
+  'conversations.list': (params, ctx) => {
+    const all = [...ctx.dir.channels.entries()].map(([id, c]) => ({
+      id,
+      name: c.name,
+      is_channel: true,
+      is_private: c.is_private ?? false,
+      is_archived: false,
+    }))
+    const limit = Math.min(Math.max(int(params, 'limit') ?? 100, 1), 1000)
+    const cursor = str(params, 'cursor')
+    const offset = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8').replace('offset:', '')) : 0
+    if (Number.isNaN(offset)) return fail('invalid_cursor')
+    const next = offset + limit < all.length ? Buffer.from(`offset:${offset + limit}`).toString('base64') : ''
+    return { ok: true, channels: all.slice(offset, offset + limit), response_metadata: { next_cursor: next } }
   },
   'conversations.open': (params, ctx) => {
     const users = (str(params, 'users') ?? '').split(',').filter(Boolean)
