@@ -2,6 +2,7 @@
 import { type Context, Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { verifyCallbackToken } from '../core/callback-token.ts'
+import { parseDuration } from '../core/flow/index.ts'
 import type { CallbackOutcome } from '../engine/callbacks.ts'
 import type { Engine } from '../engine/engine.ts'
 import { AppError } from '../errors.ts'
@@ -105,6 +106,13 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
           { status: 415 },
         )
       }
+    }
+    // A malformed field is refused, not ignored: an agent that asked for more time must know it did not get it.
+    if (body.extend !== undefined && (typeof body.extend !== 'string' || parseDuration(body.extend) === undefined)) {
+      throw new AppError('invalid_extend', `'extend' must be a duration such as "30m" or "2h".`, { status: 422 })
+    }
+    if (body.progress !== undefined && typeof body.progress !== 'string') {
+      throw new AppError('invalid_progress', "'progress' must be a string.", { status: 422 })
     }
     const result = await engine.callbacks.heartbeat(t, body)
     if (result.type === 'ok')

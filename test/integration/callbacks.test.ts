@@ -446,6 +446,14 @@ describe('callbacks: the status matrix', () => {
     const heartbeat = events.find((e: Json) => e.type === 'wait.heartbeat')
     expect(heartbeat).toMatchObject({ step: 'agent', data: { progress: 'compiling 3/10' } })
 
+    // A malformed extend is refused, not ignored, and changes nothing.
+    for (const extend of [1800, 'banana', '-5h', '100000d']) {
+      const bad = await post(server, token, { progress: 'x', extend }, '/heartbeat')
+      expect(bad.status, bad.text).toBe(422)
+      expect(bad.body.error.code).toBe('invalid_extend')
+    }
+    expect(Date.parse((await state(server, token)).deadline_at)).toBe(moved)
+
     const bare = await send(server, 'POST', `/callbacks/${token}/heartbeat`, '')
     expect(bare.status, bare.text).toBe(200)
     expect((await showRun(server, run.id)).run.status).toBe('waiting')
