@@ -17,6 +17,14 @@ describe('parseGlCommand', () => {
       name: 'status',
       run: 'run_01JABCDEFGHJKMNPQRSTVWXYZ0',
     })
+    // Verbs are case-insensitive, and a status never turns into a cancel.
+    for (const verb of ['Status', 'STATUS', 'sTaTuS']) {
+      expect(parseGlCommand(`${verb} run_01JABCDEFGHJKMNPQRSTVWXYZ0`)).toEqual({
+        name: 'status',
+        run: 'run_01JABCDEFGHJKMNPQRSTVWXYZ0',
+      })
+    }
+    expect(parseGlCommand('Cancel run_01JABCDEFGHJKMNPQRSTVWXYZ0')).toMatchObject({ name: 'cancel' })
     expect(parseGlCommand('promote agent_fix v3')).toEqual({ name: 'promote', slug: 'agent_fix', version: 3 })
     expect(parseGlCommand('release agent_fix ship it')).toEqual({ name: 'release', slug: 'agent_fix', note: 'ship it' })
   })

@@ -28,8 +28,10 @@ function words(text: string): string[] {
 const help = (problem: string | null): GlCommand => ({ name: 'help', problem })
 
 export function parseGlCommand(text: string): GlCommand {
-  const [verb, ...rest] = words(text.slice(0, 4000).trim())
-  switch ((verb ?? '').toLowerCase()) {
+  const [typed, ...rest] = words(text.slice(0, 4000).trim())
+  // Verbs are case-insensitive; every branch below reads the lowercased one.
+  const verb = (typed ?? '').toLowerCase()
+  switch (verb) {
     case '':
     case 'help':
       return help(null)
@@ -73,6 +75,6 @@ export function parseGlCommand(text: string): GlCommand {
       return { name: 'promote', slug, version: n }
     }
     default:
-      return help(`\`${verb}\` is not a /gl command.`)
+      return help(`\`${typed}\` is not a /gl command.`)
   }
 }
