@@ -200,6 +200,8 @@ export type TriggerClaim =
 
 export interface RunQuery {
   flow?: string
+  /** Runs this person (or token) started. */
+  initiator?: string
   status?: RunStatus[]
   limit: number
   before?: string

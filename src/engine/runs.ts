@@ -186,7 +186,7 @@ export function createRuns(
     start,
     requireRun,
 
-    list: (query: { flow?: string; status?: RunStatus[]; limit?: number; before?: string }) =>
+    list: (query: { flow?: string; initiator?: string; status?: RunStatus[]; limit?: number; before?: string }) =>
       store.listRuns({ ...query, limit: Math.min(Math.max(query.limit ?? 20, 1), 200) }),
 
     async cancel(id: string, actor: string): Promise<RunRecord> {

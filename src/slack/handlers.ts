@@ -233,7 +233,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     async homeOpened(userId) {
       const [waits, runs, flows] = await Promise.all([
         openApprovals(userId),
-        engine.runs.list({ limit: 200 }),
+        // The viewer's own recent runs, however many runs others started since.
+        engine.runs.list({ initiator: userId, limit: 15 }),
         deps.flows.list(),
       ])
       const approvals = await Promise.all(
@@ -257,8 +258,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       )
       const view = homeView({
         approvals,
-        runs: runs.filter((r) => r.initiator === userId).slice(0, 10),
-        flows: (await startableByHand(flows)).map((f) => ({ slug: f.slug, name: f.name, version: f.liveVersion })),
+        runs,
+        flows: (await startableByHand(flows)).map((f) => ({ slug: f.slug, name: f.name, liveVersion: f.liveVersion })),
         now: Date.now(),
       } as never)
       await outbox.enqueue({

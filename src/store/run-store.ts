@@ -411,6 +411,7 @@ export function createRunStore(database: Database): RunStore {
     listRuns: async (q) => {
       const where = and(
         q.flow ? eq(runs.flowSlug, q.flow) : undefined,
+        q.initiator ? eq(runs.initiator, q.initiator) : undefined,
         q.status && q.status.length > 0 ? inArray(runs.status, q.status) : undefined,
         q.before ? lt(runs.id, q.before) : undefined,
       )

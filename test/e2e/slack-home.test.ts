@@ -41,6 +41,9 @@ describe('App Home', () => {
     expect(blocks).toContain('gl_approve')
     expect(blocks).toContain('home_check')
     expect(blocks).not.toContain('hook_only')
+    // Flows you can start show their live version.
+    expect(blocks).toContain('live v1')
+    expect(blocks).not.toContain('vundefined')
 
     expect((await slack.driver.event({ type: 'app_home_opened', user: 'U0OUT', tab: 'home' })).status).toBe(200)
     const other = await slack.fake.waitFor((f) => f.homeOf('U0OUT'), 10_000)
