@@ -4,4 +4,8 @@ import { ensureBuilt } from './build.mjs'
 
 process.setSourceMapsEnabled(true)
 const { main } = await import(await ensureBuilt('src/cli/main.ts'))
-process.exitCode = await main(process.argv.slice(2))
+const code = await main(process.argv.slice(2))
+process.exitCode = code
+// A command that failed may have left work running (a server that started its engine, then could not listen): give
+// its output a moment to reach a pipe, then exit rather than hang.
+if (code !== 0) setTimeout(() => process.exit(code), 1000).unref()

@@ -1,6 +1,7 @@
 // `greenlight serve` as a newcomer runs it: no variables, a fresh directory, then the CLI with no setup.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
@@ -69,6 +70,24 @@ describe('greenlight serve', () => {
       rmSync(shared, { recursive: true, force: true })
     }
   })
+
+  it('exits when it cannot listen, instead of hanging with nothing served', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = String((taken.address() as AddressInfo).port)
+    const dir = mkdtempSync(join(tmpdir(), 'greenlight-taken-'))
+    try {
+      const started = Date.now()
+      const res = await runCli(['serve'], { cwd: dir, env: { PORT: port } })
+      expect(res.code).not.toBe(0)
+      expect(res.json).toMatchObject({ ok: false })
+      expect(res.json.error.message).toContain('EADDRINUSE')
+      expect(Date.now() - started).toBeLessThan(15_000)
+    } finally {
+      taken.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 
   it('reports two bad variables in one message and exits 2', async () => {
     const res = await runCli(['serve'], { cwd, env: { PORT: 'seventy', GREENLIGHT_SECRET_KEY: 'too-short' } })
