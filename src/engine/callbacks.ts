@@ -9,7 +9,7 @@ import { continueInline, leftRunning } from './inline-steps.ts'
 import { checkPayload, type SchemaProblem } from './payload-schema.ts'
 import { externalize } from './resources.ts'
 import type { RunRecord, WaitRecord } from './run-ports.ts'
-import { resolveWait } from './transitions.ts'
+import { resolveWait, routeFailure } from './transitions.ts'
 
 export type CallbackOutcome =
   /** `runStatus`: the run's status as this callback's commit left it (`succeeded` when it ran the run to its end). */
@@ -246,9 +246,8 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         wait: found.wait,
         at,
         status: 'failed',
-        output: step.def.on_error === 'fail' ? null : { error },
+        ...routeFailure(step, error),
         error,
-        route: step.def.on_error ?? 'fail',
         waitStatus: 'failed',
         events: [{ type: 'wait.failed', stepId: step.id, data: { wait_id: found.wait.id, reason: error.message } }],
         owner: deps.owner,

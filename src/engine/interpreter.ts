@@ -9,7 +9,7 @@ import { externalize } from './resources.ts'
 import type { RunRecord, Transition } from './run-ports.ts'
 import { buildScope, latestOutputs } from './scope.ts'
 import type { StepOutcome } from './step-runner.ts'
-import { endRun, errorInfo, moveOn } from './transitions.ts'
+import { endRun, errorInfo, moveOn, routeFailure } from './transitions.ts'
 import { openWait } from './wait-open.ts'
 
 const truthy = (value: unknown): boolean =>
@@ -121,7 +121,7 @@ export function createInterpreter(deps: EngineDeps) {
     }
     const found = errorInfo(error, step.id)
     const info = deps.redactor ? deps.redactor.value(found) : found
-    const route = step.def.on_error ?? 'fail'
+    const { route, output } = routeFailure(step, info)
     const { transition, cursor: next } = moveOn(run, flow, at, {
       stepRun: {
         stepId: step.id,
@@ -129,7 +129,7 @@ export function createInterpreter(deps: EngineDeps) {
         kind: step.kind,
         status: 'failed',
         attempt: cursor.attempt,
-        output: route === 'fail' ? null : { error: info },
+        output,
         error: info,
         billable: deps.runners.get(step.kind)?.billable ?? false,
         startedAt: at,

@@ -8,7 +8,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import { continueInline, leftRunning } from './inline-steps.ts'
 import { externalize } from './resources.ts'
 import type { WaitRecord } from './run-ports.ts'
-import { resolveWait } from './transitions.ts'
+import { resolveWait, routeFailure } from './transitions.ts'
 
 export interface ClaimedJob {
   id: string
@@ -111,9 +111,8 @@ export function createJobs(
         transition: resolveWait({
           ...common,
           status: 'failed',
-          output: step.def.on_error === 'fail' ? null : { error },
+          ...routeFailure(step, error),
           error,
-          route: step.def.on_error ?? 'fail',
           waitStatus: 'failed',
           events: [
             {

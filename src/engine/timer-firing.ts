@@ -4,7 +4,7 @@ import { tally } from '../core/approval-policy.ts'
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { TimerRecord, Transition } from './run-ports.ts'
-import { resolveWait } from './transitions.ts'
+import { resolveWait, routeFailure } from './transitions.ts'
 
 export function createTimerFiring(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
   const { store, clock } = deps
@@ -35,13 +35,14 @@ export function createTimerFiring(deps: EngineDeps, resume: (runId: string, leas
           step: wait.stepId,
         }
         // `on_timeout: fail` fails the step, which then goes where its `on_error` says, as an agent's /fail does.
-        const onError = flow.steps.find((s) => s.id === wait.stepId)?.def.on_error ?? 'fail'
+        const routed = proceed
+          ? { route: 'next' as const, output: wait.spec?.default ?? null }
+          : routeFailure(flow.step(wait.stepId), error)
         return resolveWait({
           ...common,
           status: proceed ? 'succeeded' : 'failed',
-          output: proceed ? (wait.spec?.default ?? null) : onError === 'fail' ? null : { error },
+          ...routed,
           error: proceed ? null : error,
-          route: proceed ? 'next' : onError,
           waitStatus: 'timed_out',
           failStatus: 'timed_out',
           events: [{ type: 'wait.timed_out', stepId: wait.stepId, data: { wait_id: wait.id } }],

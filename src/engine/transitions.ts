@@ -4,6 +4,18 @@ import { type Cursor, enter, type RunStatus } from '../core/run-status.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { NewEvent, RunErrorInfo, RunRecord, StepRunRecord, Transition, WaitRecord } from './run-ports.ts'
 
+/**
+ * Where a failed step goes by its `on_error` (default `fail`), and the output it leaves for the steps after it:
+ * `{ error }` when the run goes on (`continue`, `goto`), nothing when it fails.
+ */
+export function routeFailure(
+  step: { def: { on_error?: Route } },
+  error: RunErrorInfo,
+): { route: Route; output: { error: RunErrorInfo } | null } {
+  const route = step.def.on_error ?? 'fail'
+  return { route, output: route === 'fail' ? null : { error } }
+}
+
 export function releaseSlotOf(run: RunRecord, flow: CompiledFlow): Transition['releaseSlot'] {
   const concurrency = flow.definition.concurrency
   if (!concurrency) return undefined

@@ -25,25 +25,26 @@ export function createSlackDirectory(client: DirectoryClient, now: () => number 
       return (answer.users as string[] | undefined) ?? []
     })
 
+  /** Every page of a cursor-paginated Web API method, 1,000 items at a time. */
+  async function* pages(method: string, args: Record<string, unknown>): AsyncGenerator<Record<string, unknown>> {
+    let cursor: string | undefined
+    do {
+      const page = await client.apiCall(method, { ...args, limit: 1000, ...(cursor ? { cursor } : {}) })
+      yield page
+      cursor = (page.response_metadata as { next_cursor?: string } | undefined)?.next_cursor || undefined
+    } while (cursor)
+  }
+
   /** Slack's member list takes a channel id; a flow may name its channel (`#eng-bots`), so names are looked up. */
   const idOf = async (ref: string): Promise<string> => {
     if (/^[CG][A-Z0-9]{2,}$/.test(ref)) return ref
     const name = ref.replace(/^#/, '')
     const [found] = await cached(`channel-name:${name}`, async () => {
-      let cursor: string | undefined
-      do {
-        const answer = await client.apiCall('conversations.list', {
-          types: 'public_channel,private_channel',
-          exclude_archived: true,
-          limit: 1000,
-          ...(cursor ? { cursor } : {}),
-        })
-        const match = ((answer.channels as { id: string; name: string }[] | undefined) ?? []).find(
-          (c) => c.name === name,
-        )
+      const listed = { types: 'public_channel,private_channel', exclude_archived: true }
+      for await (const page of pages('conversations.list', listed)) {
+        const match = ((page.channels as { id: string; name: string }[] | undefined) ?? []).find((c) => c.name === name)
         if (match) return [match.id]
-        cursor = (answer.response_metadata as { next_cursor?: string } | undefined)?.next_cursor || undefined
-      } while (cursor)
+      }
       return []
     })
     if (!found)
@@ -56,18 +57,10 @@ export function createSlackDirectory(client: DirectoryClient, now: () => number 
 
   const channel = (ref: string) =>
     cached(`channel:${ref}`, async () => {
-      const id = await idOf(ref)
       const members: string[] = []
-      let cursor: string | undefined
-      do {
-        const answer = await client.apiCall('conversations.members', {
-          channel: id,
-          limit: 1000,
-          ...(cursor ? { cursor } : {}),
-        })
-        members.push(...((answer.members as string[] | undefined) ?? []))
-        cursor = (answer.response_metadata as { next_cursor?: string } | undefined)?.next_cursor || undefined
-      } while (cursor)
+      for await (const page of pages('conversations.members', { channel: await idOf(ref) })) {
+        members.push(...((page.members as string[] | undefined) ?? []))
+      }
       return members
     })
 

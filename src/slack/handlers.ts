@@ -261,7 +261,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         runs,
         flows: (await startableByHand(flows)).map((f) => ({ slug: f.slug, name: f.name, liveVersion: f.liveVersion })),
         now: Date.now(),
-      } as never)
+      })
       await outbox.enqueue({
         key: `home:${userId}:${randomUUID()}`,
         method: 'views.publish',
