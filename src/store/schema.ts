@@ -64,6 +64,8 @@ export const runs = sqliteTable(
     slack: json('slack'),
     eventCount: integer('event_count').notNull().default(0),
     lastEventHash: text('last_event_hash').notNull().default(''),
+    /** Claims of this run from an instance whose lease ran out (it died mid-step) since the run last committed. */
+    takeovers: integer('takeovers').notNull().default(0),
     createdAt: createdAt(),
     startedAt: integer('started_at'),
     endedAt: integer('ended_at'),
