@@ -36,6 +36,10 @@ export interface Config {
   maxBodyBytes: number
   /** How long an instance's claim on a run lasts without renewal. */
   leaseMs: number
+  /** The budget of one flow expression, and the isolated evaluators that enforce it. */
+  expressions: { timeoutMs: number; memoryMb: number; workers: number }
+  /** A run whose step was taken over after this many instance deaths in a row fails with `crashed_repeatedly`. */
+  maxTakeovers: number
 }
 
 export interface CliConfig {
@@ -245,6 +249,36 @@ export function loadConfig(env: Env): Config {
       'Use a byte count such as 33554432.',
     ),
     leaseMs: read.integer('GREENLIGHT_LEASE_MS', 15_000, 1_000, 3_600_000, 'Use milliseconds such as 15000.'),
+    expressions: {
+      timeoutMs: read.integer(
+        'GREENLIGHT_EXPRESSION_TIMEOUT_MS',
+        1_000,
+        10,
+        60_000,
+        'Use milliseconds such as 1000: the longest one flow expression may evaluate.',
+      ),
+      memoryMb: read.integer(
+        'GREENLIGHT_EXPRESSION_MEMORY_MB',
+        128,
+        32,
+        4_096,
+        'Use megabytes such as 128: the heap of each isolated expression evaluator.',
+      ),
+      workers: read.integer(
+        'GREENLIGHT_EXPRESSION_WORKERS',
+        2,
+        1,
+        16,
+        'Use a small count such as 2: isolated expression evaluators run at once.',
+      ),
+    },
+    maxTakeovers: read.integer(
+      'GREENLIGHT_MAX_TAKEOVERS',
+      3,
+      1,
+      100,
+      'Use a small count such as 3: instance deaths in a row on one step before its run fails.',
+    ),
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config

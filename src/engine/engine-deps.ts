@@ -29,6 +29,8 @@ export interface EngineDeps {
   /** This instance's id; leases name it. */
   owner: string
   leaseMs: number
+  /** Instance deaths in a row on one step before its run fails with `crashed_repeatedly` (default 3). */
+  maxTakeovers?: number
   resourceThresholdBytes: number
   directory: Directory
   /** Masks secret values; the store masks what it writes, this keeps the in-memory scope the same as after a restart. */

@@ -58,8 +58,9 @@ export async function continueInline(
   let transition = resolved
   for (let i = 0; step && i < MAX_INLINE_STEPS; i++) {
     const scope = buildScope(current, flow, outputs, { publicUrl: deps.publicUrl(), key: deps.secretKey })
-    const outcome = await runStep(deps, current, step, scope).catch(() => undefined)
-    // A failing step goes to the scheduler, which applies its retry and on_error exactly as for any other step.
+    const outcome = await runStep(deps, current, step, scope, { inlineOnly: true }).catch(() => undefined)
+    // A failing step goes to the scheduler, which applies its retry and on_error exactly as for any other step; so
+    // does one whose expression needs the isolated evaluator, which a transaction must not wait on.
     if (outcome?.type !== 'done') break
     const produced = mask(outcome.output)
     // Outputs are stored as plain JSON; a large one becomes a resource, which is written outside this transaction.

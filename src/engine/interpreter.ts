@@ -1,8 +1,8 @@
 // The durable interpreter: runs a leased run's steps until it parks, ends, or waits to retry. Every step result is
 // committed together with the run's advance, fenced by the lease, so a completed step never runs again.
-import { parseDuration } from '../core/flow/index.ts'
+import { type EvaluateOptions, parseDuration } from '../core/flow/index.ts'
 import { isTerminal, visitsCounted } from '../core/run-status.ts'
-import { RetryableError, TerminalError } from '../errors.ts'
+import { AppError, RetryableError, TerminalError } from '../errors.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { externalize } from './resources.ts'
@@ -40,10 +40,11 @@ export async function runStep(
   run: RunRecord,
   step: CompiledStep,
   scope: Record<string, unknown>,
+  expressions: EvaluateOptions = {},
 ): Promise<StepOutcome> {
   const runner = deps.runners.get(step.kind)
   if (!runner) throw new TerminalError('no_runner', `Steps of kind '${step.kind}' cannot run on this server yet.`)
-  let config = ((await step.config.evaluate(scope)) ?? {}) as Record<string, unknown>
+  let config = ((await namingStep(step, step.config.evaluate(scope, expressions))) ?? {}) as Record<string, unknown>
   // A step that parks returns at once, so its step-level timeout bounds the wait instead (unless the kind sets one).
   if (step.def.timeout !== undefined && PARKING_KINDS.has(step.kind) && config.timeout === undefined)
     config = { ...config, timeout: step.def.timeout }
@@ -61,8 +62,24 @@ export async function runStep(
     now: deps.clock.now(),
     logger: deps.logger,
     resources: deps.resources,
+    expressions,
   })
-  return withTimeout(work, timeoutMs, controller)
+  return withTimeout(namingStep(step, work), timeoutMs, controller)
+}
+
+/** An expression over budget names the step it belongs to, so the run's error says where to look. */
+export async function namingStep<T>(step: CompiledStep, work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'expression_limit' && !error.message.startsWith('Step '))
+      throw new TerminalError(error.code, `Step '${step.id}': ${error.message}`, {
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        details: { ...error.details, step: step.id },
+        cause: error,
+      })
+    throw error
+  }
 }
 
 /** Kinds whose runner parks the run on a wait with its own `timeout`. */
@@ -73,7 +90,9 @@ export function createInterpreter(deps: EngineDeps) {
 
   /** Applies a transition fenced by our lease; false means another instance owns the run now: stop touching it. */
   async function commitOwned(t: Transition): Promise<{ ok: boolean; effectResult?: unknown; promoted?: string }> {
-    const result = await store.commit({ ...t, fenceOwner: deps.owner, fenceStatus: ['running'] })
+    // Any commit of ours means the run got past whatever killed instances before: the count starts again.
+    const run = { ...t.run, takeovers: 0 }
+    const result = await store.commit({ ...t, run, fenceOwner: deps.owner, fenceStatus: ['running'] })
     if (!result.ok)
       logger.warn({ run: t.runId, conflict: result.conflict }, 'lost the lease; leaving the run to its new owner')
     if (result.ok) deps.onRunChange?.(t.runId)
@@ -143,6 +162,26 @@ export function createInterpreter(deps: EngineDeps) {
     return { run: { ...run, ...transition.run, cursor: next } as RunRecord, output: { error: info } }
   }
 
+  /**
+   * A run taken over from dead instances N times in a row without a commit: whatever it runs kills its instance
+   * (memory, a native crash), so running it again would only kill this one too. Its step fails, terminally.
+   */
+  function crashedRepeatedly(run: RunRecord, flow: CompiledFlow) {
+    const limit = deps.maxTakeovers ?? 3
+    if (run.takeovers < limit || run.cursor.step === null) return undefined
+    const step = flow.step(run.cursor.step)
+    const error = new TerminalError(
+      'crashed_repeatedly',
+      `Step '${step.id}' was in flight when an instance died, ${run.takeovers} times in a row; it is not run again.`,
+      {
+        hint: "Look at the instances' logs for what ended them (out of memory, a native crash); fix the step, then `greenlight runs retry`.",
+        details: { takeovers: run.takeovers, step: step.id },
+      },
+    )
+    logger.error({ run: run.id, step: step.id, takeovers: run.takeovers }, 'step crashed its instance repeatedly')
+    return { step, error }
+  }
+
   async function advance(initial: RunRecord): Promise<void> {
     let run = initial
     const flow = await deps.flowOf(run.revisionId)
@@ -156,6 +195,13 @@ export function createInterpreter(deps: EngineDeps) {
       Math.max(250, deps.leaseMs / 3),
     )
     try {
+      const crashed = crashedRepeatedly(run, flow)
+      if (crashed) {
+        const next = await handleError(run, flow, crashed.step, crashed.error)
+        if (!next) return
+        outputs.set(crashed.step.id, next.output)
+        run = next.run
+      }
       for (;;) {
         const stepId = run.cursor.step
         if (stepId === null) {
@@ -180,7 +226,7 @@ export function createInterpreter(deps: EngineDeps) {
         let outcome: StepOutcome | 'skipped'
         try {
           outcome =
-            step.condition && !truthy(await step.condition.evaluate(scope))
+            step.condition && !truthy(await namingStep(step, step.condition.evaluate(scope)))
               ? 'skipped'
               : await runStep(deps, run, step, scope)
         } catch (error) {

@@ -21,6 +21,8 @@ export interface RunRecord {
   runnableAt: number | null
   slack: unknown
   eventCount: number
+  /** Claims from an instance that died holding the lease, since the run's last commit. */
+  takeovers: number
   createdAt: number
   startedAt: number | null
   endedAt: number | null
@@ -129,6 +131,7 @@ export type RunPatch = Partial<
     | 'startedAt'
     | 'endedAt'
     | 'slack'
+    | 'takeovers'
   >
 >
 
@@ -182,7 +185,7 @@ export interface CommitResult {
 }
 
 export interface NewRun {
-  run: Omit<RunRecord, 'eventCount' | 'leaseExpiresAt' | 'leaseOwner'> & {
+  run: Omit<RunRecord, 'eventCount' | 'leaseExpiresAt' | 'leaseOwner' | 'takeovers'> & {
     leaseOwner?: string | null
     leaseExpiresAt?: number | null
   }
@@ -193,10 +196,13 @@ export interface NewRun {
   claim?: TriggerClaim
 }
 
-/** What makes a triggered start unique: a schedule's tick, or a webhook's dedupe key. */
+/**
+ * What makes a triggered start unique: a schedule's tick, or a webhook request's dedupe key (for good) and signed
+ * message (for its replay window, so a replay with a fresh unsigned delivery id is still a duplicate).
+ */
 export type TriggerClaim =
   | { kind: 'schedule_tick'; schedule: string; tickAt: number }
-  | { kind: 'webhook_delivery'; dedupeKey: string }
+  | { kind: 'webhook_delivery'; dedupeKey?: string; signed?: { fingerprint: string; windowMs: number } }
 
 export interface RunQuery {
   flow?: string

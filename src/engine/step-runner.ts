@@ -1,6 +1,7 @@
 // What a step runner is: given the evaluated configuration of one step visit, produce an outcome.
+
 import type { Logger } from 'pino'
-import type { StepKind } from '../core/flow/index.ts'
+import type { EvaluateOptions, StepKind } from '../core/flow/index.ts'
 import type { WaitKind } from '../core/run-status.ts'
 import type { CompiledStep } from './compiled-flow.ts'
 import type { ResourceStore } from './resources.ts'
@@ -20,6 +21,8 @@ export interface StepContext {
   now: number
   logger: Logger
   resources: ResourceStore
+  /** How expressions evaluated by the runner may run (inside a transaction: never in isolation). */
+  expressions: EvaluateOptions
 }
 
 export interface ParkRequest {

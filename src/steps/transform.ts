@@ -6,7 +6,7 @@ export const transformRunner: StepRunner = {
   billable: true,
   pure: true,
   async run(ctx) {
-    const output = ctx.step.transform ? await ctx.step.transform.evaluate(ctx.scope) : null
+    const output = ctx.step.transform ? await ctx.step.transform.evaluate(ctx.scope, ctx.expressions) : null
     return { type: 'done', output: output ?? null }
   },
 }

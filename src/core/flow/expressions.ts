@@ -1,6 +1,17 @@
 // `{{ … }}` templates holding JSONata: finding them in strings, compiling once, evaluating against a run's scope.
 import jsonata from 'jsonata'
 import { AppError, TerminalError } from '../../errors.ts'
+import {
+  budgetOptions,
+  DEFAULT_BUDGET,
+  type ExpressionBudget,
+  INLINE_TIMEOUT_MS,
+  installSizeGuard,
+  isInlineSafe,
+  isLimitError,
+  limitError,
+  limitReason,
+} from './expression-budget.ts'
 import { collectReferences, type ExpressionReference } from './expression-references.ts'
 
 export type { ExpressionReference } from './expression-references.ts'
@@ -73,6 +84,44 @@ function findClose(text: string, from: number): number {
   return -1
 }
 
+/**
+ * Evaluates an expression where a blow-up cannot reach the server: another process with its own heap and a watchdog
+ * (src/sandbox/). Resolves the plain result, or rejects with the same errors an in-process evaluation throws.
+ */
+export interface IsolatedEvaluator {
+  readonly budget: ExpressionBudget
+  evaluate(expression: string, scope: ExpressionScope): Promise<unknown>
+}
+
+/** Installed evaluators, newest last: several servers may share a process (tests), each with its own pool. */
+const installed: IsolatedEvaluator[] = []
+
+/**
+ * Installs an isolated evaluator for this process (the server does, at start) and returns its removal. Without one
+ * (the offline CLI, unit tests), expressions that are not inline-safe run in this thread under the same budget,
+ * enforced cooperatively.
+ */
+export function useIsolatedEvaluator(evaluator: IsolatedEvaluator): () => void {
+  installed.push(evaluator)
+  return () => {
+    const at = installed.lastIndexOf(evaluator)
+    if (at !== -1) installed.splice(at, 1)
+  }
+}
+
+/** How an evaluation may run. `inlineOnly`: inside a database transaction, where waiting on isolation is not allowed. */
+export interface EvaluateOptions {
+  inlineOnly?: boolean
+}
+
+/** Thrown under `inlineOnly` for an expression that needs the isolated evaluator; the caller defers the step. */
+export class NeedsIsolation extends Error {
+  constructor() {
+    super('the expression must be evaluated in isolation')
+    this.name = 'NeedsIsolation'
+  }
+}
+
 export interface CompiledTemplate {
   readonly source: string
   /** constant: no `{{`; typed: exactly one `{{ }}` (surrounding whitespace allowed), keeps its type; text: interpolated. */
@@ -80,18 +129,20 @@ export interface CompiledTemplate {
   readonly templates: readonly TemplateSpan[]
   /** Top-level names each template reads, with offsets into `source`. */
   readonly references: readonly ExpressionReference[]
-  evaluate(scope: ExpressionScope): Promise<unknown>
+  evaluate(scope: ExpressionScope, options?: EvaluateOptions): Promise<unknown>
 }
 
 interface Part {
   span: TemplateSpan
   expression: jsonata.Expression
+  /** Compiled with the inline guards, when the syntax tree is cheap enough for this thread; else undefined. */
+  inline: jsonata.Expression | undefined
 }
 
 /** Compiles a string once; throws ExpressionError (with the offset in the string) when a template is not valid. */
 export function compileTemplate(source: string): CompiledTemplate {
   const templates = findTemplates(source)
-  const parts = templates.map((span) => ({ span, expression: compileSpan(span) }))
+  const parts = templates.map((span) => part(span, compileSpan(span)))
   const references = parts.flatMap(({ span, expression }) =>
     collectReferences(expression.ast()).map((ref) => ({ ...ref, offset: ref.offset + span.expressionStart })),
   )
@@ -103,8 +154,15 @@ export function compileTemplate(source: string): CompiledTemplate {
     mode,
     templates,
     references,
-    evaluate: (scope) => evaluateParts(source, mode, parts, scope),
+    evaluate: (scope, options) => evaluateParts(source, mode, parts, scope, options),
   }
+}
+
+function part(span: TemplateSpan, expression: jsonata.Expression): Part {
+  const inline = isInlineSafe(expression.ast())
+    ? jsonata(span.expression, budgetOptions(DEFAULT_BUDGET, INLINE_TIMEOUT_MS))
+    : undefined
+  return { span, expression, inline }
 }
 
 /** Compiles a bare JSONata expression (no braces), as `transform: { expr }` holds. */
@@ -117,7 +175,7 @@ export function compileExpression(source: string): CompiledTemplate {
     mode: 'typed',
     templates: [span],
     references,
-    evaluate: (scope) => evaluateParts(source, 'typed', [{ span, expression }], scope),
+    evaluate: (scope, options) => evaluateParts(source, 'typed', [part(span, expression)], scope, options),
   }
 }
 
@@ -136,25 +194,76 @@ function compileSpan(span: TemplateSpan): jsonata.Expression {
   }
 }
 
-async function evaluateParts(source: string, mode: CompiledTemplate['mode'], parts: Part[], scope: ExpressionScope) {
+async function evaluateParts(
+  source: string,
+  mode: CompiledTemplate['mode'],
+  parts: Part[],
+  scope: ExpressionScope,
+  options: EvaluateOptions = {},
+) {
   if (mode === 'constant') return source
-  if (mode === 'typed' && parts[0]) return evaluatePart(parts[0], scope)
+  if (mode === 'typed' && parts[0]) return evaluatePart(parts[0], scope, options)
   let out = ''
   let at = 0
   for (const part of parts) {
-    out += source.slice(at, part.span.start) + interpolate(await evaluatePart(part, scope))
+    out += source.slice(at, part.span.start) + interpolate(await evaluatePart(part, scope, options))
     at = part.span.end
   }
   return out + source.slice(at)
 }
 
-async function evaluatePart({ span, expression }: Part, scope: ExpressionScope): Promise<unknown> {
-  try {
-    return plain(await expression.evaluate(scope))
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    throw new TerminalError('expression_failed', `{{${span.expression}}} failed: ${message}`, { cause: error })
+/**
+ * Cheap expressions run here under a short guard; one that outgrows it, and every expression that is not cheap by
+ * its syntax, runs under the full budget in isolation. Both give the same result: expressions are pure.
+ */
+async function evaluatePart(part: Part, scope: ExpressionScope, options: EvaluateOptions): Promise<unknown> {
+  if (part.inline) {
+    try {
+      return plain(await part.inline.evaluate(scope))
+    } catch (error) {
+      if (!isLimitError(error)) throw failed(part.span, error)
+    }
   }
+  if (options.inlineOnly) throw new NeedsIsolation()
+  const isolated = installed.at(-1)
+  if (isolated) return isolated.evaluate(part.span.expression, scope)
+  return evaluateBudgeted(part.span.expression, scope, DEFAULT_BUDGET, part.expression)
+}
+
+const budgeted = new WeakMap<jsonata.Expression, jsonata.Expression>()
+
+/**
+ * Evaluates under the full budget in this thread: what the isolated evaluator runs, and the fallback without one.
+ * Over budget → terminal `expression_limit`; any other failure → terminal `expression_failed`.
+ */
+export async function evaluateBudgeted(
+  source: string,
+  scope: ExpressionScope,
+  budget: ExpressionBudget,
+  compiled?: jsonata.Expression,
+): Promise<unknown> {
+  let guarded = compiled ? budgeted.get(compiled) : undefined
+  if (!guarded) {
+    guarded = jsonata(source, budgetOptions(budget))
+    installSizeGuard(guarded, budget)
+    if (compiled) budgeted.set(compiled, guarded)
+  }
+  try {
+    return plain(await guarded.evaluate(scope))
+  } catch (error) {
+    if (isLimitError(error)) throw limitError(source, limitReason(error), budget)
+    throw failed({ expression: source }, error)
+  }
+}
+
+function failed(span: { expression: string }, error: unknown): TerminalError {
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof (error as { message?: unknown })?.message === 'string'
+        ? (error as { message: string }).message
+        : String(error)
+  return new TerminalError('expression_failed', `{{${span.expression}}} failed: ${message}`, { cause: error })
 }
 
 /** JSONata marks result sequences with a `sequence` property; hand back a plain array instead. */
@@ -173,7 +282,7 @@ export function interpolate(value: unknown): string {
 export interface CompiledValue {
   /** Every template inside, with its path from the value's root. */
   readonly templates: readonly { path: (string | number)[]; template: CompiledTemplate }[]
-  evaluate(scope: ExpressionScope): Promise<unknown>
+  evaluate(scope: ExpressionScope, options?: EvaluateOptions): Promise<unknown>
 }
 
 /**
@@ -182,22 +291,23 @@ export interface CompiledValue {
  */
 export function compileValue(value: unknown, templated?: (path: (string | number)[]) => boolean): CompiledValue {
   const templates: { path: (string | number)[]; template: CompiledTemplate }[] = []
-  const build = (node: unknown, path: (string | number)[]): ((scope: ExpressionScope) => Promise<unknown>) => {
+  type Evaluate = (scope: ExpressionScope, options?: EvaluateOptions) => Promise<unknown>
+  const build = (node: unknown, path: (string | number)[]): Evaluate => {
     if (path.length > 100) throw new ExpressionError('value is nested too deeply', 0)
     if (typeof node === 'string') {
       if (!node.includes('{{') || (templated && !templated(path))) return async () => node
       const template = compileTemplate(node)
       templates.push({ path, template })
-      return (scope) => template.evaluate(scope)
+      return (scope, options) => template.evaluate(scope, options)
     }
     if (Array.isArray(node)) {
       const items = node.map((item, index) => build(item, [...path, index]))
-      return async (scope) => Promise.all(items.map((item) => item(scope)))
+      return async (scope, options) => Promise.all(items.map((item) => item(scope, options)))
     }
     if (typeof node === 'object' && node !== null) {
       const entries = Object.entries(node).map(([key, item]) => [key, build(item, [...path, key])] as const)
-      return async (scope) => {
-        const values = await Promise.all(entries.map(([, item]) => item(scope)))
+      return async (scope, options) => {
+        const values = await Promise.all(entries.map(([, item]) => item(scope, options)))
         return Object.fromEntries(entries.map(([key], index) => [key, values[index]]))
       }
     }

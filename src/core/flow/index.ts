@@ -1,5 +1,6 @@
 // Public API of the flow model: types, validation, expressions, durations and the published JSON Schema.
 export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.ts'
+export { DEFAULT_BUDGET, type ExpressionBudget } from './expression-budget.ts'
 export type { ExpressionReference } from './expression-references.ts'
 export {
   type CompiledTemplate,
@@ -8,11 +9,16 @@ export {
   compileTemplate,
   compileTransform,
   compileValue,
+  type EvaluateOptions,
   ExpressionError,
   type ExpressionScope,
+  evaluateBudgeted,
   findTemplates,
+  type IsolatedEvaluator,
   interpolate,
+  NeedsIsolation,
   type TemplateSpan,
+  useIsolatedEvaluator,
 } from './expressions.ts'
 export {
   APPROVAL_OUTCOMES,
