@@ -72,7 +72,13 @@ export async function startServer(
   const cliTokenPath = await ensureCliToken(tokens, config.dataDir)
   const redactor = processRedactor
   const secrets = createSecrets({ secrets: createSecretRepository(database), key: secretKey, clock, redactor })
-  await secrets.primeRedactor()
+  const { tooShort } = await secrets.primeRedactor()
+  if (tooShort.length > 0) {
+    logger.warn(
+      { code: 'secret_too_short', secrets: tooShort },
+      'secrets shorter than 8 characters (set before the rule) are masked only as written; set longer values',
+    )
+  }
   const connectionService = createConnections({ repository: connections, secrets, clock, redactor })
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')

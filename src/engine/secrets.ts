@@ -1,5 +1,5 @@
 // Secrets: set (sealed with AES-256-GCM under the instance key), list names, delete, and resolve for steps.
-import type { Redactor } from '../core/redact.ts'
+import { MIN_SECRET_LENGTH, type Redactor } from '../core/redact.ts'
 import { open, seal } from '../core/secret-box.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { Clock } from './ports.ts'
@@ -23,6 +23,9 @@ export interface SecretRepository {
 const NAME = /^[a-z][a-z0-9_.-]{0,62}$/
 const MAX_VALUE_BYTES = 64 * 1024
 
+/** Counted in characters (code points), as a person reads the value, not in bytes. */
+const tooShort = (value: string) => [...value].length < MIN_SECRET_LENGTH
+
 export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; clock: Clock; redactor?: Redactor }) {
   const { secrets, key, clock, redactor } = deps
 
@@ -39,6 +42,17 @@ export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; cl
       checkName(name)
       if (value === '' || Buffer.byteLength(value) > MAX_VALUE_BYTES) {
         throw new AppError('invalid_value', `A secret value must be 1 to ${MAX_VALUE_BYTES} bytes.`)
+      }
+      if (tooShort(value)) {
+        throw new AppError(
+          'secret_too_short',
+          `A secret value must be at least ${MIN_SECRET_LENGTH} characters: a shorter one cannot be masked safely ` +
+            '(masking it everywhere it appears would mangle every output, and not masking it would leak it).',
+          {
+            hint: 'Use a longer, random value, e.g. openssl rand -hex 16.',
+            details: { min_length: MIN_SECRET_LENGTH },
+          },
+        )
       }
       const existing = await secrets.get(name)
       const now = clock.now()
@@ -70,13 +84,21 @@ export function createSecrets(deps: { secrets: SecretRepository; key: Buffer; cl
       return value
     },
 
-    /** Teaches the redactor every stored value, so records and logs are masked from the first line after a start. */
-    async primeRedactor(): Promise<void> {
+    /**
+     * Teaches the redactor every stored value, so records and logs are masked from the first line after a start.
+     * Returns the names of values too short for today's rule (stored by an older version): they still work and are
+     * masked as written, but not in other cases or encodings, so the caller warns about them.
+     */
+    async primeRedactor(): Promise<{ tooShort: string[] }> {
+      const short: string[] = []
       for (const { name } of await secrets.list()) {
         const record = await secrets.get(name)
         const value = record ? open(key, name, record) : undefined
-        if (value !== undefined) redactor?.add(value)
+        if (value === undefined) continue
+        redactor?.add(value)
+        if (tooShort(value)) short.push(name)
       }
+      return { tooShort: short }
     },
   }
 }
