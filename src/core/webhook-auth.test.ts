@@ -1,6 +1,14 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { githubSignature, greenlightSignature, verifyBearer, verifyHmac } from './webhook-auth.ts'
+import {
+  githubSignature,
+  greenlightSignature,
+  REPLAY_WINDOW_MS,
+  SIGNATURE_WINDOW_MS,
+  verifyBearer,
+  verifyHmac,
+  type WebhookAuthResult,
+} from './webhook-auth.ts'
 
 const SECRET = 'whsec_test'
 const raw = Buffer.from('{"action":"opened","issue":{"number":42}}')
@@ -13,8 +21,24 @@ describe('X-Greenlight-Signature', () => {
     expect(greenlightSignature(SECRET, raw, t)).toBe(`t=${t},v1=${hex}`)
     for (const skew of [0, 299, -299]) {
       const headers = { 'x-greenlight-signature': greenlightSignature(SECRET, raw, t + skew) }
-      expect(verifyHmac(SECRET, { raw, headers, now })).toEqual({ ok: true, scheme: 'greenlight' })
+      expect(verifyHmac(SECRET, { raw, headers, now })).toMatchObject({ ok: true, scheme: 'greenlight' })
     }
+  })
+
+  it('fingerprints the signed message, "t.body": a replay has the same one, another second or body does not', () => {
+    const fingerprint = (header: string, body = raw) =>
+      signedOf(verifyHmac(SECRET, { raw: body, headers: { 'x-greenlight-signature': header }, now }))
+    const first = fingerprint(greenlightSignature(SECRET, raw, t))
+    expect(first.fingerprint).toMatch(/^[0-9a-f]{64}$/)
+    // Any two accepted uses of one `t` are at most two signature windows apart.
+    expect(first.replayWindowMs).toBe(2 * SIGNATURE_WINDOW_MS)
+    const rotated = `t=${t},v1=${'0'.repeat(64)},${greenlightSignature(SECRET, raw, t).split(',')[1]}`
+    expect(fingerprint(rotated)).toEqual(first)
+    expect(fingerprint(greenlightSignature(SECRET, raw, t - 1)).fingerprint).not.toBe(first.fingerprint)
+    const other = Buffer.from(`${raw} `)
+    expect(fingerprint(greenlightSignature(SECRET, other, t), other).fingerprint).not.toBe(first.fingerprint)
+    // The stored fingerprint is not itself the signature a replay would need.
+    expect(greenlightSignature(SECRET, raw, t)).not.toContain(first.fingerprint)
   })
 
   it('accepts any of several v1 signatures (secret rotation)', () => {
@@ -51,10 +75,25 @@ describe("GitHub's X-Hub-Signature-256", () => {
     const header = githubSignature(SECRET, raw)
     expect(header).toBe(`sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`)
     const check = (value: string) => verifyHmac(SECRET, { raw, headers: { 'x-hub-signature-256': value }, now })
-    expect(check(header)).toEqual({ ok: true, scheme: 'github' })
-    expect(check(header.toUpperCase().replace('SHA256=', 'sha256='))).toEqual({ ok: true, scheme: 'github' })
+    expect(check(header)).toMatchObject({ ok: true, scheme: 'github' })
+    expect(signedOf(check(header.toUpperCase().replace('SHA256=', 'sha256=')))).toEqual(signedOf(check(header)))
     expect(check(githubSignature('other', raw))).toEqual({ ok: false, reason: 'bad_signature' })
     expect(check('sha1=abcdef')).toEqual({ ok: false, reason: 'malformed_signature' })
+  })
+
+  it('remembers a body for a day, since GitHub signs no time', () => {
+    const signed = signedOf(
+      verifyHmac(SECRET, { raw, headers: { 'x-hub-signature-256': githubSignature(SECRET, raw) }, now }),
+    )
+    expect(signed.replayWindowMs).toBe(REPLAY_WINDOW_MS.github)
+    expect(REPLAY_WINDOW_MS.github).toBe(24 * 60 * 60_000)
+    const other = Buffer.from('{}')
+    const otherSigned = verifyHmac(SECRET, {
+      raw: other,
+      headers: { 'x-hub-signature-256': githubSignature(SECRET, other) },
+      now,
+    })
+    expect(signedOf(otherSigned).fingerprint).not.toBe(signed.fingerprint)
   })
 })
 
@@ -69,3 +108,8 @@ describe('bearer', () => {
     expect(verifyBearer(SECRET, { headers: {} })).toEqual({ ok: false, reason: 'missing_signature' })
   })
 })
+
+function signedOf(result: WebhookAuthResult) {
+  if (!result.ok || result.scheme === 'bearer') throw new Error(`not a signed message: ${JSON.stringify(result)}`)
+  return result.signed
+}

@@ -5,8 +5,24 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 /** How far `t=` may be from now, either way: a captured request replays for at most this long. */
 export const SIGNATURE_WINDOW_MS = 5 * 60_000
 
+/**
+ * How long a signed request counts as a replay of an earlier one. A Greenlight `t=` is accepted for the window either
+ * way of now, so two uses of one signature fall within twice the window; GitHub signs no time, so a day.
+ */
+export const REPLAY_WINDOW_MS = { greenlight: 2 * SIGNATURE_WINDOW_MS, github: 24 * 3_600_000 } as const
+
+/**
+ * A signed message's fingerprint: the sha256 of its expected HMAC. Only the secret's holder can compute it for a body,
+ * so no sender can claim another message's fingerprint ahead of it, and the stored value is not a usable signature.
+ */
+export interface SignedMessage {
+  fingerprint: string
+  replayWindowMs: number
+}
+
 export type WebhookAuthResult =
-  | { ok: true; scheme: 'greenlight' | 'github' | 'bearer' }
+  | { ok: true; scheme: 'bearer' }
+  | { ok: true; scheme: 'greenlight' | 'github'; signed: SignedMessage }
   | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'bad_signature' }
 
 export interface WebhookRequestAuth {
@@ -44,8 +60,9 @@ export function verifyHmac(secret: string, request: WebhookRequestAuth): Webhook
   if (github !== undefined) {
     const match = /^sha256=([0-9a-f]{64})$/i.exec(github.trim())
     if (!match?.[1]) return { ok: false, reason: 'malformed_signature' }
-    return same(match[1].toLowerCase(), hmacHex(secret, '', request.raw))
-      ? { ok: true, scheme: 'github' }
+    const expected = hmacHex(secret, '', request.raw)
+    return same(match[1].toLowerCase(), expected)
+      ? { ok: true, scheme: 'github', signed: signedMessage(expected, REPLAY_WINDOW_MS.github) }
       : { ok: false, reason: 'bad_signature' }
   }
   return { ok: false, reason: 'missing_signature' }
@@ -67,7 +84,13 @@ function verifyGreenlight(secret: string, header: string, request: WebhookReques
   const expected = hmacHex(secret, `${t}.`, request.raw)
   // Check every candidate, so the time taken does not tell which one matched.
   const matches = signatures.map((s) => same(s, expected))
-  return matches.includes(true) ? { ok: true, scheme: 'greenlight' } : { ok: false, reason: 'bad_signature' }
+  return matches.includes(true)
+    ? { ok: true, scheme: 'greenlight', signed: signedMessage(expected, REPLAY_WINDOW_MS.greenlight) }
+    : { ok: false, reason: 'bad_signature' }
+}
+
+function signedMessage(hmac: string, replayWindowMs: number): SignedMessage {
+  return { fingerprint: createHash('sha256').update(hmac).digest('hex'), replayWindowMs }
 }
 
 export function verifyBearer(secret: string, request: Pick<WebhookRequestAuth, 'headers'>): WebhookAuthResult {

@@ -1,5 +1,6 @@
 // Webhook intake for POST /hooks/:slug: the live version's webhook trigger authenticates the raw body, maps it to
-// run inputs, and starts one run per dedupe key through the normal start path (pinned, concurrency, input checks).
+// run inputs, and starts one run per dedupe key and signed message through the normal start path (pinned,
+// concurrency, input checks).
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
@@ -13,7 +14,7 @@ import { verifyBearer, verifyHmac, type WebhookAuthResult } from '../core/webhoo
 import { AppError, notFound } from '../errors.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock, FlowRepository } from './ports.ts'
-import type { RunRecord } from './run-ports.ts'
+import type { RunRecord, TriggerClaim } from './run-ports.ts'
 import type { Runs } from './runs.ts'
 
 export interface WebhookRequest {
@@ -174,13 +175,26 @@ export function createWebhooks(deps: WebhooksDeps) {
     // A path the body does not have yields nothing: the input is left out, so its default or `required` applies.
     const inputs = Object.fromEntries(Object.entries(mapped).filter(([, v]) => v !== undefined))
     const key = await dedupeKey(target, scope)
+    // The dedupe value comes from unsigned headers, so a captured request replays under a fresh one; the signed
+    // message itself is remembered too. A bearer token signs nothing, so there is no message to remember.
+    const signed = auth.scheme === 'bearer' ? undefined : auth.signed
+    const claim: TriggerClaim | undefined =
+      key === undefined && signed === undefined
+        ? undefined
+        : {
+            kind: 'webhook_delivery',
+            ...(key === undefined ? {} : { dedupeKey: key }),
+            ...(signed === undefined
+              ? {}
+              : { signed: { fingerprint: signed.fingerprint, windowMs: signed.replayWindowMs } }),
+          }
     return deps.runs.start({
       slug: target.slug,
       inputs,
       initiator: `webhook:${target.slug}`,
       trigger: 'webhook',
       slack: null,
-      ...(key === undefined ? {} : { claim: { kind: 'webhook_delivery', dedupeKey: key } }),
+      ...(claim === undefined ? {} : { claim }),
       triggerDetails: { auth: auth.scheme, ...(key === undefined ? {} : { dedupe_key: key }) },
     })
   }
