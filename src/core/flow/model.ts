@@ -202,6 +202,11 @@ const inputDefinition = z
     }
   })
 
+/** People a permission admits: listed users, members of listed user groups, or whoever types in a listed channel. */
+const permissionRule = z
+  .object({ users: stringList.optional(), usergroups: stringList.optional(), channels: stringList.optional() })
+  .strict()
+
 export const flowSchema = z
   .object({
     slug: z
@@ -243,11 +248,12 @@ export const flowSchema = z
       .meta({ description: 'Checked before release and before a run starts.' }),
     permissions: z
       .object({
-        run: z
-          .object({ users: stringList.optional(), usergroups: stringList.optional(), channels: stringList.optional() })
-          .strict()
+        run: permissionRule
           .optional()
-          .meta({ description: 'Who may start the flow from Slack; default: anyone.' }),
+          .meta({ description: 'Who may start the flow (Slack, and tokens created --as a user); default: anyone.' }),
+        cancel: permissionRule.optional().meta({
+          description: "Who may cancel its runs besides the run's initiator and the admins; default: nobody else.",
+        }),
       })
       .strict()
       .optional()
