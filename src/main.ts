@@ -113,6 +113,7 @@ export async function startServer(
     connections,
     schedules: createScheduleStore(database),
     jobLeases: createJobStore(database),
+    admins: config.admins,
   })
   await engine.schedules.start()
   engine.scheduler.start()

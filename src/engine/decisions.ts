@@ -9,6 +9,7 @@ import {
 } from '../core/approval-policy.ts'
 import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
+import type { Actor, Authorization } from './authorization.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { continueInline, leftRunning } from './inline-steps.ts'
 import { checkPayload } from './payload-schema.ts'
@@ -53,7 +54,10 @@ export function policyOf(wait: WaitRecord): ApprovalPolicy {
   }
 }
 
-export function createDecisions(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
+export function createDecisions(
+  deps: EngineDeps & { authorization: Authorization },
+  resume: (runId: string, leased?: boolean) => void,
+) {
   const { store, clock } = deps
 
   async function requireWait(id: string, kind: WaitRecord['kind']): Promise<WaitRecord> {
@@ -212,17 +216,28 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
       return result
     },
 
+    /** Refuses (403 `not_eligible`) anyone who may not fill in this open input; Slack asks before opening the form. */
+    async assertMaySubmit(waitId: string, actor: Actor): Promise<void> {
+      const wait = await store.getWait(waitId)
+      if (wait?.kind !== 'input' || wait.status !== 'open') {
+        throw refuse('wait_closed', 'This input is no longer open.')
+      }
+      const run = await store.getRun(wait.runId)
+      if (!run) throw notFound('run_not_found', 'The run of this input is gone.')
+      await deps.authorization.assertMaySubmit(wait, run, actor)
+    },
+
     /** Completes an input step with submitted values, or a wait/job with a payload (CLI `waits complete`). */
-    async submit(waitId: string, values: unknown, actor: string): Promise<{ wait_id: string; run_id: string }> {
+    async submit(waitId: string, values: unknown, actor: Actor): Promise<{ wait_id: string; run_id: string }> {
       const wait = await store.getWait(waitId)
       if (!wait || !['input', 'wait', 'job'].includes(wait.kind)) {
         throw notFound('wait_not_found', `No open wait with id '${waitId}'.`, { hint: "Run 'greenlight waits list'." })
       }
       if (wait.status !== 'open') throw refuse('wait_closed', `This wait is already ${wait.status}.`)
-      const assignees = (wait.spec?.assignees ?? null) as { users?: string[] } | null
-      if (wait.kind === 'input' && assignees?.users && assignees.users.length > 0 && !assignees.users.includes(actor)) {
-        throw new AppError('not_eligible', 'You are not one of the assignees of this input.', { status: 403 })
-      }
+      const run = await store.getRun(wait.runId)
+      if (!run) throw notFound('run_not_found', 'The run of this wait is gone.')
+      // A wait or a job is completed by whoever holds runs:write (agents, CI); an input asks particular people.
+      if (wait.kind === 'input') await deps.authorization.assertMaySubmit(wait, run, actor)
       if (wait.kind === 'wait') {
         const problems = checkPayload(wait.spec?.schema, values)
         if (problems.length > 0) {
@@ -232,11 +247,9 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           })
         }
       }
-      const run = await store.getRun(wait.runId)
-      if (!run) throw notFound('run_not_found', 'The run of this wait is gone.')
       const flow = await deps.flowOf(run.revisionId)
       const at = clock.now()
-      const given = wait.kind === 'input' ? { values, user: actor, at: new Date(at).toISOString() } : values
+      const given = wait.kind === 'input' ? { values, user: actor.id, at: new Date(at).toISOString() } : values
       const { value: output } = await externalize(deps.resources, given, deps.resourceThresholdBytes, run.id)
       const transition = resolveWait({
         run,
@@ -251,7 +264,7 @@ export function createDecisions(deps: EngineDeps, resume: (runId: string, leased
           {
             type: wait.kind === 'input' ? 'input.submitted' : 'wait.completed',
             stepId: wait.stepId,
-            actor,
+            actor: actor.id,
             data: { wait_id: wait.id },
           },
         ],

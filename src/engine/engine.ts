@@ -1,5 +1,6 @@
 // Wires the engine's parts: interpreter, scheduler, timers, callbacks, decisions and the run service.
 import { EventEmitter } from 'node:events'
+import { createAuthorization } from './authorization.ts'
 import { createCallbacks } from './callbacks.ts'
 import { createDecisions } from './decisions.ts'
 import type { EngineDeps } from './engine-deps.ts'
@@ -17,6 +18,8 @@ export function createEngine(
     connections: ConnectionLookup
     schedules: ScheduleStore
     jobLeases: JobLeaseStore
+    /** GREENLIGHT_ADMINS: Slack users who may cancel any run. */
+    admins?: readonly string[]
   },
   options: SchedulerOptions = {},
 ) {
@@ -40,7 +43,15 @@ export function createEngine(
     (timer) => (timer.kind === SCHEDULE_TIMER ? schedules.fire(timer) : fireTimer(timer)),
     options,
   )
-  const runs = createRuns({ ...withEvents, flows: deps.flows, connections: deps.connections, resume, changes })
+  const authorization = createAuthorization({ directory: deps.directory, admins: deps.admins ?? [] })
+  const runs = createRuns({
+    ...withEvents,
+    flows: deps.flows,
+    connections: deps.connections,
+    resume,
+    changes,
+    authorization,
+  })
   const schedules = createSchedules({
     store: deps.schedules,
     flows: deps.flows,
@@ -52,7 +63,8 @@ export function createEngine(
   return {
     runs,
     callbacks: createCallbacks(withEvents, resume),
-    decisions: createDecisions(withEvents, resume),
+    decisions: createDecisions({ ...withEvents, authorization }, resume),
+    authorization,
     jobs: createJobs({ ...withEvents, leases: deps.jobLeases, resume }),
     scheduler,
     schedules,

@@ -5,10 +5,12 @@ import { verifyChain } from '../core/hash-chain.ts'
 import { enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
-import { resolveInputs } from './compiled-flow.ts'
+import { type Actor, type Authorization, actorNamed } from './authorization.ts'
+import { type CompiledFlow, resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
-import type { RunRecord, TriggerClaim } from './run-ports.ts'
+import { checkRetryFrom, latestAllowed, type RetryHistory } from './retry-gate.ts'
+import type { RunRecord, Transition, TriggerClaim } from './run-ports.ts'
 import { endRun } from './transitions.ts'
 
 export interface StartInput {
@@ -27,6 +29,41 @@ export interface StartInput {
 
 /** Starts made by people (Slack, the CLI and the API), which a flow's `triggers` may turn off. */
 const PEOPLE_TRIGGERS: ReadonlySet<string> = new Set(['api', 'slack', 'cli'])
+const RETRYABLE: ReadonlySet<string> = new Set(['failed', 'timed_out', 'canceled'])
+
+/** Where a retry resumes a run: the named step, else the failed one, else where the run stopped. */
+export interface RetryPlan {
+  /** Where a retry without `--from` starts. */
+  from: string
+  /** Whether that retry is allowed (it does not start at or past an approval that did not grant the artifact). */
+  allowed: boolean
+  /** The latest step at or before `from` a retry may start at; null when none may (start a new run). */
+  suggested_from: string | null
+}
+
+function refuseRetry(runId: string, from: string, approval: string, outcome: string, earlier: string | null) {
+  const why =
+    outcome === 'not_reached'
+      ? 'was never reached'
+      : outcome === 'superseded'
+        ? 'was approved, but the steps before it ran again since'
+        : outcome === 'open'
+          ? 'is still open'
+          : outcome === 'undecided' || outcome === 'failed'
+            ? 'was not decided'
+            : `was ${outcome.replace('_', ' ')}`
+  return conflict(
+    'approval_not_granted',
+    `A retry from '${from}' would ${from === approval ? 'reopen' : 'get past'} the approval '${approval}', which ${why}.`,
+    {
+      hint:
+        earlier === null
+          ? 'No step before it can be retried; start a new run.'
+          : `Retry from a step before it, which asks again: 'greenlight runs retry ${runId} --from ${earlier}'.`,
+      details: { approval, outcome, from, suggested_from: earlier },
+    },
+  )
+}
 
 /** A tick or delivery that was already consumed: answers the run it started (null when it started none). */
 function alreadyStarted(slug: string, claim: TriggerClaim | undefined, runId: string | null): AppError {
@@ -47,6 +84,7 @@ export function createRuns(
     connections: ConnectionLookup
     resume: (runId: string, leased?: boolean) => void
     changes: EventEmitter
+    authorization: Authorization
   },
 ) {
   const { store, clock, flows } = deps
@@ -92,6 +130,9 @@ export function createRuns(
         hint: 'Add manual: {} to its triggers and release it, or start the draft with --draft.',
       })
     }
+    // The initiator is a Slack user in Slack and for a token created --as one; other tokens are nobody a rule lists.
+    if (PEOPLE_TRIGGERS.has(input.trigger))
+      await deps.authorization.assertMayStart(definition, actorNamed(input.initiator, input.slack?.channel ?? null))
     const missing = await deps.connections.missing(definition.requires?.connections ?? [])
     if (missing.length > 0) {
       throw new AppError('requirements_missing', `Missing connection(s): ${missing.join(', ')}.`, {
@@ -182,21 +223,47 @@ export function createRuns(
     return run
   }
 
+  async function historyOf(run: RunRecord, flow: CompiledFlow): Promise<RetryHistory> {
+    const approvals = flow.steps.filter((s) => s.kind === 'approval')
+    const [stepRuns, events, waits] = await Promise.all([
+      store.stepRuns(run.id),
+      store.events(run.id),
+      Promise.all(approvals.map((s) => store.getWaitAt(run.id, s.id, run.cursor.visits[s.id] ?? 0))),
+    ])
+    return { run, steps: flow.steps, stepRuns, events, waits: waits.filter((w) => w !== undefined) }
+  }
+
+  const defaultRetryStep = (run: RunRecord, flow: CompiledFlow): string | null =>
+    run.error?.step ?? run.cursor.step ?? flow.steps[0]?.id ?? null
+
   return {
     start,
     requireRun,
 
+    /** Where a retry of this run would start and whether it may; null for a run that cannot be retried. */
+    async retryPlan(run: RunRecord): Promise<RetryPlan | null> {
+      if (!RETRYABLE.has(run.status)) return null
+      const flow = await deps.flowOf(run.revisionId)
+      const from = defaultRetryStep(run, flow)
+      if (from === null || !flow.steps.some((s) => s.id === from)) return null
+      const history = await historyOf(run, flow)
+      const allowed = checkRetryFrom(history, from).ok
+      return { from, allowed, suggested_from: allowed ? from : latestAllowed(history, from) }
+    },
+
     list: (query: { flow?: string; initiator?: string; status?: RunStatus[]; limit?: number; before?: string }) =>
       store.listRuns({ ...query, limit: Math.min(Math.max(query.limit ?? 20, 1), 200) }),
 
-    async cancel(id: string, actor: string): Promise<RunRecord> {
-      await requireRun(id)
+    async cancel(id: string, actor: Actor): Promise<RunRecord> {
+      const current = await requireRun(id)
+      // The initiator and the pinned revision never change, so this holds for the transaction below too.
+      await deps.authorization.assertMayCancel(current, (await deps.flowOf(current.revisionId)).definition, actor)
       const at = clock.now()
       const { commit } = await store.transact(async (view) => {
         const run = await view.getRun(id)
         if (!run || isTerminal(run.status)) return { transition: null, result: null }
         const flow = await deps.flowOf(run.revisionId)
-        const transition = endRun(run, flow, at, 'canceled', { actor })
+        const transition = endRun(run, flow, at, 'canceled', { actor: actor.id })
         transition.fenceStatus = [run.status]
         const waitId = run.waitingOn?.wait_id
         if (waitId && run.status === 'waiting')
@@ -213,37 +280,46 @@ export function createRuns(
 
     async retry(id: string, from: string | undefined, actor: string): Promise<RunRecord> {
       const run = await requireRun(id)
-      if (!['failed', 'timed_out', 'canceled'].includes(run.status)) {
+      if (!RETRYABLE.has(run.status)) {
         throw conflict(
           'run_not_retryable',
           `Run ${id} is ${run.status}; only failed, timed out or canceled runs can be retried.`,
         )
       }
       const flow = await deps.flowOf(run.revisionId)
-      const step = from ?? run.error?.step ?? run.cursor.step ?? flow.steps[0]?.id ?? null
+      const step = from ?? defaultRetryStep(run, flow)
       if (step === null || !flow.steps.some((s) => s.id === step)) {
         throw new AppError('unknown_step', `The flow has no step '${step}'.`, {
           hint: `Steps: ${flow.steps.map((s) => s.id).join(', ')}.`,
         })
       }
+      const history = await historyOf(run, flow)
+      const gate = checkRetryFrom(history, step)
+      if (!gate.ok) throw refuseRetry(id, step, gate.approval, gate.outcome, latestAllowed(history, step))
       const at = clock.now()
-      const commit = await store.commit({
-        runId: id,
-        at,
-        fenceStatus: [run.status],
-        run: {
-          status: 'running',
-          cursor: enterForRetry(run.cursor, step),
-          runnableAt: at,
-          endedAt: null,
-          error: null,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-          waitingOn: null,
-        },
-        events: [{ type: 'run.retried', actor, stepId: step, data: { from: step } }],
+      // Every change to a run appends an event: an unchanged count means the history judged above is still the run's.
+      const { result: unchanged, commit } = await store.transact(async (view) => {
+        const now = await view.getRun(id)
+        if (now?.eventCount !== run.eventCount) return { transition: null, result: false }
+        const transition: Transition = {
+          runId: id,
+          at,
+          fenceStatus: [now.status],
+          run: {
+            status: 'running',
+            cursor: enterForRetry(now.cursor, step),
+            runnableAt: at,
+            endedAt: null,
+            error: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            waitingOn: null,
+          },
+          events: [{ type: 'run.retried', actor, stepId: step, data: { from: step } }],
+        }
+        return { transition, result: true }
       })
-      if (!commit.ok) throw conflict('retry_conflict', 'The run changed while retrying; try again.')
+      if (!unchanged || !commit?.ok) throw conflict('retry_conflict', 'The run changed while retrying; try again.')
       deps.onRunChange?.(id)
       deps.resume(id)
       return requireRun(id)

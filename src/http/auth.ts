@@ -1,6 +1,7 @@
 // Bearer-token authentication and scope checks for /api/v1.
 import type { MiddlewareHandler } from 'hono'
 import { hasScope, type Scope } from '../core/scopes.ts'
+import type { Actor } from '../engine/authorization.ts'
 import type { Principal, Tokens } from '../engine/tokens.ts'
 import { AppError } from '../errors.ts'
 
@@ -43,4 +44,9 @@ export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
 /** Who an API action is attributed to in records: the Slack user a token acts as, else the token's name. */
 export function actorOf(principal: Principal): string {
   return principal.asUser ?? `token:${principal.name}`
+}
+
+/** Who a request acts as, for the engine's permission checks: the `--as` user if any, and whether it is an admin. */
+export function requesterOf(principal: Principal): Actor {
+  return { id: actorOf(principal), user: principal.asUser, adminToken: principal.scopes.includes('admin') }
 }

@@ -1,8 +1,8 @@
 // Forms in Slack: the modal for missing run inputs (/gl run) and the modal of an `input` step.
 
 import type { FlowDefinition } from '../core/flow/index.ts'
+import type { Actor } from '../engine/authorization.ts'
 import type { Engine } from '../engine/engine.ts'
-import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
 import { AppError } from '../errors.ts'
 import { parseInputMetadata, parseInputOpenValue, parseRunInputsMetadata } from './views/actions.ts'
@@ -17,7 +17,6 @@ import {
 export interface FormDeps {
   engine: Engine
   versions: FlowVersions
-  directory: Directory
   client: { apiCall(method: string, args: Record<string, unknown>): Promise<unknown> }
 }
 
@@ -28,22 +27,8 @@ export function missingInputs(flow: FlowDefinition, given: Record<string, unknow
     .map(([name, def]) => ({ name, type: def.type, required: true, description: def.description, enum: def.enum }))
 }
 
-/** `permissions.run`: who may start the flow from Slack (default: anyone). */
-export async function mayRun(
-  flow: FlowDefinition,
-  user: string,
-  channel: string,
-  directory: Directory,
-): Promise<boolean> {
-  const rule = flow.permissions?.run
-  if (!rule) return true
-  if (rule.users?.includes(user) || rule.channels?.includes(channel)) return true
-  if (rule.usergroups && rule.usergroups.length > 0) {
-    const members = await directory.members(rule.usergroups, null)
-    if (members?.has(user)) return true
-  }
-  return false
-}
+/** A Slack user acting in the engine's terms; `channel` is where they typed or clicked. */
+export const slackActor = (user: string, channel: string | null = null): Actor => ({ id: user, user, channel })
 
 export function createForms(deps: FormDeps) {
   async function liveDefinition(slug: string, draft: boolean): Promise<FlowDefinition> {
@@ -90,9 +75,11 @@ export function createForms(deps: FormDeps) {
       return undefined
     },
 
-    async openInput(triggerId: string, value: string) {
+    async openInput(triggerId: string, value: string, actor: Actor) {
       const target = parseInputOpenValue(value)
       if (!target) return
+      // Ask before opening the form, so someone who may not answer is told at once rather than after typing.
+      await deps.engine.decisions.assertMaySubmit(target.wait, actor)
       const wait = await deps.engine.store.getWait(target.wait)
       if (wait?.kind !== 'input' || wait.status !== 'open') {
         throw new AppError('wait_closed', 'This input is no longer open.', { status: 409 })
@@ -119,7 +106,7 @@ export function createForms(deps: FormDeps) {
       if (!wait) return undefined
       const read = readInputSubmission((wait.spec?.fields as never) ?? [], values)
       if (!read.ok) return { errors: read.errors }
-      await deps.engine.decisions.submit(wait.id, read.values, user)
+      await deps.engine.decisions.submit(wait.id, read.values, slackActor(user))
       return undefined
     },
   }

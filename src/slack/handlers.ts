@@ -10,7 +10,7 @@ import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import { isAppError } from '../errors.ts'
 import { parseGlCommand, USAGE } from './command-parser.ts'
-import { createForms, mayRun, missingInputs } from './forms.ts'
+import { createForms, missingInputs, slackActor } from './forms.ts'
 import type { OutboxPort } from './outbox-port.ts'
 import type { SlackHandlers, SlackReply } from './transport/handlers.ts'
 import { ACTION, CALLBACK, parseApprovalActionValue, parseReasonMetadata } from './views/actions.ts'
@@ -71,7 +71,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           return ephemeral(`${parsed.problem ? `${parsed.problem}\n\n` : ''}${USAGE}`)
         case 'run': {
           const flow = await forms.liveDefinition(parsed.slug, parsed.draft)
-          if (!(await mayRun(flow, input.userId, input.channelId, deps.directory))) {
+          if (!(await engine.authorization.mayStart(flow, slackActor(input.userId, input.channelId)))) {
             return ephemeral(`You may not start \`${parsed.slug}\` (see its permissions.run).`)
           }
           const missing = missingInputs(flow, parsed.inputs)
@@ -112,7 +112,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           )
         }
         case 'cancel': {
-          const run = await engine.runs.cancel(parsed.run, input.userId)
+          const run = await engine.runs.cancel(parsed.run, slackActor(input.userId, input.channelId))
           return ephemeral(`\`${run.id}\` is ${run.status}.`)
         }
         case 'approvals': {
@@ -181,7 +181,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     async action(input) {
       if (input.actionId === ACTION.inputOpen) {
         try {
-          await forms.openInput(input.triggerId, input.value)
+          await forms.openInput(input.triggerId, input.value, slackActor(input.userId, input.channelId))
         } catch (error) {
           if (!isAppError(error)) throw error
           await tellUser(input.userId, input.channelId, explain(error))

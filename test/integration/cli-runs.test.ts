@@ -253,7 +253,19 @@ describe('runs, waits and approvals through the CLI', () => {
     const badStep = await cli(['runs', 'retry', run.id, '--from', 'nope'])
     expect(badStep.code).toBe(2)
     expect(badStep.json.error.code).toBe('unknown_step')
-    await ok(['runs', 'retry', run.id, '--from', 'review'])
+    // A retry may not reopen the rejected approval or get past it; one from before it asks again.
+    const reopen = await cli(['runs', 'retry', run.id, '--from', 'review'])
+    expect(reopen.code).toBe(1)
+    expect(reopen.json.error).toMatchObject({ code: 'approval_not_granted', details: { suggested_from: 'done' } })
+    await ok(['runs', 'retry', run.id, '--from', 'done'])
+    const rewait = await until(run.id, (r) => r.waiting_on?.kind === 'wait')
+    await ok([
+      'waits',
+      'complete',
+      rewait.json.data.run.waiting_on.wait_id,
+      '--payload',
+      JSON.stringify({ diff: DIFF }),
+    ])
     const again = await until(run.id, (r) => r.waiting_on?.kind === 'approval')
     const second = again.json.data.run.waiting_on.wait_id
     expect(second).not.toBe(approval)
@@ -266,10 +278,11 @@ describe('runs, waits and approvals through the CLI', () => {
     const open = await ok(['waits', 'list', '--run', run.id])
     expect(open.json.data.waits).toEqual([])
     const all = await ok(['waits', 'list', '--run', run.id, '--all'])
-    // The callback wait and the first approval completed; the second approval was canceled with the run.
+    // Both callback waits and the first approval completed; the second approval was canceled with the run.
     expect(all.json.data.waits.map((w: { kind: string; status: string }) => [w.kind, w.status]).sort()).toEqual([
       ['approval', 'canceled'],
       ['approval', 'completed'],
+      ['wait', 'completed'],
       ['wait', 'completed'],
     ])
   })

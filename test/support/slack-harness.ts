@@ -18,6 +18,8 @@ export interface SlackHarnessOptions {
   outsiders?: readonly string[]
   channel: string
   channelName?: string
+  /** Slack user groups and their members (`usergroups.users.list`). */
+  usergroups?: Record<string, string[]>
   /** Flow sources to push and release. */
   flows: readonly string[]
   /** More server variables (GREENLIGHT_DEFAULT_CHANNEL, LOG_LEVEL …). */
@@ -30,6 +32,7 @@ export async function startSlackHarness(options: SlackHarnessOptions): Promise<S
   const fake = await createFakeSlack({
     users: [...options.users, ...(options.outsiders ?? [])].map((id) => ({ id, name: id.toLowerCase() })),
     channels: { [options.channel]: { name: options.channelName ?? 'e2e', members: [...options.users] } },
+    ...(options.usergroups ? { usergroups: options.usergroups } : {}),
   })
   const server = await startTestServer({
     SLACK_BOT_TOKEN: 'xoxb-e2e',

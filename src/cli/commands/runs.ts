@@ -19,12 +19,26 @@ export interface RunView {
   status: string
   waiting_on: { step: string; kind: string; wait_id?: string } | null
   error: { code: string; message: string; step?: string } | null
+  /** Where a retry would start and whether the server allows it; absent from list views. */
+  retry?: { from: string; allowed: boolean; suggested_from: string | null } | null
 }
 
 /** How long one `--wait` request is held open (under the server cap of 300 s and fetch's 300 s header timeout). */
 const SERVER_WAIT_MS = 240_000
 const POLL_MS = 500
 const FAILED = new Set(['failed', 'timed_out', 'canceled'])
+
+/**
+ * The retry the server would accept: plain when it may start where the run stopped, else `--from` the step it
+ * suggests (a retry never gets past an approval that was not granted). Null when it would refuse every retry, or
+ * did not say.
+ */
+export function retryCommand(run: RunView): string | null {
+  const plan = run.retry
+  if (!plan) return null
+  if (plan.allowed) return `greenlight runs retry ${run.id}`
+  return plan.suggested_from === null ? null : `greenlight runs retry ${run.id} --from ${plan.suggested_from}`
+}
 
 /** What an agent can do next with a run, given where it stands. */
 export function nextForRun(run: RunView): string[] {
@@ -40,7 +54,7 @@ export function nextForRun(run: RunView): string[] {
   }
   if (on?.wait_id && on.kind !== 'sleep') return [`greenlight waits complete ${on.wait_id} --payload '{…}'`, show]
   if (run.status === 'succeeded') return [`greenlight runs events ${run.id}`, `greenlight audit verify ${run.id}`]
-  if (FAILED.has(run.status)) return [`greenlight runs events ${run.id}`, `greenlight runs retry ${run.id}`]
+  if (FAILED.has(run.status)) return [`greenlight runs events ${run.id}`, retryCommand(run) ?? show]
   return [show, `greenlight runs events ${run.id}`]
 }
 
@@ -84,9 +98,10 @@ async function settle(api: ApiClient, id: string, deadline: number): Promise<{ r
 
 export function runFailed(run: RunView): AppError {
   const why = run.error ? `: ${run.error.message}` : '.'
+  const retry = retryCommand(run)
   return new AppError('run_failed', `Run ${run.id} ended ${run.status}${why}`, {
     status: 409,
-    hint: `See 'greenlight runs events ${run.id}'; resume it with 'greenlight runs retry ${run.id}'.`,
+    hint: `See 'greenlight runs events ${run.id}'${retry ? `; resume it with '${retry}'` : ''}.`,
     details: { run },
   })
 }
@@ -197,14 +212,15 @@ export const cancel: Command = {
     expectPositionals(args, 1, this.usage)
     const id = positional(args, 0, 'run', this.usage)
     const data = (await ctx.api().post(`/runs/${encodeURIComponent(id)}/cancel`, {})) as { run: RunView }
-    return { data, next: [`greenlight runs show ${id}`, `greenlight runs retry ${id}`] }
+    const retry = retryCommand(data.run)
+    return { data, next: [`greenlight runs show ${id}`, ...(retry ? [retry] : [])] }
   },
 }
 
 export const retry: Command = {
   name: 'runs retry',
   usage: 'greenlight runs retry <run> [--from <step>]',
-  summary: 'Resume a failed run from the failed (or named) step.',
+  summary: 'Resume a failed run from the failed (or named) step, never past an approval that was not granted.',
   options: { from: { type: 'string' } },
   async run(ctx, args) {
     expectPositionals(args, 1, this.usage)

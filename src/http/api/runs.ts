@@ -2,14 +2,17 @@
 import { Hono } from 'hono'
 import { isRunStatus, type RunStatus } from '../../core/run-status.ts'
 import type { Engine } from '../../engine/engine.ts'
+import type { RunRecord } from '../../engine/run-ports.ts'
 import { AppError } from '../../errors.ts'
-import { type ApiEnv, actorOf, requireScope } from '../auth.ts'
+import { type ApiEnv, actorOf, requesterOf, requireScope } from '../auth.ts'
 import { ok, optionalString, readJson, requiredString } from '../envelope.ts'
 import { eventView, runView, stepView, waitView } from '../views.ts'
 
 export function runRoutes(engine: Engine) {
   const { runs, store } = engine
   const app = new Hono<ApiEnv>()
+  /** A run shown alone: with where a retry would start and whether it may (null when it cannot be retried). */
+  const oneRun = async (run: RunRecord) => ({ ...runView(run), retry: await runs.retryPlan(run) })
 
   app.post('/', requireScope('runs:write'), async (c) => {
     const body = await readJson(c)
@@ -26,9 +29,9 @@ export function runRoutes(engine: Engine) {
     if (body.wait === true) {
       const timeout = typeof body.timeout_ms === 'number' ? Math.min(Math.max(body.timeout_ms, 0), 300_000) : 60_000
       const settled = await runs.settle(run.id, timeout)
-      return ok(c, { run: runView(settled.run), timed_out: settled.timedOut }, 201)
+      return ok(c, { run: await oneRun(settled.run), timed_out: settled.timedOut }, 201)
     }
-    return ok(c, { run: runView(run) }, 201)
+    return ok(c, { run: await oneRun(run) }, 201)
   })
 
   app.get('/', requireScope('runs:read'), async (c) => {
@@ -55,12 +58,12 @@ export function runRoutes(engine: Engine) {
     const run = settleMode
       ? (await runs.settle(c.req.param('id'), timeout, settleMode)).run
       : await runs.requireRun(c.req.param('id'))
-    if (c.req.query('view') === 'brief') return ok(c, { run: runView(run) })
+    if (c.req.query('view') === 'brief') return ok(c, { run: await oneRun(run) })
     const steps = await store.stepRuns(run.id)
     const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
     const wait = waitId ? await store.getWait(waitId) : undefined
     return ok(c, {
-      run: runView(run),
+      run: await oneRun(run),
       steps: steps.map(stepView),
       wait: wait ? waitView(wait, await store.votes(wait.id)) : null,
     })
@@ -74,13 +77,13 @@ export function runRoutes(engine: Engine) {
   app.get('/:id/audit', requireScope('runs:read'), async (c) => ok(c, { audit: await runs.audit(c.req.param('id')) }))
 
   app.post('/:id/cancel', requireScope('runs:write'), async (c) => {
-    return ok(c, { run: runView(await runs.cancel(c.req.param('id'), actorOf(c.get('principal')))) })
+    return ok(c, { run: await oneRun(await runs.cancel(c.req.param('id'), requesterOf(c.get('principal')))) })
   })
 
   app.post('/:id/retry', requireScope('runs:write'), async (c) => {
     const body = await readJson(c)
     const run = await runs.retry(c.req.param('id'), optionalString(body, 'from', 64), actorOf(c.get('principal')))
-    return ok(c, { run: runView(run) })
+    return ok(c, { run: await oneRun(run) })
   })
 
   return app

@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import type { VoteDecision } from '../../core/approval-policy.ts'
 import type { Engine } from '../../engine/engine.ts'
 import { AppError, notFound } from '../../errors.ts'
-import { type ApiEnv, actorOf, requireScope } from '../auth.ts'
+import { type ApiEnv, actorOf, requesterOf, requireScope } from '../auth.ts'
 import { ok, optionalString, readJson } from '../envelope.ts'
 import { waitView } from '../views.ts'
 
@@ -47,7 +47,7 @@ export function waitRoutes(engine: Engine) {
     if (!('payload' in body)) throw new AppError('invalid_body', 'Send { "payload": … }.')
     return ok(
       c,
-      { completed: await decisions.submit(c.req.param('id'), body.payload, actorOf(c.get('principal'))) },
+      { completed: await decisions.submit(c.req.param('id'), body.payload, requesterOf(c.get('principal'))) },
       202,
     )
   })
