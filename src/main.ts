@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
 import type { Config } from './config.ts'
-import type { FlowDefinition } from './core/flow/index.ts'
+import { DEFAULT_BUDGET, type FlowDefinition, useIsolatedEvaluator } from './core/flow/index.ts'
 import { createIdGenerator } from './core/ids.ts'
 import { processRedactor } from './core/redact.ts'
 import { createFlowCache } from './engine/compiled-flow.ts'
@@ -19,6 +19,7 @@ import { createWebhooks } from './engine/webhooks.ts'
 import { createHttpApp } from './http/app.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createLogger } from './logger.ts'
+import { createExpressionPool } from './sandbox/expression-pool.ts'
 import type { SlackSurface } from './slack/slack-surface.ts'
 import { createRunners } from './steps/registry.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
@@ -52,6 +53,14 @@ export async function startServer(
   const secretKey = loadSecretKey(config.secretKey, config.dataDir, logger)
   const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken })
   const clock = options.clock ?? systemClock
+  // Flow expressions that are not cheap by their syntax run in child processes: one cannot take the server down.
+  const expressionPool = createExpressionPool({
+    budget: { ...DEFAULT_BUDGET, timeoutMs: config.expressions.timeoutMs },
+    memoryMb: config.expressions.memoryMb,
+    workers: config.expressions.workers,
+  })
+  const uninstallPool = useIsolatedEvaluator(expressionPool)
+  expressionPool.warm()
   let publicUrl = config.publicUrl
   const ids = createIdGenerator(clock.now)
   const flows = createFlowRepository(database)
@@ -103,6 +112,7 @@ export async function startServer(
     owner,
     onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,
+    maxTakeovers: config.maxTakeovers,
     resourceThresholdBytes: config.resourceThresholdBytes,
     // Slack resolves user groups and channel members; without Slack nobody can be resolved (null).
     directory: {
@@ -169,6 +179,8 @@ export async function startServer(
       engine?.schedules.stop()
       await engine?.scheduler.stop()
       await slack?.stop()
+      uninstallPool()
+      await expressionPool.close()
       database.close()
     },
   }
