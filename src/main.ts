@@ -101,6 +101,7 @@ export async function startServer(
     }),
     runners: createRunners({
       connection: (name) => connectionService.http(name),
+      maxResponseBytes: config.maxBodyBytes,
       sshConnection: (name) => connectionService.ssh(name),
     }),
     clock,

@@ -1,6 +1,7 @@
 // http: one request with an Idempotency-Key; 5xx, 429 and network errors are retryable, other failures terminal.
 import type { StepRunner } from '../engine/step-runner.ts'
 import { RetryableError, TerminalError } from '../errors.ts'
+import { connectionUrl, MAX_REDIRECTS, type OutgoingRequest, readLimited, redirectFrom } from './http-egress.ts'
 
 export interface HttpConnection {
   baseUrl: string
@@ -10,21 +11,43 @@ export interface HttpConnection {
 export interface HttpRunnerDeps {
   /** Resolves a named http connection to its base URL and auth headers (secrets decrypted). */
   connection(name: string): Promise<HttpConnection>
+  /** Largest response body a step reads (GREENLIGHT_MAX_BODY_BYTES); reading stops there. */
+  maxResponseBytes?: number
 }
 
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
-function buildUrl(base: string, query: Record<string, unknown> | undefined): string {
-  const url = new URL(base)
+interface HttpConfig {
+  method?: string
+  url?: string
+  connection?: string
+  path?: string
+  headers?: Record<string, unknown>
+  query?: Record<string, unknown>
+  json?: unknown
+  body?: string
+  expect_status?: number | number[]
+}
+
+function withQuery(url: URL, query: Record<string, unknown> | undefined): URL {
   for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, String(v))
-  return url.toString()
+  return url
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const buffer = Buffer.from(await response.arrayBuffer())
-  if (buffer.length > MAX_RESPONSE_BYTES)
-    throw new TerminalError('response_too_large', `The response is over ${MAX_RESPONSE_BYTES} bytes.`)
-  const text = buffer.toString('utf8')
+function parseAbsolute(target: string): URL {
+  let url: URL
+  try {
+    url = new URL(target)
+  } catch {
+    throw new TerminalError('invalid_url', `'${target}' is not a valid URL.`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TerminalError('invalid_url', `'${target}' is not an http(s) URL.`)
+  return url
+}
+
+function decodeBody(bytes: Buffer, response: Response): unknown {
+  const text = bytes.toString('utf8')
   if ((response.headers.get('content-type') ?? '').includes('json')) {
     try {
       return JSON.parse(text)
@@ -40,29 +63,59 @@ function expectedStatus(expect: unknown, status: number): boolean {
   return Array.isArray(expect) ? expect.includes(status) : expect === status
 }
 
+async function send(request: OutgoingRequest, signal: AbortSignal, stepSignal: AbortSignal): Promise<Response> {
+  try {
+    const { url, method, headers, body } = request
+    // Redirects are followed by hand (redirectFrom), so each hop's destination is checked before it gets a byte.
+    return await fetch(url, { method, headers, body, signal, redirect: 'manual' })
+  } catch (error) {
+    if (stepSignal.aborted) throw error
+    const cause =
+      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)
+    throw new RetryableError('http_unreachable', `${request.method} ${request.url.origin} failed: ${cause}`)
+  }
+}
+
+/** Sends the request and follows up to MAX_REDIRECTS redirects; `lockedOrigin` keeps every hop on one origin. */
+async function exchange(
+  first: OutgoingRequest,
+  lockedOrigin: string | undefined,
+  signal: AbortSignal,
+  stepSignal: AbortSignal,
+): Promise<{ response: Response; request: OutgoingRequest }> {
+  let request = first
+  for (let hop = 0; ; hop++) {
+    const response = await send(request, signal, stepSignal)
+    const next = redirectFrom(response, request, lockedOrigin)
+    if (next === undefined) return { response, request }
+    await response.body?.cancel().catch(() => undefined)
+    if (hop === MAX_REDIRECTS) {
+      throw new TerminalError(
+        'too_many_redirects',
+        `${first.method} ${first.url.pathname} redirected more than ${MAX_REDIRECTS} times.`,
+      )
+    }
+    request = next
+  }
+}
+
 export function createHttpRunner(deps: HttpRunnerDeps): StepRunner {
+  const limit = deps.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
   return {
     kind: 'http',
     billable: true,
     async run(ctx) {
-      const c = ctx.config as {
-        method?: string
-        url?: string
-        connection?: string
-        path?: string
-        headers?: Record<string, unknown>
-        query?: Record<string, unknown>
-        json?: unknown
-        body?: string
-        expect_status?: number | number[]
-      }
-      let target = c.url ?? ''
+      const c = ctx.config as HttpConfig
       const headers: Record<string, string> = {}
+      let url: URL
+      let lockedOrigin: string | undefined
       if (c.connection !== undefined) {
         const connection = await deps.connection(c.connection)
-        target = `${connection.baseUrl.replace(/\/+$/, '')}${c.path ?? ''}`
+        url = connectionUrl(connection.baseUrl, c.path ?? '')
+        lockedOrigin = url.origin
         Object.assign(headers, connection.headers)
-      }
+      } else url = parseAbsolute(c.url ?? '')
+      withQuery(url, c.query)
       for (const [k, v] of Object.entries(c.headers ?? {})) headers[k.toLowerCase()] = String(v)
       headers['idempotency-key'] = ctx.idempotencyKey
       let body: string | undefined
@@ -71,30 +124,28 @@ export function createHttpRunner(deps: HttpRunnerDeps): StepRunner {
         headers['content-type'] ??= 'application/json'
       } else if (c.body !== undefined) body = String(c.body)
 
-      let url: string
-      try {
-        url = buildUrl(target, c.query)
-      } catch {
-        throw new TerminalError('invalid_url', `'${target}' is not a valid URL.`)
-      }
       const method = c.method ?? 'GET'
-      let response: Response
+      // Our own abort, besides the step's: cutting off an oversized body must close the connection, not just stop.
+      const cutoff = new AbortController()
+      const signal = AbortSignal.any([ctx.signal, cutoff.signal])
+      const { response, request } = await exchange({ url, method, headers, body }, lockedOrigin, signal, ctx.signal)
+      let bytes: Buffer
       try {
-        response = await fetch(url, { method, headers, body, signal: ctx.signal, redirect: 'follow' })
+        bytes = await readLimited(response, limit, request, () => cutoff.abort())
       } catch (error) {
-        if (ctx.signal.aborted) throw error
-        const cause =
-          error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)
-        throw new RetryableError('http_unreachable', `${method} ${new URL(url).origin} failed: ${cause}`)
+        if (error instanceof TerminalError || ctx.signal.aborted) throw error
+        throw new RetryableError('http_unreachable', `${method} ${url.origin} failed while reading the response.`, {
+          cause: error,
+        })
       }
       const output = {
         status: response.status,
         headers: Object.fromEntries(response.headers.entries()),
-        body: await readBody(response),
+        body: decodeBody(bytes, response),
       }
       if (!expectedStatus(c.expect_status, response.status)) {
         const retryable = response.status >= 500 || response.status === 429 || response.status === 408
-        const message = `${method} ${new URL(url).pathname} answered ${response.status}.`
+        const message = `${method} ${request.url.pathname} answered ${response.status}.`
         const retryAfter = Number(response.headers.get('retry-after'))
         throw retryable
           ? new RetryableError('http_status', message, {

@@ -1,5 +1,5 @@
 // A loopback HTTP target for http steps: records every request (with its Idempotency-Key) and answers as told.
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface TargetRequest {
@@ -15,6 +15,8 @@ export interface HttpTarget {
   requests: TargetRequest[]
   /** Answers the next `count` requests with this status (then 200 again). */
   failNext(status: number, count?: number): void
+  /** Answers requests to `path` (query ignored) with `handler` instead of the echo; they are still recorded. */
+  handle(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void
   countByKey(): Map<string, number>
   close(): Promise<void>
 }
@@ -22,6 +24,7 @@ export interface HttpTarget {
 export async function startHttpTarget(): Promise<HttpTarget> {
   const requests: TargetRequest[] = []
   const failures: number[] = []
+  const handlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>()
   const server: Server = createServer((req, res) => {
     let body = ''
     req.on('data', (chunk: Buffer) => {
@@ -36,6 +39,8 @@ export async function startHttpTarget(): Promise<HttpTarget> {
         body,
         idempotencyKey: typeof key === 'string' ? key : undefined,
       })
+      const handler = handlers.get((req.url ?? '').split('?')[0] ?? '')
+      if (handler) return handler(req, res)
       const status = failures.shift() ?? 200
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(
@@ -56,13 +61,21 @@ export async function startHttpTarget(): Promise<HttpTarget> {
     failNext(status, count = 1) {
       for (let i = 0; i < count; i++) failures.push(status)
     },
+    handle(path, handler) {
+      handlers.set(path, handler)
+    },
     countByKey() {
       const counts = new Map<string, number>()
       for (const r of requests)
         if (r.idempotencyKey) counts.set(r.idempotencyKey, (counts.get(r.idempotencyKey) ?? 0) + 1)
       return counts
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // A response still streaming (a handler's endless body) would otherwise hold close() open.
+        server.closeAllConnections()
+      }),
   }
 }
 

@@ -1,0 +1,132 @@
+// Where an http step's bytes may go: a connection's URL and redirects stay on its origin, and a body is read to a limit.
+import { TerminalError } from '../errors.ts'
+
+/** Redirects one request may follow before the step fails with `too_many_redirects`. */
+export const MAX_REDIRECTS = 5
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+export interface OutgoingRequest {
+  url: URL
+  method: string
+  headers: Record<string, string>
+  body: string | undefined
+}
+
+const excerpt = (text: string): string => JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)
+
+function originMismatch(message: string, details: Record<string, unknown>): TerminalError {
+  return new TerminalError('connection_origin_mismatch', message, {
+    hint: "A connection's credentials go only to its base URL's scheme, host and port; use a path that starts with /.",
+    details,
+  })
+}
+
+/**
+ * The URL of a connection step: base URL + path, refused unless it keeps the base URL's origin. The path is appended
+ * as text (as the docs say) and the result parsed, never resolved with `new URL(path, base)`, where //host would win.
+ */
+export function connectionUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl)
+  // Without a leading / the path's first characters join the authority: ":4701/x", ".evil.com/x", "@evil.com".
+  if (!path.startsWith('/')) {
+    throw originMismatch(`The path ${excerpt(path)} does not start with /, so it could change the host.`, {
+      expected_origin: base.origin,
+    })
+  }
+  let url: URL
+  try {
+    url = new URL(`${baseUrl.replace(/\/+$/, '')}${path}`)
+  } catch {
+    throw new TerminalError('invalid_url', `The base URL with the path ${excerpt(path)} is not a valid URL.`)
+  }
+  if (url.origin !== base.origin) {
+    throw originMismatch(`The path ${excerpt(path)} leads to ${url.origin}, not the connection's ${base.origin}.`, {
+      expected_origin: base.origin,
+      origin: url.origin,
+    })
+  }
+  return url
+}
+
+/**
+ * The request a redirect asks for, or undefined when `response` is not one to follow. `lockedOrigin` (a connection's)
+ * refuses any other origin; without it the redirect is followed but only the Idempotency-Key goes along to a new
+ * origin, since the step's headers were written for the first.
+ */
+export function redirectFrom(
+  response: Response,
+  request: OutgoingRequest,
+  lockedOrigin: string | undefined,
+): OutgoingRequest | undefined {
+  const location = response.headers.get('location')
+  if (!REDIRECT_STATUSES.has(response.status) || location === null) return undefined
+  let url: URL
+  try {
+    url = new URL(location, request.url)
+  } catch {
+    throw new TerminalError('invalid_redirect', `The redirect to ${excerpt(location)} is not a valid URL.`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TerminalError('invalid_redirect', `The redirect to ${excerpt(location)} is not an http(s) URL.`)
+  if (lockedOrigin !== undefined && url.origin !== lockedOrigin) {
+    throw originMismatch(
+      `${request.method} was redirected to ${url.origin}, outside the connection's ${lockedOrigin}.`,
+      {
+        expected_origin: lockedOrigin,
+        origin: url.origin,
+      },
+    )
+  }
+  // The fetch standard's rewrite: 303 (but HEAD), and 301/302 of a POST, become a GET without a body.
+  const toGet =
+    (response.status === 303 && request.method !== 'HEAD') ||
+    ((response.status === 301 || response.status === 302) && request.method === 'POST')
+  const key = request.headers['idempotency-key']
+  const kept: Record<string, string> =
+    url.origin === request.url.origin ? { ...request.headers } : key === undefined ? {} : { 'idempotency-key': key }
+  if (toGet) delete kept['content-type']
+  else if (request.body !== undefined && request.headers['content-type'])
+    kept['content-type'] = request.headers['content-type']
+  return { url, method: toGet ? 'GET' : request.method, headers: kept, body: toGet ? undefined : request.body }
+}
+
+function tooLarge(limit: number, request: OutgoingRequest): TerminalError {
+  return new TerminalError(
+    'response_too_large',
+    `The response to ${request.method} ${request.url.pathname} is over the ${limit}-byte limit; it was not read further.`,
+    { hint: 'Raise GREENLIGHT_MAX_BODY_BYTES, or ask the API for less.', details: { limit_bytes: limit } },
+  )
+}
+
+/**
+ * Reads the body while counting its bytes; past `limit` it calls `abort` (which closes the connection) and fails,
+ * so a huge or endless response costs at most `limit` bytes of memory.
+ */
+export async function readLimited(
+  response: Response,
+  limit: number,
+  request: OutgoingRequest,
+  abort: () => void,
+): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  if (declared > limit) {
+    abort()
+    throw tooLarge(limit, request)
+  }
+  const reader = response.body?.getReader()
+  if (!reader) return Buffer.alloc(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      abort()
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge(limit, request)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks, size)
+}
