@@ -4,11 +4,12 @@
 // events and the run in one transaction, and answer with the run's status (as Greenlight's 202 does, so the client
 // needs no status read). No engine, no framework, no validation. It tells how far the 2,000/s target is from what Node.js and libSQL give on this machine.
 // Prints JSON like bench/callbacks: completions/s, p50/p99, CPU per completion.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eventHash } from '../src/core/hash-chain.ts'
+import { deriveChainKey, eventHash } from '../src/core/hash-chain.ts'
 import { payloadHash } from '../src/engine/callbacks.ts'
 import { openDatabase } from '../src/store/database.ts'
 import { runEvents, runs, stepRuns, waits } from '../src/store/schema.ts'
@@ -22,6 +23,9 @@ import {
   serverNodeFlags,
   startFloorServer,
 } from './support/serve.ts'
+
+// The floor pays for the keyed chain as the server does; any key costs the same.
+const chainKey = deriveChainKey(randomBytes(32))
 
 const N = Number(process.env.BENCH_RUNS ?? 5000)
 const CONCURRENCY = 32
@@ -90,7 +94,7 @@ async function serve(dbPath: string): Promise<void> {
       const types = ['wait.completed', 'step.succeeded', 'step.succeeded', 'run.succeeded']
       const events = types.map((type, i) => {
         const event = { runId, seq: head.eventCount + i + 1, type, at: now, actor: null, stepId: 'done', data: {} }
-        const row = { ...event, prevHash: prev, hash: eventHash(prev, event) }
+        const row = { ...event, prevHash: prev, hash: eventHash(chainKey, prev, event) }
         prev = row.hash
         return row
       })

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import { DEFAULT_BUDGET, type FlowDefinition, useIsolatedEvaluator } from './core/flow/index.ts'
+import { deriveChainKey } from './core/hash-chain.ts'
 import { createIdGenerator } from './core/ids.ts'
 import { processRedactor } from './core/redact.ts'
 import { createFlowCache } from './engine/compiled-flow.ts'
@@ -27,7 +28,7 @@ import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
 import { createJobStore } from './store/job-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
-import { createRunStore } from './store/run-store.ts'
+import { createRunStore, keyPlainChains } from './store/run-store.ts'
 import { createScheduleStore } from './store/schedule-store.ts'
 import { createSecretRepository } from './store/secret-repository.ts'
 import { createTokenRepository } from './store/token-repository.ts'
@@ -53,6 +54,16 @@ export async function startServer(
   const secretKey = loadSecretKey(config.secretKey, config.dataDir, logger)
   const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken })
   const clock = options.clock ?? systemClock
+  const chainKey = deriveChainKey(secretKey)
+  const chains = await keyPlainChains(database, chainKey, clock.now())
+  if (chains.keyed > 0)
+    logger.warn({ runs: chains.keyed }, 'keyed the event chains of runs written before this version')
+  if (chains.leftUnkeyed > 0) {
+    logger.error(
+      { runs: chains.leftUnkeyed },
+      'runs whose event chain ends unkeyed: written without the key (a rewrite, or an older version); audit verify fails them',
+    )
+  }
   // Flow expressions that are not cheap by their syntax run in child processes: one cannot take the server down.
   const expressionPool = createExpressionPool({
     budget: { ...DEFAULT_BUDGET, timeoutMs: config.expressions.timeoutMs },
@@ -92,7 +103,7 @@ export async function startServer(
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
   engine = createEngine({
-    store: redactingRunStore(createRunStore(database), redactor),
+    store: redactingRunStore(createRunStore(database, chainKey), redactor),
     resources: redactingResources(createResourceStore(database, clock.now), redactor),
     flowOf: createFlowCache(async (id) => {
       const revision = await flows.revisionById(id)

@@ -3,8 +3,9 @@
 // decode the form and its JSON payload, and in one transaction check the approval is open and the voter listed,
 // insert the vote, count the approvals, append a hash-chained event to the run; then answer 200.
 // Usage: node bin/run-ts.mjs bench/support/slack-floor-server.ts <database file> <signing secret>
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import { eventHash } from '../../src/core/hash-chain.ts'
+import { deriveChainKey, eventHash } from '../../src/core/hash-chain.ts'
 import { parseFormFields } from '../../src/slack/transport/parse-body.ts'
 import { checkSlackSignature } from '../../src/slack/transport/signature.ts'
 import { openDatabase } from '../../src/store/database.ts'
@@ -12,6 +13,8 @@ import { listenAndAnnounce, readRequestBody } from './serve.ts'
 
 const [file, secret] = process.argv.slice(2) as [string, string]
 const database = await openDatabase({ url: `file:${file}` })
+// The floor pays for the keyed chain as the server does; any key costs the same.
+const chainKey = deriveChainKey(randomBytes(32))
 async function vote(raw: Buffer): Promise<number> {
   const payload = JSON.parse(parseFormFields(raw.toString('utf8')).get('payload') ?? '{}') as {
     user?: { id?: string }
@@ -44,7 +47,7 @@ async function vote(raw: Buffer): Promise<number> {
     const prev = String(head?.hash ?? '')
     const data = { wait_id: waitId, decision: 'approve', approvals: Number(tally?.n ?? 0), digest }
     const event = { runId, seq, type: 'approval.voted', at: now, actor: voter, stepId: String(wait.step), data }
-    const hash = eventHash(prev, event)
+    const hash = eventHash(chainKey, prev, event)
     await sql.run(
       `INSERT INTO run_events (run_id, seq, type, at, actor, step_id, data, prev_hash, hash)
        VALUES (?, ?, 'approval.voted', ?, ?, ?, ?, ?, ?)`,

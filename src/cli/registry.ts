@@ -86,8 +86,13 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'audit verify',
-    summary: "Check that a run's event chain was not changed or cut.",
+    summary: "Check that a run's event chain, or an audit export file, was not changed or cut.",
     load: async () => (await audit()).verify,
+  },
+  {
+    name: 'audit export',
+    summary: "Write runs' events as a JSON Lines file that verifies offline.",
+    load: async () => (await audit()).exportRuns,
   },
   { name: 'usage', summary: 'Billable step executions per flow for a month.', load: async () => (await audit()).usage },
   {

@@ -1,5 +1,6 @@
 // Wires the engine's parts: interpreter, scheduler, timers, callbacks, decisions and the run service.
 import { EventEmitter } from 'node:events'
+import { createAudit } from './audit.ts'
 import { createAuthorization } from './authorization.ts'
 import { createCallbacks } from './callbacks.ts'
 import { createDecisions } from './decisions.ts'
@@ -62,6 +63,12 @@ export function createEngine(
   })
   return {
     runs,
+    audit: createAudit({
+      store: deps.store,
+      secretKey: deps.secretKey,
+      clock: deps.clock,
+      requireRun: runs.requireRun,
+    }),
     callbacks: createCallbacks(withEvents, resume),
     decisions: createDecisions({ ...withEvents, authorization }, resume),
     authorization,

@@ -1,7 +1,6 @@
-// The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, audit, usage.
+// The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, usage.
 import type { EventEmitter } from 'node:events'
 import { allowsManualRuns } from '../core/flow/index.ts'
-import { verifyChain } from '../core/hash-chain.ts'
 import { enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
@@ -323,16 +322,6 @@ export function createRuns(
       deps.onRunChange?.(id)
       deps.resume(id)
       return requireRun(id)
-    },
-
-    async audit(id: string) {
-      const run = await requireRun(id)
-      const events = await store.events(id)
-      const problems = verifyChain(events, {
-        count: run.eventCount,
-        lastHash: (run as RunRecord & { lastEventHash?: string }).lastEventHash ?? '',
-      })
-      return { run_id: id, events: events.length, ok: problems.length === 0, problems }
     },
 
     async usage(month: string) {

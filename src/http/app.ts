@@ -9,6 +9,7 @@ import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
 import type { Webhooks } from '../engine/webhooks.ts'
 import { AppError } from '../errors.ts'
+import { auditRoutes } from './api/audit.ts'
 import { connectionRoutes } from './api/connections.ts'
 import { flowRoutes } from './api/flows.ts'
 import { jobRoutes } from './api/jobs.ts'
@@ -69,6 +70,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/waits', waitRoutes(deps.engine))
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
+  api.route('/audit', auditRoutes(deps.engine))
   api.route('/secrets', secretRoutes(deps.secrets))
   api.route('/connections', connectionRoutes(deps.connections))
   api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))

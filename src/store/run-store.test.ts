@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRandom, fuzzRuns, fuzzSeed, NASTY_CHARS } from '../../test/support/fuzz-env.ts'
 import { summarize, type Vote, type VoteDecision } from '../core/approval-policy.ts'
+import { deriveChainKey } from '../core/hash-chain.ts'
 import { openDatabase } from './database.ts'
 import { createRunStore } from './run-store.ts'
 
@@ -13,7 +15,7 @@ describe('run store: vote summary', () => {
 
   it('summarizes in SQL exactly as the tally does over every vote, for random votes', async () => {
     const database = await openDatabase({ url: `file:${join(dir, 'votes.db')}` })
-    const store = createRunStore(database)
+    const store = createRunStore(database, deriveChainKey(randomBytes(32)))
     const random = createRandom(fuzzSeed(4242))
     const decisions: VoteDecision[] = ['approve', 'approve', 'approve', 'reject', 'request_changes']
     for (let round = 0; round < fuzzRuns(60); round++) {

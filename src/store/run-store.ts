@@ -1,4 +1,5 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
+import type { KeyObject } from 'node:crypto'
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import type { VoteDecision, VoteSummary } from '../core/approval-policy.ts'
 import { eventHash } from '../core/hash-chain.ts'
@@ -54,6 +55,15 @@ class AbortWith extends Abort {
     super(conflict)
   }
 }
+
+/**
+ * A claim of a run whose lease another instance still named (it ran out: that instance died or stalled mid-step)
+ * counts a takeover; a graceful stop releases its leases first, so it counts none.
+ */
+const TAKEN_OVER =
+  'takeovers = CASE WHEN lease_owner IS NOT NULL AND lease_owner <> ? THEN takeovers + 1 ELSE takeovers END'
+const takenOver = (owner: string) =>
+  sql`CASE WHEN ${runs.leaseOwner} IS NOT NULL AND ${runs.leaseOwner} <> ${owner} THEN ${runs.takeovers} + 1 ELSE ${runs.takeovers} END`
 
 const toRun = (row: typeof runs.$inferSelect): RunRecord => row as unknown as RunRecord
 const toWait = (row: typeof waits.$inferSelect): WaitRecord => row as unknown as WaitRecord
@@ -147,6 +157,7 @@ async function readHead(sql: SqlRunner, runId: string): Promise<RunHead | undefi
 /** Inserts the events chained after `head`; returns the new head for the caller to store on the run row. */
 async function insertEvents(
   sql: SqlRunner,
+  key: KeyObject,
   runId: string,
   at: number,
   head: { count: number; hash: string },
@@ -157,7 +168,7 @@ async function insertEvents(
   const rows = events.map((e) => {
     seq++
     const event = { runId, seq, type: e.type, at, actor: e.actor ?? null, stepId: e.stepId ?? null, data: e.data ?? {} }
-    const hash = eventHash(prev, event)
+    const hash = eventHash(key, prev, event)
     const row = { ...event, prevHash: prev, hash }
     prev = hash
     return row
@@ -169,16 +180,23 @@ async function insertEvents(
   return { eventCount: seq, lastEventHash: prev }
 }
 
-async function appendEvents(sql: SqlRunner, runId: string, at: number, events: NewEvent[]): Promise<void> {
+async function appendEvents(
+  sql: SqlRunner,
+  key: KeyObject,
+  runId: string,
+  at: number,
+  events: NewEvent[],
+): Promise<void> {
   if (events.length === 0) return
   const head = await readHead(sql, runId)
   if (!head) throw new Error(`run ${runId} vanished`)
-  await updateRun(sql, runId, await insertEvents(sql, runId, at, head, events))
+  await updateRun(sql, runId, await insertEvents(sql, key, runId, at, head, events))
 }
 
 /** Starts the oldest queued run of the flow and key when a slot is free. */
 async function promoteQueued(
   sql: SqlRunner,
+  key: KeyObject,
   slot: NonNullable<Transition['releaseSlot']>,
   at: number,
 ): Promise<string | undefined> {
@@ -196,7 +214,7 @@ async function promoteQueued(
   if (!next) return undefined
   const id = String(next.id)
   await updateRun(sql, id, { status: 'running', runnableAt: at, startedAt: at, updatedAt: at })
-  await appendEvents(sql, id, at, [{ type: 'run.dequeued', data: {} }])
+  await appendEvents(sql, key, id, at, [{ type: 'run.dequeued', data: {} }])
   return id
 }
 
@@ -204,7 +222,13 @@ async function promoteQueued(
  * `known`: the run's head as read earlier in this same transaction (nothing else can have written it since), which
  * saves reading it again.
  */
-async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition, known?: RunHead): Promise<CommitResult> {
+async function applyTransition(
+  sql: SqlRunner,
+  key: KeyObject,
+  tx: unknown,
+  t: Transition,
+  known?: RunHead,
+): Promise<CommitResult> {
   if (t.fireTimer !== undefined) {
     const fired = await sql.run(
       `UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'pending'`,
@@ -243,7 +267,7 @@ async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition, known
     const upsert = stepRunTable.upsert({ ...stepRun, runId: t.runId }, 'run_id, step_id, visit')
     await sql.run(upsert.sql, upsert.args)
   }
-  const chain = await insertEvents(sql, t.runId, t.at, head, t.events ?? [])
+  const chain = await insertEvents(sql, key, t.runId, t.at, head, t.events ?? [])
   await updateRun(sql, t.runId, { ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
   if (t.cancelTimers && t.cancelTimers.length > 0) {
     // A prefix match without LIKE: ids contain '_', which LIKE treats as a wildcard.
@@ -274,8 +298,35 @@ async function applyTransition(sql: SqlRunner, tx: unknown, t: Transition, known
     )
     await sql.run(insert.sql, insert.args)
   }
-  const promoted = t.releaseSlot ? await promoteQueued(sql, t.releaseSlot, t.at) : undefined
+  const promoted = t.releaseSlot ? await promoteQueued(sql, key, t.releaseSlot, t.at) : undefined
   return { ok: true, effectResult, ...(promoted ? { promoted } : {}) }
+}
+
+const KEYED_HEAD = "substr(last_event_hash, 1, 12) = 'hmac-sha256:'"
+
+/**
+ * The upgrade to keyed chains, once per database: appends a `chain.keyed` event to every run whose chain ends with a
+ * plain SHA-256 hash, so the key covers its history from now on. "Once" means while no run has a keyed chain yet:
+ * after that a chain ending plain was written without the key (a rewrite, or an older version still writing), and
+ * keying it would vouch for it. Returns how many chains it keyed, and how many it left unkeyed for that reason.
+ */
+export async function keyPlainChains(
+  database: Database,
+  chainKey: KeyObject,
+  at: number,
+): Promise<{ keyed: number; leftUnkeyed: number }> {
+  return database.write(async (_tx, sql) => {
+    const plain = (await sql.rows(
+      `SELECT id, event_count, last_event_hash FROM runs WHERE event_count > 0 AND NOT (${KEYED_HEAD})`,
+    )) as [string, number, string][]
+    if (plain.length === 0) return { keyed: 0, leftUnkeyed: 0 }
+    if (await sql.row(`SELECT 1 FROM runs WHERE ${KEYED_HEAD} LIMIT 1`)) return { keyed: 0, leftUnkeyed: plain.length }
+    for (const [id, count, hash] of plain) {
+      const event = { type: 'chain.keyed', actor: 'greenlight', data: { scheme: 'hmac-sha256', plain_events: count } }
+      await updateRun(sql, id, await insertEvents(sql, chainKey, id, at, { count: Number(count), hash }, [event]))
+    }
+    return { keyed: plain.length, leftUnkeyed: 0 }
+  })
 }
 
 /** A run this instance may pick up now: running, due, and not leased by a live instance. */
@@ -290,7 +341,8 @@ const dueTimer = (now: number) =>
     or(isNull(timers.claimedUntil), lt(timers.claimedUntil, now)),
   )
 
-export function createRunStore(database: Database): RunStore {
+/** `chainKey`: the event chain's key (`deriveChainKey`), never stored with what it signs. */
+export function createRunStore(database: Database, chainKey: KeyObject): RunStore {
   const { db, sql: reader } = database
 
   return {
@@ -337,7 +389,7 @@ export function createRunStore(database: Database): RunStore {
                   .update(timers)
                   .set({ status: 'canceled' })
                   .where(and(eq(timers.runId, victim.id), eq(timers.status, 'pending')))
-                await appendEvents(sql, victim.id, run.createdAt, [
+                await appendEvents(sql, chainKey, victim.id, run.createdAt, [
                   { type: 'run.canceled', actor: run.initiator, data: { reason: 'concurrency', replaced_by: run.id } },
                 ])
               }
@@ -353,10 +405,11 @@ export function createRunStore(database: Database): RunStore {
           leaseExpiresAt: status === 'running' ? (run.leaseExpiresAt ?? null) : null,
           eventCount: 0,
           lastEventHash: '',
+          takeovers: 0,
         }
         const insert = runTable.insert(row as typeof runs.$inferInsert)
         await sql.run(insert.sql, insert.args)
-        await appendEvents(sql, run.id, run.createdAt, [
+        await appendEvents(sql, chainKey, run.id, run.createdAt, [
           ...input.events,
           ...(status === 'queued' ? [{ type: 'run.queued', data: { key: run.concurrencyKey } }] : []),
         ])
@@ -383,7 +436,9 @@ export function createRunStore(database: Database): RunStore {
           }
           const { transition, result } = await decide(view)
           try {
-            const commit = transition ? await applyTransition(sql, tx, transition, heads.get(transition.runId)) : null
+            const commit = transition
+              ? await applyTransition(sql, chainKey, tx, transition, heads.get(transition.runId))
+              : null
             return { result, commit }
           } catch (error) {
             if (error instanceof Abort) throw new AbortWith(error.conflict, result)
@@ -399,7 +454,7 @@ export function createRunStore(database: Database): RunStore {
 
     async commit(t) {
       try {
-        return await database.write((tx, sql) => applyTransition(sql, tx, t))
+        return await database.write((tx, sql) => applyTransition(sql, chainKey, tx, t))
       } catch (error) {
         if (error instanceof Abort) return { ok: false, conflict: error.conflict }
         throw error
@@ -438,7 +493,7 @@ export function createRunStore(database: Database): RunStore {
         if (due.length === 0) return []
         const claimed = await tx
           .update(runs)
-          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs })
+          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, takeovers: takenOver(owner) })
           .where(
             and(
               inArray(
@@ -456,10 +511,10 @@ export function createRunStore(database: Database): RunStore {
     claimRun: async (id, owner, now, leaseMs) =>
       database.write(async (_tx, sql) => {
         const row = await sql.row(
-          `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
+          `UPDATE runs SET lease_owner = ?, lease_expires_at = ?, ${TAKEN_OVER}
            WHERE id = ? AND status = 'running' AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)
            RETURNING ${runTable.columns}`,
-          [owner, now + leaseMs, id, owner, now],
+          [owner, now + leaseMs, owner, id, owner, now],
         )
         return row ? toRun(runTable.decodeRow(row)) : undefined
       }),

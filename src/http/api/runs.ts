@@ -74,7 +74,9 @@ export function runRoutes(engine: Engine) {
     return ok(c, { run_id: run.id, events: (await store.events(run.id)).map(eventView) })
   })
 
-  app.get('/:id/audit', requireScope('runs:read'), async (c) => ok(c, { audit: await runs.audit(c.req.param('id')) }))
+  app.get('/:id/audit', requireScope('runs:read'), async (c) =>
+    ok(c, { audit: await engine.audit.verify(c.req.param('id')) }),
+  )
 
   app.post('/:id/cancel', requireScope('runs:write'), async (c) => {
     return ok(c, { run: await oneRun(await runs.cancel(c.req.param('id'), requesterOf(c.get('principal')))) })
