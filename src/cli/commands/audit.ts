@@ -113,6 +113,20 @@ function instant(args: ParsedArgs, name: string, usage: string): string | undefi
   return new Date(at).toISOString()
 }
 
+/** The export's first line; only a Greenlight server answers this route with one. */
+function headerOf(body: Buffer): ExportHeader {
+  try {
+    const header = JSON.parse(body.toString('utf8', 0, Math.max(body.indexOf(10), 0))) as ExportHeader
+    if (Array.isArray(header.runs)) return header
+  } catch {
+    // Not JSON: answered below, as a header of the wrong shape is.
+  }
+  throw new AppError('bad_response', 'The server answered the export with something that is not an audit export.', {
+    status: 502,
+    hint: 'Check that GREENLIGHT_URL points at a Greenlight server of this version.',
+  })
+}
+
 export const exportRuns: Command = {
   name: 'audit export',
   usage: 'greenlight audit export <run>… | --from <ISO time> [--to <ISO time>]  --out <file.jsonl>',
@@ -133,7 +147,7 @@ export const exportRuns: Command = {
     if (to !== undefined) pairs.push(['to', to])
     const query = new URLSearchParams(pairs)
     const { body } = await ctx.api().getBytes(`/audit/export?${query}`)
-    const header = JSON.parse(body.toString('utf8', 0, body.indexOf(10))) as ExportHeader
+    const header = headerOf(body)
     const path = resolve(ctx.cwd, out)
     try {
       writeFileSync(path, body)
