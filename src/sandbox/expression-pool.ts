@@ -209,6 +209,8 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
             new Promise<void>((resolve) => {
               if (evaluator.child.exitCode !== null || evaluator.child.signalCode !== null) return resolve()
               evaluator.child.once('exit', () => resolve())
+              // Unreferenced, the child's exit would not keep a stopping server alive long enough to hear it.
+              evaluator.child.ref()
               evaluator.child.kill('SIGKILL')
             }),
         ),
