@@ -6,6 +6,7 @@ import { parseDuration } from '../core/flow/index.ts'
 import type { CallbackOutcome } from '../engine/callbacks.ts'
 import type { Engine } from '../engine/engine.ts'
 import { AppError } from '../errors.ts'
+import { decodeUtf8, parseBoundedJson, readCapped } from './read-body.ts'
 
 const NOT_FOUND = new AppError('not_found', 'No such callback.', { status: 404 })
 
@@ -54,30 +55,31 @@ function answer(c: Context, outcome: CallbackOutcome): Response {
   }
 }
 
-async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
-  const declared = Number(c.req.header('content-length') ?? 0)
-  if (declared > maxBytes)
-    throw new AppError('payload_too_large', `The body is over ${maxBytes} bytes.`, { status: 413 })
-  const raw = Buffer.from(await c.req.arrayBuffer())
-  if (raw.length > maxBytes)
-    throw new AppError('payload_too_large', `The body is over ${maxBytes} bytes.`, { status: 413 })
-  return raw
-}
-
+/** The body as JSON: streamed up to the limit, strict UTF-8, bounded depth; not JSON → 415 with the parser's words. */
 async function readJsonBody(c: Context, maxBytes: number): Promise<{ raw: Buffer; value: unknown }> {
-  const raw = await readBody(c, maxBytes)
-  try {
-    return { raw, value: JSON.parse(raw.toString('utf8')) }
-  } catch {
-    throw new AppError('unsupported_media_type', 'The body must be JSON.', {
-      status: 415,
-      hint: 'Send JSON with content-type: application/json.',
-    })
-  }
+  const raw = await readCapped(c, maxBytes)
+  const value = parseBoundedJson(
+    decodeUtf8(raw),
+    (message) =>
+      new AppError('unsupported_media_type', `The body is not JSON: ${message}`, {
+        status: 415,
+        hint: 'Send the result as a JSON document (any content type is accepted).',
+      }),
+  )
+  return { raw, value }
 }
 
 export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number) {
   const app = new Hono()
+  /** A body refused for its form, sent to a token with no wait behind it, answers the same 404 as a forged token. */
+  const unlessUnknown = async <T>(t: ReturnType<typeof target>, reading: Promise<T>): Promise<T> => {
+    try {
+      return await reading
+    } catch (error) {
+      if (error instanceof AppError && error.status !== 413 && !(await engine.callbacks.state(t))) throw NOT_FOUND
+      throw error
+    }
+  }
   const target = (c: Context) => {
     const found = verifyCallbackToken(key, c.req.param('token') ?? '')
     if (!found) throw NOT_FOUND
@@ -86,26 +88,25 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
 
   app.post('/:token', async (c) => {
     const t = target(c)
-    const { raw, value } = await readJsonBody(c, maxBodyBytes)
+    const { raw, value } = await unlessUnknown(t, readJsonBody(c, maxBodyBytes))
     return answer(c, await engine.callbacks.complete(t, value, raw, 'callback'))
   })
 
   app.post('/:token/heartbeat', async (c) => {
     const t = target(c)
-    const text = (await readBody(c, 64 * 1024)).toString('utf8')
+    const text = await unlessUnknown(
+      t,
+      readCapped(c, 64 * 1024).then((raw) => decodeUtf8(raw)),
+    )
     let body: Record<string, unknown> = {}
     if (text.trim() !== '') {
-      try {
-        const parsed: unknown = JSON.parse(text)
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>
-        else throw new Error('not an object')
-      } catch {
-        throw new AppError(
-          'unsupported_media_type',
-          'The body must be a JSON object: {"progress": "…", "extend": "30m"}.',
-          { status: 415 },
-        )
-      }
+      const notObject = () =>
+        new AppError('unsupported_media_type', 'The body must be a JSON object: {"progress": "…", "extend": "30m"}.', {
+          status: 415,
+        })
+      const parsed = parseBoundedJson(text, notObject)
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw notObject()
+      body = parsed as Record<string, unknown>
     }
     // A malformed field is refused, not ignored: an agent that asked for more time must know it did not get it.
     if (body.extend !== undefined && (typeof body.extend !== 'string' || parseDuration(body.extend) === undefined)) {
@@ -128,7 +129,7 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
 
   app.post('/:token/fail', async (c) => {
     const t = target(c)
-    const { value } = await readJsonBody(c, 64 * 1024)
+    const { value } = await unlessUnknown(t, readJsonBody(c, 64 * 1024))
     const reason =
       value && typeof value === 'object' && typeof (value as { reason?: unknown }).reason === 'string'
         ? (value as { reason: string }).reason

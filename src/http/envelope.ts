@@ -2,6 +2,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { AppError } from '../errors.ts'
+import { decodeUtf8, parseBoundedJson } from './read-body.ts'
 
 export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200): Response {
   return c.json({ ok: true, data }, status)
@@ -19,12 +20,11 @@ export async function readJson(c: Context): Promise<Record<string, unknown>> {
       status: 415,
     })
   }
-  let body: unknown
-  try {
-    body = JSON.parse(await c.req.text())
-  } catch {
-    throw new AppError('invalid_json', 'The request body is not valid JSON.', { status: 400 })
-  }
+  // The body cap (limitBody) already stopped an oversized body; here: strict UTF-8 and bounded nesting.
+  const body = parseBoundedJson(
+    decodeUtf8(new Uint8Array(await c.req.arrayBuffer())),
+    (message) => new AppError('invalid_json', `The request body is not valid JSON: ${message}`, { status: 400 }),
+  )
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('invalid_body', 'The request body must be a JSON object.', { status: 400 })
   }

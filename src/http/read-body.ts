@@ -1,0 +1,84 @@
+// Reading request bodies for every route: counted while they stream and cut at the limit, decoded as strict UTF-8,
+// and, for JSON, bounded in nesting before anything (parsing, schemas, redaction, hashing) walks them.
+import type { Context } from 'hono'
+import { AppError } from '../errors.ts'
+
+/** Deeper JSON than this is refused: no payload a flow reads needs more, and every later walk stays shallow. */
+export const MAX_JSON_DEPTH = 512
+
+/** Reads the body as a stream and stops at `maxBytes`: a chunked body declares no length and is never held whole. */
+export async function readCapped(c: Context, maxBytes: number, hint?: string): Promise<Buffer> {
+  const tooLarge = () =>
+    new AppError('payload_too_large', `The body is over ${maxBytes} bytes.`, {
+      status: 413,
+      ...(hint === undefined ? {} : { hint }),
+    })
+  const declared = c.req.header('content-length')
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge()
+  const reader = c.req.raw.body?.getReader()
+  if (!reader) return Buffer.alloc(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks)
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The body as text; bytes that are not UTF-8 are refused instead of stored as U+FFFD. */
+export function decodeUtf8(raw: Uint8Array): string {
+  try {
+    return strictUtf8.decode(raw)
+  } catch {
+    throw new AppError('invalid_encoding', 'The body is not valid UTF-8.', {
+      status: 400,
+      hint: 'Send the JSON encoded as UTF-8.',
+    })
+  }
+}
+
+/** The deepest nesting of arrays and objects in JSON text, counted outside strings; stops once past `limit`. */
+export function jsonDepthOver(text: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (inString) {
+      if (code === 92)
+        i++ // backslash: skip the escaped character
+      else if (code === 34) inString = false
+    } else if (code === 34) inString = true
+    else if (code === 91 || code === 123) {
+      if (++depth > limit) return true
+    } else if (code === 93 || code === 125) depth--
+  }
+  return false
+}
+
+/**
+ * Parses JSON text whose nesting is within MAX_JSON_DEPTH. A syntax error is reported by `notJson` (each route
+ * answers it its own way), with the parser's message, which names the position.
+ */
+export function parseBoundedJson(text: string, notJson: (message: string) => AppError): unknown {
+  if (jsonDepthOver(text, MAX_JSON_DEPTH)) {
+    throw new AppError('json_too_deep', `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`, {
+      status: 400,
+      hint: 'Flatten the payload, or send the deep part as a string.',
+      details: { max_depth: MAX_JSON_DEPTH },
+    })
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw notJson(error instanceof Error ? error.message : String(error))
+  }
+}
