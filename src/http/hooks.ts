@@ -1,8 +1,7 @@
 // POST /hooks/:slug: webhook triggers. The raw bytes are read once, capped, and handed to the engine, which verifies
 // them before anything is parsed; refusals are AppErrors that the app's onError renders.
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import type { Webhooks } from '../engine/webhooks.ts'
-import { AppError } from '../errors.ts'
 import { readCapped } from './read-body.ts'
 
 export function hookRoutes(webhooks: Webhooks, maxBodyBytes: number) {
