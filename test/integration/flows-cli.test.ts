@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, runCli } from '../support/cli.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 const MINIMAL = (slug: string, text: string) => `slug: ${slug}
 name: Minimal ${slug}
@@ -151,6 +151,31 @@ describe('flows through the CLI', () => {
     const res = await runCli(['flows', 'validate', copy], { env: { GREENLIGHT_URL: 'http://127.0.0.1:1' } })
     expect(res.code).toBe(0)
     expect(res.json.data.files[0]).toMatchObject({ ok: true, slug: 'weekly_report' })
+  })
+
+  it('refuses 400k-deep YAML with a located problem, pushed over the API or validated offline', async () => {
+    const flowStyle = `slug: deep\nsteps: ${'['.repeat(400_000)}${']'.repeat(400_000)}\n`
+    const blockStyle = `slug: deep\nsteps:\n${'- '.repeat(400_000)}x\n`
+    for (const [source, line, column] of [
+      [flowStyle, 2, 107],
+      [blockStyle, 3, 199],
+    ] as const) {
+      const pushed = await api(server, 'POST', '/api/v1/flows', { source, file: 'deep.yaml' })
+      expect(pushed.status, JSON.stringify(pushed.body).slice(0, 500)).toBe(422)
+      expect(pushed.body.error?.code).toBe('invalid_flow')
+      const problems = (pushed.body.error as { details?: { problems?: unknown[] } }).details?.problems
+      expect(problems).toEqual([expect.objectContaining({ file: 'deep.yaml', code: 'nesting_too_deep', line, column })])
+      const file = join(work, `deep-${line}.yaml`)
+      writeFileSync(file, source)
+      const res = await runCli(['flows', 'validate', file], { env: { GREENLIGHT_URL: 'http://127.0.0.1:1' } })
+      expect(res.code, res.stderr).toBe(2)
+      expect(res.json.error.details.files[0].problems).toEqual([
+        expect.objectContaining({ code: 'nesting_too_deep', line, column }),
+      ])
+    }
+    expect(
+      (await runCli(['flows', 'list'], { env })).json.data.flows.map((f: { slug: string }) => f.slug),
+    ).not.toContain('deep')
   })
 
   it('suggests the slug you meant', async () => {

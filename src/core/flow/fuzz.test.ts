@@ -224,3 +224,95 @@ describe('validateFlowSource under random mutations', () => {
     30_000 + RUNS_PER_FILE * 50,
   )
 })
+
+interface Nested {
+  text: string
+  /** Collections the text nests, counting the root map. */
+  depth: number
+  /** Where the collection at level 101 opens (1-based), if there is one. */
+  limitAt?: { line: number; column: number }
+}
+
+const DECOY = ['"[[{{ - ? "', "'[{ - '", '"\\"[["']
+
+/** Random nesting: indented keys, then compact `- `/`? ` on one line, then brackets; decoys in comments and strings. */
+function randomNesting(random: Random): Nested {
+  const budget = 950_000
+  const scale = (max: number) => pick(random, [0, int(random, 8), int(random, 40), int(random, 120), int(random, max)])
+  const keys = Math.min(scale(1_300), Math.floor(Math.sqrt(budget)))
+  // Half of what the indented keys leave to each part: an indicator takes 2 characters, a bracket up to 5 with its closer.
+  const half = (budget - (keys * (keys + 8)) / 2) / 2
+  const compact = Math.min(scale(400_000), Math.floor(half / 2))
+  const brackets = Math.min(scale(400_000), Math.floor(half / 5))
+  const lines = ['slug: fz', 'steps:']
+  let level = 1
+  let limitAt: Nested['limitAt']
+  const opened = (line: number, column: number) => {
+    level++
+    if (level === 101) limitAt = { line, column }
+  }
+  for (let i = 0; i < keys; i++) {
+    if (random() < 0.05) lines.push(`${' '.repeat(i + 1)}# - - [[{ ${pick(random, DECOY)}`)
+    // A decoy key comes first in its level's map, so the level opens at the decoy.
+    const decoy = random() < 0.05
+    if (decoy) lines.push(`${' '.repeat(i + 1)}d${i}: ${pick(random, DECOY)}`)
+    lines.push(`${' '.repeat(i + 1)}k${i}:`)
+    opened(decoy ? lines.length - 1 : lines.length, i + 2)
+  }
+  let line = ' '.repeat(keys + 1)
+  for (let i = 0; i < compact; i++) {
+    opened(lines.length + 1, line.length + 1)
+    line += random() < 0.8 ? '- ' : '? '
+  }
+  const closers: string[] = []
+  for (let i = 0; i < brackets; i++) {
+    opened(lines.length + 1, line.length + 1)
+    const opener = pick(random, ['[', '{', '{a: ', '[x, '])
+    line += opener
+    closers.push(opener.startsWith('[') ? ']' : '}')
+  }
+  line += pick(random, ['x', ...DECOY])
+  line += closers
+    .slice(closers.length - int(random, closers.length + 1))
+    .reverse()
+    .join('')
+  if (random() < 0.3) line += ` # ${pick(random, DECOY)} [[[`
+  lines.push(line)
+  return { text: `${lines.join('\n')}\n`, depth: level, ...(limitAt ? { limitAt } : {}) }
+}
+
+describe('validateFlowSource on random deep nesting', () => {
+  const runs = fuzzRuns(200)
+
+  it(
+    'refuses more than 100 levels where level 101 opens, before parsing, and nothing shallower',
+    () => {
+      let refused = 0
+      for (let run = 0; run < runs; run++) {
+        const seed = BASE_SEED + run * 104_729
+        const { text, depth, limitAt } = randomNesting(prng(seed))
+        const context = `seed=${seed} (reproduce: FUZZ_SEED=${seed} FUZZ_RUNS=1) depth=${depth} chars=${text.length}`
+        const result = validateFlowSource(text, 'fuzz.yaml')
+        const list = result.ok ? result.warnings : result.problems
+        for (const problem of list) {
+          expect(badProblem(problem, text.split('\n').length), `${context}: ${JSON.stringify(problem)}`).toBeUndefined()
+        }
+        const deep = list.filter((problem) => problem.code === 'nesting_too_deep')
+        if (depth <= 100) {
+          expect(deep, context).toEqual([])
+          continue
+        }
+        refused++
+        expect(result.ok, context).toBe(false)
+        expect(
+          deep.map(({ line, column }) => ({ line, column })),
+          context,
+        ).toEqual([limitAt])
+      }
+      // Sanity: both sides of the limit are exercised.
+      if (runs >= 50) expect(refused).toBeGreaterThan(runs * 0.2)
+      if (runs >= 50) expect(refused).toBeLessThan(runs * 0.9)
+    },
+    10_000 + runs * 20,
+  )
+})

@@ -85,7 +85,7 @@ describe('input that is not a flow', () => {
 
   it('refuses deep nesting, huge files and non-text without throwing', () => {
     expect(problems(`slug: x\nsteps: ${'['.repeat(80)}${']'.repeat(80)}\n`)[0]?.code).toBe('too_deep')
-    expect(problems(`slug: x\nsteps: ${'['.repeat(5000)}`)[0]?.code).toBe('yaml_syntax')
+    expect(problems(`slug: x\nsteps: ${'['.repeat(5000)}`)[0]?.code).toBe('nesting_too_deep')
     expect(problems('a: 1\n'.repeat(300_000))[0]?.code).toBe('too_large')
     expect(problems(undefined as unknown as string)[0]?.code).toBe('invalid_input')
     expect(problems('\u0000\u0001\uFFFF\uD800 binary')[0]?.line).toBe(1)
@@ -108,6 +108,66 @@ describe('input that is not a flow', () => {
   it('refuses huge numbers as values', () => {
     const source = 'slug: x\nconcurrency: { limit: 1e999 }\nsteps:\n  - id: a\n    notify: { text: hi }\n'
     expect(at(only(problems(source), 'invalid_type'))).toBe('2:23 concurrency.limit')
+  })
+})
+
+describe('nesting bounded before parsing', () => {
+  const deep = 400_000
+  const nested = (found: FlowProblem[]) => only(found, 'nesting_too_deep')
+  const place = (problem: FlowProblem) => `${problem.line}:${problem.column}`
+
+  it('refuses 400k-deep flow-style YAML at the bracket that goes past 100 levels', () => {
+    // The root map is level 1, so the 100th bracket is level 101; "steps: " puts the first at column 8.
+    const seqs = nested(problems(`slug: x\nsteps: ${'['.repeat(deep)}${']'.repeat(deep)}\n`))
+    expect(place(seqs)).toBe('2:107')
+    expect(seqs).toMatchObject({ file: 'flow.yaml', path: '', message: 'nested more than 100 levels deep' })
+    expect(place(nested(problems(`slug: x\nsteps: ${'{'.repeat(deep)}${'}'.repeat(deep)}\n`)))).toBe('2:107')
+    expect(place(nested(problems(`slug: x\nsteps: ${'{a: '.repeat(deep / 2)}1\n`)))).toBe('2:404')
+    // Unclosed is refused the same way, before the parser reports the missing brackets.
+    expect(place(nested(problems(`slug: x\nsteps: ${'['.repeat(deep)}`)))).toBe('2:107')
+  })
+
+  it('refuses 400k-deep block-style YAML: compact indicators and indentation', () => {
+    // `steps:` is level 1 and its sequence, at the same indentation, level 2.
+    expect(place(nested(problems(`slug: x\nsteps:\n${'- '.repeat(deep)}x\n`)))).toBe('3:199')
+    // An explicit key at the root's indentation is another root key, so the first `?` adds no level.
+    expect(place(nested(problems(`slug: x\nsteps:\n${'? '.repeat(deep)}x\n`)))).toBe('3:201')
+    // Indentation alone: level n is a key indented n - 1 spaces; the file stays under the size limit.
+    const indented = Array.from({ length: 1200 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')
+    expect(place(nested(problems(`${indented} 1\n`)))).toBe('101:101')
+  })
+
+  it('counts only structure: brackets and dashes in strings, comments and block scalars are text', () => {
+    const text = '[{'.repeat(300)
+    const source = [
+      'slug: x',
+      `# ${text}`,
+      'steps:',
+      '  - id: a',
+      `    notify: { text: "${text}" }`,
+      '  - id: b',
+      `    notify: { text: '${text}' }`,
+      '  - id: c',
+      '    notify:',
+      '      text: |',
+      ...Array.from({ length: 150 }, (_, i) => `        ${'- '.repeat(i)}${text}`),
+      '  - id: d',
+      '    notify:',
+      `      text: a${text}`,
+    ].join('\n')
+    const result = validateFlowSource(source, 'flow.yaml')
+    expect(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n')).toBe(true)
+  })
+
+  it('still parses moderately deep flows, and keeps the exact 64-level check after parsing', () => {
+    const value = `${'['.repeat(40)}1${']'.repeat(40)}`
+    const block = Array.from({ length: 20 }, (_, i) => `${' '.repeat(8 + 2 * i)}k${i}:`).join('\n')
+    const source = `slug: x\nsteps:\n  - id: a\n    wait: { default: ${value} }\n  - id: b\n    wait:\n      default:\n${block} 1\n`
+    const result = validateFlowSource(source, 'flow.yaml')
+    expect(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n')).toBe(true)
+    // 65 to 100 levels pass the scan and meet the parsed check, which names the path.
+    const ninety = problems(`slug: x\nsteps: ${'['.repeat(90)}${']'.repeat(90)}\n`)
+    expect(ninety.map((p) => p.code)).toEqual(['too_deep'])
   })
 })
 

@@ -5,6 +5,7 @@ import { type FlowDefinition, flowSchema } from './model.ts'
 import { type FlowProblem, formatPath, type PendingProblem } from './problem.ts'
 import { checkSemantics } from './semantic.ts'
 import { YamlLocator } from './yaml-locate.ts'
+import { findTooDeep, MAX_NESTING, positionOf } from './yaml-nesting.ts'
 import { checkStructure } from './yaml-structure.ts'
 import { isRecord, issuesToProblems } from './zod-issues.ts'
 
@@ -55,6 +56,19 @@ function validate(source: string, file: string): FlowValidationResult {
         },
       ],
     }
+  }
+  // The parser takes seconds on 400k levels before failing; refuse them first, where they start.
+  const deep = findTooDeep(source)
+  if (deep !== undefined) {
+    const problem = {
+      file,
+      ...positionOf(source, deep),
+      path: '',
+      code: 'nesting_too_deep',
+      message: `nested more than ${MAX_NESTING} levels deep`,
+      fix: 'flatten the value that starts here; flows need a dozen levels at most',
+    }
+    return { ok: false, problems: [problem] }
   }
   const lines = new LineCounter()
   // logLevel 'error': no console output from the library, but a second document still counts as an error.
