@@ -4,7 +4,7 @@ import type { Context } from 'hono'
 import { AppError } from '../errors.ts'
 
 /** Deeper JSON than this is refused: no payload a flow reads needs more, and every later walk stays shallow. */
-export const MAX_JSON_DEPTH = 512
+export const MAX_JSON_DEPTH = 1024
 
 /** Reads the body as a stream and stops at `maxBytes`: a chunked body declares no length and is never held whole. */
 export async function readCapped(c: Context, maxBytes: number, hint?: string): Promise<Buffer> {
