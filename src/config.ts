@@ -32,7 +32,7 @@ export interface Config {
   logLevel: LogLevel
   /** Outputs and callback bodies above this many bytes are stored as res:// resources. */
   resourceThresholdBytes: number
-  /** Largest callback or webhook body accepted (413 beyond). */
+  /** Largest callback or webhook body accepted (413 beyond), and the most of an http step's response read. */
   maxBodyBytes: number
   /** How long an instance's claim on a run lasts without renewal. */
   leaseMs: number
