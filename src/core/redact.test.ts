@@ -126,3 +126,19 @@ describe('redactor forms', () => {
     }
   })
 })
+
+describe('redactor inputs', () => {
+  it('learns a value no URL can encode (a lone surrogate) and still masks its other spellings', () => {
+    const r = createRedactor()
+    const value = 'lone-\ud800-surrogate'
+    expect(() => r.add(value)).not.toThrow()
+    expect(r.text(`a ${value} b ${JSON.stringify(value)}`)).toBe('a *** b "***"')
+  })
+
+  it('leaves bytes alone: a Buffer or typed array is returned as it is', () => {
+    const r = createRedactor()
+    r.add('secret-bytes-42')
+    const bytes = { b: Buffer.from('secret-bytes-42'), u: new Uint8Array(4) }
+    expect(r.value(bytes)).toBe(bytes)
+  })
+})

@@ -36,6 +36,15 @@ function base64Cores(bytes: Buffer): string[] {
   return cores
 }
 
+/** A lone surrogate has no URL encoding (encodeURIComponent throws), so such a value has no URL spelling to mask. */
+function uriEncoded(value: string): string | undefined {
+  try {
+    return encodeURIComponent(value)
+  } catch {
+    return undefined
+  }
+}
+
 const jsonEscaped = (s: string) => JSON.stringify(s).slice(1, -1)
 
 /** Every spelling of `value` a step, a log line or an echoing API may carry. */
@@ -43,10 +52,11 @@ function spellings(value: string): string[] {
   // JSON-escaped (quotes, backslashes, newlines) once for bodies and logs, twice for a body quoted inside a log line.
   const forms = [value, jsonEscaped(value), jsonEscaped(jsonEscaped(value))]
   if ([...value].length < MIN_SECRET_LENGTH) return forms
-  const uri = encodeURIComponent(value)
+  const uri = uriEncoded(value)
+  if (uri !== undefined) forms.push(uri, uri.replace(/%20/g, '+'))
   const bytes = Buffer.from(value)
   const full = bytes.toString('base64')
-  forms.push(uri, uri.replace(/%20/g, '+'), full, full.replace(/=+$/, ''), bytes.toString('base64url'))
+  forms.push(full, full.replace(/=+$/, ''), bytes.toString('base64url'))
   for (const core of base64Cores(bytes)) forms.push(core, base64url(core))
   return forms
 }
@@ -61,7 +71,8 @@ function matcher(needles: Set<string>, flags: string): RegExp | undefined {
 }
 
 function isContainer(node: unknown): node is object {
-  return typeof node === 'object' && node !== null && !Buffer.isBuffer(node)
+  // Bytes (Buffers, typed arrays) are not text: resources mask their text form where they are stored.
+  return typeof node === 'object' && node !== null && !ArrayBuffer.isView(node)
 }
 
 export function createRedactor(): Redactor {

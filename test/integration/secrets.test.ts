@@ -94,6 +94,17 @@ describe('secrets', () => {
     const enough = await api(server, 'PUT', '/api/v1/secrets/long_enough', { value: randomBytes(4).toString('hex') })
     expect(enough.status, JSON.stringify(enough.body)).toBe(201)
   })
+
+  it('stores a value no URL can encode (a lone surrogate) without failing the request', async () => {
+    // Valid JSON text, but encodeURIComponent throws on it: the redactor must learn it anyway.
+    const lone = await fetch(`${server.url}/api/v1/secrets/lone_surrogate`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: '{"value":"lone-\\ud800-surrogate"}',
+    })
+    expect(lone.status, await lone.text()).toBe(201)
+    expect((await api(server, 'GET', '/api/v1/secrets')).status).toBe(200)
+  })
 })
 
 describe('secrets stored before the length rule', () => {
