@@ -1,6 +1,7 @@
 // Reading request bodies for every route: counted while they stream and cut at the limit, decoded as strict UTF-8,
 // and, for JSON, bounded in nesting before anything (parsing, schemas, redaction, hashing) walks them.
 import type { Context } from 'hono'
+import { decodeUtf8Strict } from '../core/utf8.ts'
 import { AppError } from '../errors.ts'
 
 /** Deeper JSON than this is refused: no payload a flow reads needs more, and every later walk stays shallow. */
@@ -32,18 +33,16 @@ export async function readCapped(c: Context, maxBytes: number, hint?: string): P
   return Buffer.concat(chunks)
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** The body as text; bytes that are not UTF-8 are refused instead of stored as U+FFFD. */
+/** The body as text; bytes that are not UTF-8 are refused, as the Slack receiver does, instead of stored as U+FFFD. */
 export function decodeUtf8(raw: Uint8Array): string {
-  try {
-    return strictUtf8.decode(raw)
-  } catch {
+  const text = decodeUtf8Strict(raw)
+  if (text === undefined) {
     throw new AppError('invalid_encoding', 'The body is not valid UTF-8.', {
       status: 400,
       hint: 'Send the JSON encoded as UTF-8.',
     })
   }
+  return text
 }
 
 /** The deepest nesting of arrays and objects in JSON text, counted outside strings; stops once past `limit`. */

@@ -2,6 +2,7 @@
 import { type App, type Receiver, type ReceiverEvent, ReceiverMultipleAckError } from '@slack/bolt'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import { decodeUtf8Strict } from '../../core/utf8.ts'
 import { AppError } from '../../errors.ts'
 import { isSslCheck, parseSlackBody } from './parse-body.ts'
 import { checkSlackSignature } from './signature.ts'
@@ -35,9 +36,6 @@ const errorResponse = (status: number, code: string, message: string, details: R
   Response.json({ ok: false, error: new AppError(code, message, { status, details }).toJSON() }, { status })
 
 const emptyOk = (): Response => new Response(null, { status: 200 })
-
-/** Refuses bytes that are not UTF-8; reusable, as every decode() without `stream` starts afresh. */
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** What Bolt passes to ack(): nothing, a string, or a JSON body (command replies, view response_action). */
 function ackResponse(reply: unknown): Response {
@@ -138,12 +136,8 @@ export class HttpReceiver implements Receiver {
       return errorResponse(503, 'slack_not_ready', 'Greenlight is starting or stopping; Slack retries events.')
     }
 
-    let text: string
-    try {
-      text = utf8.decode(raw)
-    } catch {
-      return errorResponse(400, 'invalid_encoding', 'The body is not UTF-8.')
-    }
+    const text = decodeUtf8Strict(raw)
+    if (text === undefined) return errorResponse(400, 'invalid_encoding', 'The body is not UTF-8.')
     const parsed = parseSlackBody(text, contentType)
     switch (parsed.kind) {
       case 'invalid':
