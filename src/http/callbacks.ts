@@ -71,6 +71,8 @@ async function readJsonBody(c: Context, maxBytes: number): Promise<{ raw: Buffer
 
 export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number) {
   const app = new Hono()
+  // A heartbeat or a failure reason is a few fields; it never needs more, nor more than the configured limit.
+  const smallBodyBytes = Math.min(maxBodyBytes, 64 * 1024)
   /** A body refused for its form, sent to a token with no wait behind it, answers the same 404 as a forged token. */
   const unlessUnknown = async <T>(t: ReturnType<typeof target>, reading: Promise<T>): Promise<T> => {
     try {
@@ -96,7 +98,7 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
     const t = target(c)
     const text = await unlessUnknown(
       t,
-      readCapped(c, 64 * 1024).then((raw) => decodeUtf8(raw)),
+      readCapped(c, smallBodyBytes).then((raw) => decodeUtf8(raw)),
     )
     let body: Record<string, unknown> = {}
     if (text.trim() !== '') {
@@ -129,7 +131,7 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
 
   app.post('/:token/fail', async (c) => {
     const t = target(c)
-    const { value } = await unlessUnknown(t, readJsonBody(c, 64 * 1024))
+    const { value } = await unlessUnknown(t, readJsonBody(c, smallBodyBytes))
     const reason =
       value && typeof value === 'object' && typeof (value as { reason?: unknown }).reason === 'string'
         ? (value as { reason: string }).reason
