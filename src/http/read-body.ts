@@ -1,11 +1,9 @@
 // Reading request bodies for every route: counted while they stream and cut at the limit, decoded as strict UTF-8,
 // and, for JSON, bounded in nesting before anything (parsing, schemas, redaction, hashing) walks them.
 import type { Context } from 'hono'
+import { jsonDepthOver, MAX_JSON_DEPTH } from '../core/json-depth.ts'
 import { decodeUtf8Strict } from '../core/utf8.ts'
 import { AppError } from '../errors.ts'
-
-/** Deeper JSON than this is refused: no payload a flow reads needs more, and every later walk stays shallow. */
-export const MAX_JSON_DEPTH = 1024
 
 /** Reads the body as a stream and stops at `maxBytes`: a chunked body declares no length and is never held whole. */
 export async function readCapped(c: Context, maxBytes: number, hint?: string): Promise<Buffer> {
@@ -43,24 +41,6 @@ export function decodeUtf8(raw: Uint8Array): string {
     })
   }
   return text
-}
-
-/** The deepest nesting of arrays and objects in JSON text, counted outside strings; stops once past `limit`. */
-export function jsonDepthOver(text: string, limit: number): boolean {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (inString) {
-      if (code === 92)
-        i++ // backslash: skip the escaped character
-      else if (code === 34) inString = false
-    } else if (code === 34) inString = true
-    else if (code === 91 || code === 123) {
-      if (++depth > limit) return true
-    } else if (code === 93 || code === 125) depth--
-  }
-  return false
 }
 
 /**

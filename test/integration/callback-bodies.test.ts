@@ -3,7 +3,7 @@
 // server answer 5xx or stop answering. The API and webhook routes share the reader and are held to the same.
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_JSON_DEPTH } from '../../src/http/read-body.ts'
+import { MAX_JSON_DEPTH } from '../../src/core/json-depth.ts'
 import { createRandom, fuzzRuns, fuzzSeed } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runReaches } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
