@@ -102,9 +102,9 @@ describe('redaction at any depth and in encoded forms', () => {
       .join('\n')
   }
 
-  // Past 64 levels the old recursive walk gave up. 1,000 is about the deepest a callback body may be: past ~4,000 the
-  // run store's JSON.stringify cannot serialize the record at all, so nothing is stored. The redactor alone is tested
-  // at 100,000 levels in src/core/redact.test.ts.
+  // Past 64 levels the old recursive walk gave up. 1,000 (plus the body's own two levels) is near the deepest a
+  // callback body may nest (MAX_JSON_DEPTH, 1,024; deeper is json_too_deep); the redactor alone is tested at 100,000
+  // levels in src/core/redact.test.ts.
   for (const depth of [70, 1_000]) {
     it(`masks every spelling at depth ${depth} in runs show, runs events and the database`, async () => {
       const { shown, events } = await roundTrip(depth)
