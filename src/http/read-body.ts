@@ -2,6 +2,7 @@
 // and, for JSON, bounded in nesting before anything (parsing, schemas, redaction, hashing) walks them.
 import type { Context } from 'hono'
 import { jsonDepthOver, MAX_JSON_DEPTH } from '../core/json-depth.ts'
+import { readUpTo } from '../core/read-capped.ts'
 import { decodeUtf8Strict } from '../core/utf8.ts'
 import { AppError } from '../errors.ts'
 
@@ -14,21 +15,9 @@ export async function readCapped(c: Context, maxBytes: number, hint?: string): P
     })
   const declared = c.req.header('content-length')
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge()
-  const reader = c.req.raw.body?.getReader()
-  if (!reader) return Buffer.alloc(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
+  const body = await readUpTo(c.req.raw.body, maxBytes)
+  if (body === null) throw tooLarge()
+  return body
 }
 
 /** The body as text; bytes that are not UTF-8 are refused, as the Slack receiver does, instead of stored as U+FFFD. */

@@ -1,4 +1,5 @@
 // Where an http step's bytes may go: a connection's URL and redirects stay on its origin, and a body is read to a limit.
+import { readUpTo } from '../core/read-capped.ts'
 import { TerminalError } from '../errors.ts'
 
 /** Redirects one request may follow before the step fails with `too_many_redirects`. */
@@ -113,20 +114,10 @@ export async function readLimited(
     abort()
     throw tooLarge(limit, request)
   }
-  const reader = response.body?.getReader()
-  if (!reader) return Buffer.alloc(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      abort()
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge(limit, request)
-    }
-    chunks.push(value)
+  const body = await readUpTo(response.body, limit)
+  if (body === null) {
+    abort()
+    throw tooLarge(limit, request)
   }
-  return Buffer.concat(chunks, size)
+  return body
 }

@@ -2,6 +2,7 @@
 // child processes (src/sandbox/): an expression that would abort V8, loop for hours or backtrack forever fails its
 // step with `expression_limit` while the server keeps answering.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRandom, fuzzSeed } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runReaches } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -80,18 +81,6 @@ describe('expression budget', () => {
   })
 })
 
-/** A small seeded generator, so a failure names the seed that reproduces it. */
-function prng(seed: number) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Expressions built to exhaust something: recursion depth, string and array sizes, loop counts, backtracking. */
 const GENERATORS: ((n: (min: number, max: number) => number) => string)[] = [
   (n) => `($f := function($k){ $k = 0 ? 0 : 1 + $f($k - 1) }; $f(${n(10, 10_000_000)}))`,
@@ -123,9 +112,9 @@ describe('randomized expressions against a running server', () => {
   })
 
   it('never dies, keeps /healthz fast, and fails each bad run with a clear code', async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
-    const random = prng(seed)
-    const n = (min: number, max: number) => Math.floor(min * (max / min) ** random()) // log-uniform
+    const seed = fuzzSeed(Date.now() % 1_000_000)
+    const random = createRandom(seed)
+    const n = (min: number, max: number) => Math.floor(min * (max / min) ** random.next()) // log-uniform
     const cases = Array.from({ length: 24 }, (_, i) => {
       const generate = GENERATORS[i % GENERATORS.length] as (typeof GENERATORS)[number]
       return { slug: `fuzz_${i}`, expression: `{{ ${generate(n)} }}` }
