@@ -85,6 +85,9 @@ export interface VoteRecord {
   comment: string | null
   digest: string
   via: string
+  /** The API token that cast it (null through Slack). */
+  tokenId?: string | null
+  tokenName?: string | null
   at: number
 }
 

@@ -35,7 +35,8 @@ const RUN_BY_ID = `${runTable.select} WHERE id = ?`
 const WAIT_BY_ID = `${waitTable.select} WHERE id = ?`
 const WAIT_AT = `${waitTable.select} WHERE run_id = ? AND step_id = ? AND visit = ?`
 /** Every vote is tallied with all the others of its approval: only the columns a vote has, no codec per column. */
-const VOTES_OF = 'SELECT voter, decision, comment, digest, via, at FROM votes WHERE wait_id = ? ORDER BY at, id'
+const VOTES_OF =
+  'SELECT voter, decision, comment, digest, via, token_id, token_name, at FROM votes WHERE wait_id = ? ORDER BY at, id'
 const STEP_RUNS_OF = `${stepRunTable.select} WHERE run_id = ? ORDER BY started_at`
 const EVENTS_AFTER = `${eventTable.select} WHERE run_id = ? AND seq > ? ORDER BY seq`
 const ACTIVE_IN = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ')
@@ -119,13 +120,15 @@ async function stepRunsOf(sql: SqlRunner, runId: string): Promise<StepRunRecord[
 }
 
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
-  return (await sql.rows(VOTES_OF, [waitId])).map(([voter, decision, comment, digest, via, at]) => ({
+  return (await sql.rows(VOTES_OF, [waitId])).map(([voter, decision, comment, digest, via, tokenId, tokenName, at]) => ({
     waitId,
     voter: voter as string,
     decision: decision as string,
     comment: comment as string | null,
     digest: digest as string,
     via: via as string,
+    tokenId: (tokenId as string | null) ?? null,
+    tokenName: (tokenName as string | null) ?? null,
     at: Number(at),
   }))
 }

@@ -158,6 +158,9 @@ export const votes = sqliteTable(
     comment: text('comment'),
     digest: text('digest').notNull(),
     via: text('via').notNull(),
+    /** The API token that cast the vote (null in Slack): an admin minting an `--as` token for someone shows here. */
+    tokenId: text('token_id'),
+    tokenName: text('token_name'),
     at: integer('at').notNull(),
   },
   // One vote per voter, revision and decision: a repeat is a duplicate, but an approver may still reject.
