@@ -170,6 +170,11 @@ export interface Transition {
   cancelTimers?: string[]
   /** When the run leaves the active statuses: start the oldest queued run of the same flow and key, if any. */
   releaseSlot?: { flowSlug: string; key: string | null; limit: number }
+  /**
+   * Other runs to cancel first (a retry under `on_conflict: cancel_running` replaces the runs holding its key), the
+   * same way a new start cancels them: their open waits and pending timers die with them.
+   */
+  cancelRuns?: { ids: string[]; actor: string | null }
   /** The timer this transition fires; it applies only if the timer is still pending, so a timer fires once. */
   fireTimer?: number
   /** Extra writes in the same transaction (kv steps); receives the store's transaction handle. */
@@ -223,6 +228,8 @@ export interface TxView {
   getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
   votes(waitId: string): Promise<VoteRecord[]>
   stepRuns(runId: string): Promise<StepRunRecord[]>
+  /** The other runs of this flow and concurrency key that hold or wait for its slot (active or queued), oldest first. */
+  concurrencyHolders(flowSlug: string, key: string | null, exceptRunId: string): Promise<string[]>
   /**
    * The tally's inputs for the votes on `digest`, without reading them all, and whether `voter` already cast
    * `decision` on it.

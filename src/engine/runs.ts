@@ -296,31 +296,59 @@ export function createRuns(
       const gate = checkRetryFrom(history, step)
       if (!gate.ok) throw refuseRetry(id, step, gate.approval, gate.outcome, latestAllowed(history, step))
       const at = clock.now()
+      const concurrency = flow.definition.concurrency
+      let replaced: string[] = []
+      let queued = false
       // Every change to a run appends an event: an unchanged count means the history judged above is still the run's.
-      const { result: unchanged, commit } = await store.transact(async (view) => {
+      type Decided = 'changed' | 'retried' | { skippedBecause: string[] }
+      const { result: decided, commit } = await store.transact<Decided>(async (view) => {
         const now = await view.getRun(id)
-        if (now?.eventCount !== run.eventCount) return { transition: null, result: false }
+        if (now?.eventCount !== run.eventCount) return { transition: null, result: 'changed' }
+        // A retried run takes its key's slot again like a new start: it must not run beside the run holding it.
+        const holders = concurrency ? await view.concurrencyHolders(now.flowSlug, now.concurrencyKey, now.id) : []
+        const full = concurrency !== undefined && holders.length >= (concurrency.limit ?? 1)
+        const onConflict = concurrency?.on_conflict ?? 'queue'
+        if (full && onConflict === 'skip') return { transition: null, result: { skippedBecause: holders } }
+        queued = full && onConflict === 'queue'
+        replaced = full && onConflict === 'cancel_running' ? holders : []
         const transition: Transition = {
           runId: id,
           at,
           fenceStatus: [now.status],
           run: {
-            status: 'running',
+            status: queued ? 'queued' : 'running',
             cursor: enterForRetry(now.cursor, step),
-            runnableAt: at,
+            runnableAt: queued ? null : at,
             endedAt: null,
             error: null,
             leaseOwner: null,
             leaseExpiresAt: null,
             waitingOn: null,
           },
-          events: [{ type: 'run.retried', actor, stepId: step, data: { from: step } }],
+          events: [
+            { type: 'run.retried', actor, stepId: step, data: { from: step } },
+            ...(queued ? [{ type: 'run.queued', data: { key: now.concurrencyKey, behind: holders } }] : []),
+          ],
+          ...(replaced.length > 0 ? { cancelRuns: { ids: replaced, actor } } : {}),
         }
-        return { transition, result: true }
+        return { transition, result: 'retried' }
       })
-      if (!unchanged || !commit?.ok) throw conflict('retry_conflict', 'The run changed while retrying; try again.')
+      if (typeof decided === 'object') {
+        throw conflict(
+          'concurrency_limit',
+          `Flow '${run.flowSlug}' already has ${decided.skippedBecause.length} active run(s) for this key; not retried.`,
+          {
+            hint: `Wait for ${decided.skippedBecause[0]} to finish, or cancel it, then retry again.`,
+            details: { active_runs: decided.skippedBecause, key: run.concurrencyKey },
+          },
+        )
+      }
+      if (decided !== 'retried' || !commit?.ok)
+        throw conflict('retry_conflict', 'The run changed while retrying; try again.')
       deps.onRunChange?.(id)
-      deps.resume(id)
+      for (const canceled of replaced) deps.onRunChange?.(canceled)
+      // A queued retry starts when the holder ends (its end promotes the oldest queued run of the key).
+      if (!queued) deps.resume(id)
       return requireRun(id)
     },
 

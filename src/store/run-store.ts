@@ -196,6 +196,43 @@ async function appendEvents(
   await updateRun(sql, runId, await insertEvents(sql, key, runId, at, head, events))
 }
 
+/** Runs of a flow and concurrency key that hold or wait for its slot (active or queued), except one, oldest first. */
+async function concurrencyHolders(sql: SqlRunner, flowSlug: string, key: string | null, exceptRunId: string) {
+  const sameKey = key === null ? 'concurrency_key IS NULL' : 'concurrency_key = ?'
+  const rows = await sql.rows(
+    `SELECT id FROM runs WHERE flow_slug = ? AND ${sameKey} AND id <> ? AND status IN (${ACTIVE_IN}, 'queued')
+     ORDER BY created_at, id`,
+    key === null ? [flowSlug, exceptRunId] : [flowSlug, key, exceptRunId],
+  )
+  return rows.map(([id]) => String(id))
+}
+
+/**
+ * `on_conflict: cancel_running`: the runs holding the key end as canceled, with their open waits and pending timers,
+ * in the transaction of the run that replaces them.
+ */
+async function cancelForConcurrency(
+  sql: SqlRunner,
+  key: KeyObject,
+  victims: readonly string[],
+  at: number,
+  actor: string | null,
+  replacedBy: string,
+): Promise<void> {
+  for (const victim of victims) {
+    await sql.run(
+      `UPDATE runs SET status = 'canceled', ended_at = ?, updated_at = ?, lease_owner = NULL, waiting_on = NULL
+       WHERE id = ?`,
+      [at, at, victim],
+    )
+    await sql.run(`UPDATE waits SET status = 'canceled' WHERE run_id = ? AND status = 'open'`, [victim])
+    await sql.run(`UPDATE timers SET status = 'canceled' WHERE run_id = ? AND status = 'pending'`, [victim])
+    await appendEvents(sql, key, victim, at, [
+      { type: 'run.canceled', actor, data: { reason: 'concurrency', replaced_by: replacedBy } },
+    ])
+  }
+}
+
 /** Starts the oldest queued run of the flow and key when a slot is free. */
 async function promoteQueued(
   sql: SqlRunner,
@@ -263,6 +300,8 @@ async function applyTransition(
     const insert = waitTable.insert({ ...t.insertWait, attempts: 0 } as typeof waits.$inferInsert)
     await sql.run(insert.sql, insert.args)
   }
+  if (t.cancelRuns && t.cancelRuns.ids.length > 0)
+    await cancelForConcurrency(sql, key, t.cancelRuns.ids, t.at, t.cancelRuns.actor, t.runId)
   const effectResult = t.effect ? await t.effect(tx) : undefined
   if (t.effectIsOutput && t.stepRun) t.stepRun.output = effectResult ?? null
   if (t.effectIsOutput && t.run?.output !== undefined) t.run.output = effectResult ?? null
@@ -372,31 +411,15 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
               return { run: run as RunRecord, skippedBecause: active.map((r) => r.id) }
             }
             if (concurrency.onConflict === 'queue') status = 'queued'
-            else {
-              for (const victim of active) {
-                await tx
-                  .update(runs)
-                  .set({
-                    status: 'canceled',
-                    endedAt: run.createdAt,
-                    updatedAt: run.createdAt,
-                    leaseOwner: null,
-                    waitingOn: null,
-                  })
-                  .where(eq(runs.id, victim.id))
-                await tx
-                  .update(waits)
-                  .set({ status: 'canceled' })
-                  .where(and(eq(waits.runId, victim.id), eq(waits.status, 'open')))
-                await tx
-                  .update(timers)
-                  .set({ status: 'canceled' })
-                  .where(and(eq(timers.runId, victim.id), eq(timers.status, 'pending')))
-                await appendEvents(sql, chainKey, victim.id, run.createdAt, [
-                  { type: 'run.canceled', actor: run.initiator, data: { reason: 'concurrency', replaced_by: run.id } },
-                ])
-              }
-            }
+            else
+              await cancelForConcurrency(
+                sql,
+                chainKey,
+                active.map((r) => r.id),
+                run.createdAt,
+                run.initiator,
+                run.id,
+              )
           }
         }
         const row = {
@@ -434,6 +457,8 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
             getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
             votes: (waitId: string) => votesOf(sql, waitId),
             stepRuns: (runId: string) => stepRunsOf(sql, runId),
+            concurrencyHolders: (flowSlug: string, key: string | null, exceptRunId: string) =>
+              concurrencyHolders(sql, flowSlug, key, exceptRunId),
             voteSummary: (waitId: string, digest: string, voter: string, decision: string) =>
               voteSummaryOf(sql, waitId, digest, voter, decision),
           }
