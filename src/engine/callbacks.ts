@@ -19,12 +19,23 @@ export type CallbackOutcome =
   | { type: 'not_found' }
   | { type: 'expired' }
   | { type: 'invalid_payload'; problems: SchemaProblem[] }
+  /** Heartbeat and /fail before the wait opened (GET shows `not_started`): nothing to extend or fail yet. */
+  | { type: 'not_started' }
+  /** Heartbeat and /fail after the wait ended, however it ended; `status` is what GET shows. */
+  | { type: 'ended'; status: string }
 
 const CALLBACK_KINDS = new Set(['wait', 'job'])
 
 /** A wait step's payload schema, read from the flow (it is never templated), for bodies that arrive before it opens. */
 function stepSchema(step: CompiledStep): unknown {
   return step.kind === 'wait' ? (step.def as { wait?: { schema?: unknown } }).wait?.schema : undefined
+}
+
+/** A wait's state as GET /callbacks/:token shows it (and heartbeat and /fail name it once the wait is over). */
+function stateOf(wait: WaitRecord | undefined, run: RunRecord, target: CallbackTarget): string {
+  if (wait) return wait.status === 'early' ? 'received_early' : wait.status
+  const passed = (run.cursor.visits[target.stepId] ?? 0) > target.visit
+  return isTerminal(run.status) || passed ? 'expired' : 'not_started'
 }
 
 export const payloadHash = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex')
@@ -182,15 +193,28 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     if (promoted) resume(promoted)
   }
 
+  /**
+   * The open wait a heartbeat or /fail acts on, or the answer for one that is not open: `not_started` before it
+   * opens, `ended` once it is over (completed by a callback, `waits complete` or a job, failed, timed out, canceled,
+   * or answered early), `expired` for a visit that never opened and never will.
+   */
   async function openWaitFor(
     target: CallbackTarget,
   ): Promise<{ run: RunRecord; flow: CompiledFlow; wait: WaitRecord } | CallbackOutcome> {
     const located = await locate(target)
     if (!located) return { type: 'not_found' }
     const wait = await store.getWaitAt(target.runId, target.stepId, target.visit)
-    if (wait?.status === 'completed') return { type: 'already_completed' }
-    if (wait?.status !== 'open') return { type: 'expired' }
-    return { ...located, wait }
+    if (wait?.status === 'open') return { ...located, wait }
+    const status = stateOf(wait, located.run, target)
+    if (status === 'not_started') return { type: 'not_started' }
+    if (status === 'expired') return { type: 'expired' }
+    return { type: 'ended', status }
+  }
+
+  /** After a heartbeat or /fail lost the race with whatever closed the wait: answer from the state it left. */
+  async function closedAnswer(target: CallbackTarget): Promise<CallbackOutcome> {
+    const found = await openWaitFor(target)
+    return 'type' in found ? found : { type: 'expired' }
   }
 
   return {
@@ -225,7 +249,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
           },
         ],
       })
-      if (!commit.ok) return { type: 'expired' }
+      if (!commit.ok) return closedAnswer(target)
       deps.onRunChange?.(found.run.id)
       return { type: 'ok', deadlineAt }
     },
@@ -254,7 +278,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         leaseMs: deps.leaseMs,
       })
       const commit = await store.commit(transition)
-      if (!commit.ok) return { type: 'expired' }
+      if (!commit.ok) return closedAnswer(target)
       afterCommit(found.run.id, commit.promoted, leftRunning(transition))
       return {
         type: 'accepted',
@@ -273,13 +297,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         run_id: target.runId,
         step: target.stepId,
         visit: target.visit,
-        status: wait
-          ? wait.status === 'early'
-            ? 'received_early'
-            : wait.status
-          : isTerminal(located.run.status)
-            ? 'expired'
-            : 'not_started',
+        status: stateOf(wait, located.run, target),
         run_status: located.run.status,
         deadline_at: wait?.deadlineAt ? new Date(wait.deadlineAt).toISOString() : null,
       }

@@ -17,6 +17,8 @@ const STATUS: Record<CallbackOutcome['type'], ContentfulStatusCode> = {
   not_found: 404,
   expired: 410,
   invalid_payload: 422,
+  not_started: 409,
+  ended: 409,
 }
 
 function answer(c: Context, outcome: CallbackOutcome): Response {
@@ -51,6 +53,16 @@ function answer(c: Context, outcome: CallbackOutcome): Response {
       throw new AppError('invalid_payload', "The body does not match the wait's schema; the wait stays open.", {
         status: 422,
         details: { problems: outcome.problems },
+      })
+    case 'not_started':
+      throw new AppError('not_started', 'This wait has not started yet; nothing changed.', {
+        status: STATUS.not_started,
+        hint: 'Heartbeats and failures count once the wait step opens (GET this URL shows its state).',
+      })
+    case 'ended':
+      throw new AppError('wait_ended', `This wait already ended (${outcome.status}); nothing changed.`, {
+        status: STATUS.ended,
+        details: { status: outcome.status },
       })
   }
 }

@@ -463,7 +463,8 @@ describe('callbacks: the status matrix', () => {
     expect((await post(server, token, { diff: '', summary: 'ok' })).status).toBe(202)
     await runReaches(server, run.id, ['succeeded'])
     const afterEnd = await post(server, token, { progress: 'late' }, '/heartbeat')
-    expect([409, 410]).toContain(afterEnd.status)
+    expect(afterEnd.status, afterEnd.text).toBe(409)
+    expect(afterEnd.body.error.code).toBe('wait_ended')
   })
 
   it('a heartbeat on a wait without a timeout never leaves it expired while the run keeps waiting', async () => {
@@ -501,7 +502,8 @@ describe('callbacks: the status matrix', () => {
 
     const late = await post(server, token, { diff: 'd', summary: 's' })
     expect(late.status, late.text).toBe(410)
-    expect((await post(server, token, { reason: 'again' }, '/fail')).status).toBe(410)
+    // The wait is over: a second /fail answers 409 like any heartbeat or /fail after the wait ended.
+    expect((await post(server, token, { reason: 'again' }, '/fail')).status).toBe(409)
     expect((await state(server, token)).status).toBe('failed')
   })
 
