@@ -11,6 +11,7 @@ import {
   createFakeSlack,
   createSlackDriver,
   type FakeSlack,
+  slackText,
 } from './index.ts'
 import { quietLogger, section } from './test-helpers.ts'
 
@@ -159,6 +160,16 @@ describe('Socket Mode with a real Bolt App', () => {
 })
 
 describe('signed driver', () => {
+  it('escapes typed slash command text as Slack does, and sends raw text as is', () => {
+    const typed = buildSlashCommandPayload({ user_id: 'U1', channel_id: 'C0ENG', text: 'run x a=<b> & c' }, { fake })
+    expect(typed.text).toBe('run x a=&lt;b&gt; &amp; c')
+    const raw = `run x who=${slackText.user('U1', 'ada')} ch=${slackText.channel('C0ENG', 'eng-bots')} ${slackText.link('https://a.example/?a=1&b=2', 'docs')} ${slackText.usergroup('S0OPS', 'ops')}`
+    expect(raw).toBe(
+      'run x who=<@U1|ada> ch=<#C0ENG|eng-bots> <https://a.example/?a=1&amp;b=2|docs> <!subteam^S0OPS|@ops>',
+    )
+    expect(buildSlashCommandPayload({ user_id: 'U1', channel_id: 'C0ENG', rawText: raw }, { fake }).text).toBe(raw)
+  })
+
   it('signs requests exactly as Slack does (checked by Bolt verifySlackRequest)', async () => {
     const seen: { raw: string; headers: Record<string, string | string[] | undefined> }[] = []
     const server: Server = createServer((req, res) => {
@@ -192,7 +203,8 @@ describe('signed driver', () => {
     expect(() => verify(0, 'other-secret')).toThrow()
     expect(seen[0]?.headers['content-type']).toBe('application/x-www-form-urlencoded')
     const fields = new URLSearchParams(seen[0]?.raw)
-    expect(fields.get('text')).toBe('run deploy env=prod & more')
+    // Slack escapes what was typed: `&`, `<`, `>` arrive as entities.
+    expect(fields.get('text')).toBe('run deploy env=prod &amp; more')
     expect(fields.get('response_url')).toMatch(new RegExp(`^${fake.url}/respond/`))
 
     await driver.slashCommand({ user_id: 'U1', channel_id: 'C0ENG' }, { signature: 'v0=deadbeef' })

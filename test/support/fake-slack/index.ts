@@ -26,6 +26,8 @@ export {
   buildSlashCommandPayload,
   buildUrlVerification,
   buildViewSubmissionPayload,
+  escapeSlackText,
+  slackText,
 } from './payloads.ts'
 export type { FakeSlack, FakeSlackOptions } from './server.ts'
 export { createFakeSlack } from './server.ts'

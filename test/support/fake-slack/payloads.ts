@@ -17,7 +17,13 @@ export interface PayloadContext {
 
 export interface SlashCommandInput {
   command?: string
+  /** What the user typed; sent escaped as Slack escapes it (`&` `<` `>` as `&amp;` `&lt;` `&gt;`). */
   text?: string
+  /**
+   * The text exactly as Slack sends it, instead of `text`: for what Slack writes as control sequences (a mention
+   * picked from the list, a channel, a link), e.g. `` `run x who=${slackText.user('U1', 'ada')}` ``.
+   */
+  rawText?: string
   user_id: string
   channel_id: string
   user_name?: string
@@ -89,6 +95,21 @@ function userObject(ctx: PayloadContext, id: string): Obj {
   return { id, username: userName(ctx, id), name: userName(ctx, id), team_id: team(ctx).id }
 }
 
+/** Escapes typed text as Slack does before it sends it: only `&`, `<` and `>`, as HTML entities. */
+export function escapeSlackText(typed: string): string {
+  return typed.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** The control sequences Slack writes for what a user picked or pasted, for `rawText`. */
+export const slackText = {
+  user: (id: string, name?: string): string => (name === undefined ? `<@${id}>` : `<@${id}|${name}>`),
+  channel: (id: string, name?: string): string => (name === undefined ? `<#${id}>` : `<#${id}|${name}>`),
+  /** A link; the URL is escaped too (`&` in a query string arrives as `&amp;`). */
+  link: (url: string, label?: string): string =>
+    label === undefined ? `<${escapeSlackText(url)}>` : `<${escapeSlackText(url)}|${escapeSlackText(label)}>`,
+  usergroup: (id: string, handle: string): string => `<!subteam^${id}|@${handle.replace(/^@/, '')}>`,
+}
+
 /** Slash command form fields (all strings), as Slack posts them. */
 export function buildSlashCommandPayload(input: SlashCommandInput, ctx: PayloadContext = {}): Record<string, string> {
   const channelId = ctx.fake?.channelId(input.channel_id) ?? input.channel_id
@@ -101,7 +122,7 @@ export function buildSlashCommandPayload(input: SlashCommandInput, ctx: PayloadC
     user_id: input.user_id,
     user_name: input.user_name ?? userName(ctx, input.user_id),
     command: input.command ?? '/gl',
-    text: input.text ?? '',
+    text: input.rawText ?? escapeSlackText(input.text ?? ''),
     api_app_id: appId(ctx),
     is_enterprise_install: 'false',
     response_url: input.response_url ?? responseUrl(ctx, { channel: channelId, user: input.user_id }),
