@@ -1,4 +1,4 @@
-// Composition root of `greenlight serve`: config → store → engine → http.
+// Composition root of `greenlight serve`: config → store → engine → http → slack.
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -27,6 +27,8 @@ import { createConnectionRepository } from './store/connection-repository.ts'
 import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
 import { createJobStore } from './store/job-store.ts'
+import { kvEffect } from './store/kv-store.ts'
+import { createOutboxStore } from './store/outbox-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore, keyPlainChains } from './store/run-store.ts'
 import { createScheduleStore } from './store/schedule-store.ts'
@@ -114,6 +116,7 @@ export async function startServer(
       connection: (name) => connectionService.http(name),
       maxResponseBytes: config.maxBodyBytes,
       sshConnection: (name) => connectionService.ssh(name),
+      kv: kvEffect,
     }),
     clock,
     ids,
@@ -141,16 +144,37 @@ export async function startServer(
   engine.scheduler.start()
 
   if (config.slack) {
-    // Loaded only when Slack is on, so a server without Slack starts without Bolt.
-    const { createSlackSurface } = await import('./slack/slack-surface.ts')
+    // Loaded only when Slack is on, so a server without Slack starts without Bolt or the Web API client.
+    const [{ WebClient }, { createOutbox }, { createSlackSurface }] = await Promise.all([
+      import('@slack/web-api'),
+      import('./slack/outbox.ts'),
+      import('./slack/slack-surface.ts'),
+    ])
+    const outboxStore = createOutboxStore(database)
+    const outbox = createOutbox({
+      store: outboxStore,
+      // The outbox has a client of its own: WebClient pauses its whole queue on a 429, which would delay views.open
+      // (whose trigger_id lives 3 s) behind a rate-limited chat.postMessage. It fails fast and lets the outbox retry.
+      client: new WebClient(config.slack.botToken, {
+        slackApiUrl: config.slack.apiUrl,
+        rejectRateLimitedCalls: true,
+        retryConfig: { retries: 0 },
+        timeout: 30_000,
+      }),
+      // Real time even under a test clock: its backoffs and Retry-After are waits on Slack, not on runs.
+      clock: systemClock,
+      logger: logger.child({ surface: 'slack' }),
+      owner,
+      pollMs: 250,
+    })
     slack = await createSlackSurface({
       slack: config.slack,
-      database,
+      outbox,
+      outboxStore,
       engine,
       versions,
       flows,
       logger,
-      owner,
       admins: config.admins,
       defaultChannel: config.defaultChannel,
     })

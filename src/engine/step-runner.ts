@@ -69,3 +69,6 @@ export interface KvResult {
   existed: boolean
   written?: boolean
 }
+
+/** The port the kv step runs its operation through: the store implements it on the step's commit transaction. */
+export type KvEffect = (op: KvOperation) => (tx: unknown) => Promise<KvResult>

@@ -168,8 +168,7 @@ export function resolveWait(r: WaitResolution): Transition {
         attempt: 1,
         output: r.output,
         error: r.error ?? null,
-        // A job is billed however it ended: its worker, `waits complete`, `/fail` or its timeout.
-        billable: r.billable ?? r.wait.kind === 'job',
+        billable: r.billable ?? false,
         startedAt: r.wait.createdAt,
         endedAt: r.at,
       },

@@ -3,9 +3,9 @@
 import type { Logger } from 'pino'
 import { tally } from '../core/approval-policy.ts'
 import type { CompiledFlow } from '../engine/compiled-flow.ts'
+import type { OutboxItem, OutboxPort } from '../engine/outbox-port.ts'
 import { type ResourceStore, resolveText } from '../engine/resources.ts'
 import type { RunEventRecord, RunRecord, RunStore, WaitRecord } from '../engine/run-ports.ts'
-import type { OutboxItem, OutboxPort } from './outbox-port.ts'
 import {
   type ApprovalMessageInput,
   type ApprovalOutcome,

@@ -14,9 +14,8 @@
 //   for a marker before resending would close it for posts, but that method is Tier 1 for most apps since 2025.
 import type { FilesUploadV2Arguments } from '@slack/web-api'
 import type { Logger } from 'pino'
+import type { ClaimedOutboxItem, OutboxMethod, OutboxPort, OutboxResult, OutboxStore } from '../engine/outbox-port.ts'
 import type { Clock } from '../engine/ports.ts'
-import type { ClaimedOutboxItem, OutboxStore } from '../store/outbox-store.ts'
-import type { OutboxMethod, OutboxPort, OutboxResult } from './outbox-port.ts'
 
 /** The part of `@slack/web-api`'s WebClient the outbox calls; build it with `rejectRateLimitedCalls: true` and
  * `retryConfig: { retries: 0 }` so that retries belong to the outbox and survive restarts. */

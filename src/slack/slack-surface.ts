@@ -1,28 +1,29 @@
-// Composes the Slack side when SLACK_BOT_TOKEN is set: Bolt app and transport, outbox, run mirror, handlers, directory.
-import { WebClient } from '@slack/web-api'
+// Composes the Slack side when SLACK_BOT_TOKEN is set: Bolt app and transport, run mirror, handlers, directory, around
+// the outbox that main.ts builds.
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { SlackConfig } from '../config.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
+import type { OutboxStore } from '../engine/outbox-port.ts'
 import type { FlowRepository } from '../engine/ports.ts'
-import type { Database } from '../store/database.ts'
-import { createOutboxStore } from '../store/outbox-store.ts'
 import { createSlackDirectory } from './directory.ts'
 import { createSlackHandlers } from './handlers.ts'
 import { CARD_UPDATE, createSlackNotifier, runChannel } from './notifier.ts'
-import { createOutbox } from './outbox.ts'
+import type { Outbox } from './outbox.ts'
 import { createSlackApp } from './transport/slack-app.ts'
 
 export interface SlackSurfaceDeps {
   slack: SlackConfig
-  database: Database
+  /** Started and stopped with the surface. */
+  outbox: Outbox
+  /** Read at start for the runs a crash left unmirrored. */
+  outboxStore: Pick<OutboxStore, 'runsBehind'>
   engine: Engine
   versions: FlowVersions
   flows: FlowRepository
   logger: Logger
-  owner: string
   admins: readonly string[]
   defaultChannel: string | undefined
 }
@@ -52,23 +53,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     homeOpened: (user: string) => (handlers as NonNullable<typeof handlers>).homeOpened(user),
   }
   const slackApp = createSlackApp({ slack: deps.slack, handlers: bound, logger })
-  // The outbox has a client of its own: WebClient pauses its whole queue on a 429, which would delay views.open
-  // (whose trigger_id lives 3 s) behind a rate-limited chat.postMessage. It fails fast and lets the outbox retry.
-  const outboxClient = new WebClient(deps.slack.botToken, {
-    slackApiUrl: deps.slack.apiUrl,
-    rejectRateLimitedCalls: true,
-    retryConfig: { retries: 0 },
-    timeout: 30_000,
-  })
-  const outboxStore = createOutboxStore(deps.database)
-  const outbox = createOutbox({
-    store: outboxStore,
-    client: outboxClient as never,
-    clock: { now: () => Date.now() },
-    logger,
-    owner: deps.owner,
-    pollMs: 250,
-  })
+  const { outbox } = deps
   const notifier = createSlackNotifier({
     store: deps.engine.store,
     flowOf: deps.engine.flowOf,
@@ -117,7 +102,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
       await connect()
       // Catch up on what a crash left unmirrored (a commit whose Slack items were never enqueued), found from the
       // outbox itself: every item has an idempotent key, so replaying a run's events posts nothing twice.
-      const behind = await outboxStore.runsBehind(CARD_UPDATE)
+      const behind = await deps.outboxStore.runsBehind(CARD_UPDATE)
       catchingUp = notifier.catchUp(behind, () => stopped)
     },
     async stop() {

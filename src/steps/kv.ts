@@ -1,9 +1,9 @@
 // kv: get | set | delete | incr | append on the durable store, applied in the same transaction as the step's result.
 import { parseDuration } from '../core/flow/index.ts'
-import type { KvOperation, KvResult, StepRunner } from '../engine/step-runner.ts'
+import type { KvEffect, KvOperation, StepRunner } from '../engine/step-runner.ts'
 import { TerminalError } from '../errors.ts'
 
-export function createKvRunner(effect: (op: KvOperation) => (tx: unknown) => Promise<KvResult>): StepRunner {
+export function createKvRunner(effect: KvEffect): StepRunner {
   return {
     kind: 'kv',
     billable: true,

@@ -1,6 +1,5 @@
 // The step runners this server has, by kind.
-import type { StepRunner } from '../engine/step-runner.ts'
-import { kvEffect } from '../store/kv-store.ts'
+import type { KvEffect, StepRunner } from '../engine/step-runner.ts'
 import { approvalRunner } from './approval.ts'
 import { createHttpRunner, type HttpRunnerDeps } from './http.ts'
 import { inputRunner } from './input.ts'
@@ -12,14 +11,19 @@ import { createSshRunner, type SshRunnerDeps } from './ssh.ts'
 import { transformRunner } from './transform.ts'
 import { waitRunner } from './wait.ts'
 
-export function createRunners(deps: HttpRunnerDeps & SshRunnerDeps): Map<string, StepRunner> {
+export interface RunnerDeps extends HttpRunnerDeps, SshRunnerDeps {
+  /** Applies a kv step's operation inside its commit transaction (the store's, wired in main.ts). */
+  kv: KvEffect
+}
+
+export function createRunners(deps: RunnerDeps): Map<string, StepRunner> {
   const runners: StepRunner[] = [
     createHttpRunner(deps),
     createSshRunner(deps),
     transformRunner,
     notifyRunner,
     sleepRunner,
-    createKvRunner(kvEffect),
+    createKvRunner(deps.kv),
     waitRunner,
     approvalRunner,
     inputRunner,

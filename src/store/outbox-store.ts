@@ -1,6 +1,14 @@
 // The outbox repository: durable Slack calls, claimed one at a time per lane (run or channel) in enqueue order.
 import { and, count, eq, lte, min } from 'drizzle-orm'
-import type { OutboxEntry, OutboxItem, OutboxMethod, OutboxResult, OutboxStatus } from '../slack/outbox-port.ts'
+import type {
+  ClaimedOutboxItem,
+  OutboxEntry,
+  OutboxItem,
+  OutboxMethod,
+  OutboxResult,
+  OutboxStatus,
+  OutboxStore,
+} from '../engine/outbox-port.ts'
 import type { Database } from './database.ts'
 import { outbox } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
@@ -13,61 +21,6 @@ interface StoredPayload {
 }
 
 type Row = typeof outbox.$inferSelect
-
-export interface ClaimedOutboxItem {
-  id: number
-  key: string
-  runId: string | null
-  method: OutboxMethod
-  args: Record<string, unknown>
-  dependsOn: string | null
-  /** The dependency's result (the dependency is `sent`), or null when the item has none. */
-  dependency: OutboxResult | null
-  /** Attempts so far, this one included. */
-  attempts: number
-  createdAt: number
-  /** An earlier claim expired without an outcome: that attempt may have reached Slack. */
-  reclaimed: boolean
-  /** Keys of the older pending updates of the same message this one replaced. */
-  supersedes: string[]
-}
-
-export interface OutboxCounts {
-  pending: number
-  /** Pending and due now (not waiting on a backoff). */
-  due: number
-  failed: number
-  oldestPendingAt: number | null
-}
-
-export interface OutboxStore {
-  /** INSERT … ON CONFLICT(key) DO NOTHING; true when the row is new. */
-  enqueue(item: OutboxItem, now: number): Promise<boolean>
-  /**
-   * Claims up to `limit` due items. Only the oldest pending item of each lane is claimable, so an item is sent only
-   * after every earlier item of its run is `sent`, `failed` or `superseded`. Items whose dependency is not `sent`
-   * wait; items whose dependency failed (or is unknown) are failed here. A due `chat.update` claims the newest
-   * pending update of the same message instead and marks the older ones `superseded`.
-   */
-  claimDue(
-    owner: string,
-    now: number,
-    claimMs: number,
-    limit: number,
-    options?: { excludeMethods?: readonly string[] },
-  ): Promise<ClaimedOutboxItem[]>
-  /** Records Slack's answer; a no-op (false) unless the item is still pending, so the first answer wins. */
-  markSent(id: number, result: OutboxResult, now: number): Promise<boolean>
-  markRetry(id: number, error: string, nextAttemptAt: number): Promise<boolean>
-  markFailed(id: number, error: string): Promise<boolean>
-  get(key: string): Promise<OutboxEntry | undefined>
-  pending(now: number): Promise<OutboxCounts>
-  /**
-   * The durable mirror cursor: runs whose newest event has no `<prefix><run id>:<event count>` item, i.e. whose
-   * latest state never reached the outbox (a crash between a commit and its enqueue), newest first.
-   */
-  runsBehind(prefix: string): Promise<string[]>
-}
 
 // The claim loop runs after every Slack-visible change: plain SQL on cached statements, not a query built per call.
 const outboxTable = tableCodec(outbox)

@@ -5,11 +5,11 @@ import { join } from 'node:path'
 import { LogLevel, WebClient } from '@slack/web-api'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { OutboxItem, OutboxStore } from '../../src/engine/outbox-port.ts'
 import { systemClock } from '../../src/engine/ports.ts'
 import { createOutbox, type Outbox, type OutboxOptions } from '../../src/slack/outbox.ts'
-import type { OutboxItem } from '../../src/slack/outbox-port.ts'
 import { type Database, openDatabase } from '../../src/store/database.ts'
-import { createOutboxStore, type OutboxStore } from '../../src/store/outbox-store.ts'
+import { createOutboxStore } from '../../src/store/outbox-store.ts'
 import { createFakeSlack, type FakeSlack } from '../support/fake-slack/index.ts'
 
 interface Harness {
