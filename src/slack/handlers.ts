@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { tally } from '../core/approval-policy.ts'
 import type { FlowDefinition } from '../core/flow/index.ts'
 import { allowsManualRuns } from '../core/flow/triggers-model.ts'
+import type { Actor } from '../engine/authorization.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { Directory } from '../engine/engine-deps.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
@@ -99,8 +100,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           return ephemeral(`Started \`${run.id}\` (${parsed.slug}); its card and thread are in this channel.`)
         }
         case 'list': {
-          const flows = await startableByHand(await deps.flows.list())
-          if (flows.length === 0) return ephemeral('No released flow can be started by hand.')
+          const flows = await startableBy(slackActor(input.userId, input.channelId), await deps.flows.list())
+          if (flows.length === 0) return ephemeral('No released flow you may start by hand.')
           return ephemeral(flows.map((f) => `• \`${f.slug}\` v${f.liveVersion}: ${f.name}`).join('\n'))
         }
         case 'status': {
@@ -138,13 +139,24 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     }
   }
 
-  /** Live flows whose triggers let people start them (a schedule- or webhook-only flow does not). */
-  async function startableByHand<F extends { slug: string; liveVersion: number | null }>(flows: F[]): Promise<F[]> {
+  /**
+   * Live flows the actor may start by hand: their triggers let people start them (a schedule- or webhook-only flow
+   * does not) and their permissions.run admits the actor, as `/gl run` would ask.
+   */
+  async function startableBy<F extends { slug: string; liveVersion: number | null }>(
+    actor: Actor,
+    flows: F[],
+  ): Promise<F[]> {
     const live = await Promise.all(
       flows.map(async (f) => {
         if (f.liveVersion === null) return false
         const revision = await deps.flows.revisionByVersion(f.slug, f.liveVersion)
-        return revision !== undefined && allowsManualRuns((revision.definition as FlowDefinition).triggers)
+        const definition = revision?.definition as FlowDefinition | undefined
+        return (
+          definition !== undefined &&
+          allowsManualRuns(definition.triggers) &&
+          (await engine.authorization.mayStart(definition, actor))
+        )
       }),
     )
     return flows.filter((_, i) => live[i])
@@ -259,7 +271,12 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       const view = homeView({
         approvals,
         runs,
-        flows: (await startableByHand(flows)).map((f) => ({ slug: f.slug, name: f.name, liveVersion: f.liveVersion })),
+        // Home is typed in no channel, so a flow only a channel's permissions.run admits is listed by `/gl list` there.
+        flows: (await startableBy(slackActor(userId), flows)).map((f) => ({
+          slug: f.slug,
+          name: f.name,
+          liveVersion: f.liveVersion,
+        })),
         now: Date.now(),
       })
       await outbox.enqueue({
