@@ -128,6 +128,10 @@ export function createInterpreter(deps: EngineDeps) {
           leaseOwner: null,
           leaseExpiresAt: null,
         },
+        // The failed attempt ran (and is billed) even though no step result records it.
+        ...(deps.runners.get(step.kind)?.billable
+          ? { billAttempts: [{ stepId: step.id, visit: cursor.visit, attempt: cursor.attempt, kind: step.kind, at }] }
+          : {}),
         events: [
           {
             type: 'step.retrying',

@@ -175,6 +175,11 @@ export interface Transition {
    * same way a new start cancels them: their open waits and pending timers die with them.
    */
   cancelRuns?: { ids: string[]; actor: string | null }
+  /**
+   * Billable executions that end no step: a failed attempt that will be retried. Billable step results (`stepRun`,
+   * `moreStepRuns`) are counted by the store itself, so every attempt is billed once.
+   */
+  billAttempts?: { stepId: string; visit: number; attempt: number; kind: string; at: number }[]
   /** The timer this transition fires; it applies only if the timer is still pending, so a timer fires once. */
   fireTimer?: number
   /** Extra writes in the same transaction (kv steps); receives the store's transaction handle. */

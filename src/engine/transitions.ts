@@ -168,7 +168,8 @@ export function resolveWait(r: WaitResolution): Transition {
         attempt: 1,
         output: r.output,
         error: r.error ?? null,
-        billable: r.billable ?? false,
+        // A job is billed however it ended: its worker, `waits complete`, `/fail` or its timeout.
+        billable: r.billable ?? r.wait.kind === 'job',
         startedAt: r.wait.createdAt,
         endedAt: r.at,
       },

@@ -16,7 +16,7 @@ import type {
   WaitRecord,
 } from '../engine/run-ports.ts'
 import type { Database } from './database.ts'
-import { runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
+import { billedExecutions, runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
 import { tableCodec } from './sql-table.ts'
 import { claimTrigger, releaseSkippedClaim } from './trigger-claims.ts'
@@ -308,6 +308,21 @@ async function applyTransition(
   for (const stepRun of t.stepRun ? [t.stepRun, ...(t.moreStepRuns ?? [])] : []) {
     const upsert = stepRunTable.upsert({ ...stepRun, runId: t.runId }, 'run_id, step_id, visit')
     await sql.run(upsert.sql, upsert.args)
+  }
+  const billed = [
+    ...(t.stepRun ? [t.stepRun, ...(t.moreStepRuns ?? [])] : [])
+      .filter((r) => r.billable)
+      .map((r) => ({ stepId: r.stepId, visit: r.visit, attempt: r.attempt, kind: r.kind, at: r.startedAt })),
+    ...(t.billAttempts ?? []),
+  ]
+  if (billed.length > 0) {
+    // A step result written again (the same visit and attempt) is still one execution.
+    await sql.run(
+      `INSERT INTO billed_executions (run_id, step_id, visit, attempt, kind, at) VALUES ${billed
+        .map(() => '(?, ?, ?, ?, ?, ?)')
+        .join(', ')} ON CONFLICT DO NOTHING`,
+      billed.flatMap((b) => [t.runId, b.stepId, b.visit, b.attempt, b.kind, b.at]),
+    )
   }
   const chain = await insertEvents(sql, key, t.runId, t.at, head, t.events ?? [])
   await updateRun(sql, t.runId, { ...t.run, ...chain, updatedAt: t.at } as Partial<typeof runs.$inferInsert>)
@@ -633,11 +648,11 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
 
     usage: async (fromMs, toMs) =>
       db
-        .select({ flow: runs.flowSlug, kind: stepRuns.kind, executions: sql<number>`count(*)` })
-        .from(stepRuns)
-        .innerJoin(runs, eq(runs.id, stepRuns.runId))
-        .where(and(eq(stepRuns.billable, true), gte(stepRuns.startedAt, fromMs), lt(stepRuns.startedAt, toMs)))
-        .groupBy(runs.flowSlug, stepRuns.kind)
+        .select({ flow: runs.flowSlug, kind: billedExecutions.kind, executions: sql<number>`count(*)` })
+        .from(billedExecutions)
+        .innerJoin(runs, eq(runs.id, billedExecutions.runId))
+        .where(and(gte(billedExecutions.at, fromMs), lt(billedExecutions.at, toMs)))
+        .groupBy(runs.flowSlug, billedExecutions.kind)
         .all(),
   }
 }

@@ -98,6 +98,23 @@ export const stepRuns = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.stepId, t.visit] }), index('step_runs_ended').on(t.endedAt)],
 )
 
+/**
+ * What `greenlight usage` counts: one row per billable execution, an attempt of a step (each retry is one) or a job
+ * however it ended; written in the transaction that records it, keyed so a repeated write counts once.
+ */
+export const billedExecutions = sqliteTable(
+  'billed_executions',
+  {
+    runId: text('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    visit: integer('visit').notNull(),
+    attempt: integer('attempt').notNull(),
+    kind: text('kind').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId, t.visit, t.attempt] }), index('billed_executions_at').on(t.at)],
+)
+
 /** Append-only run history; each event hashes its predecessor, so a change or a gap is detectable. */
 export const runEvents = sqliteTable(
   'run_events',
@@ -201,6 +218,20 @@ export const resources = sqliteTable('resources', {
   runId: text('run_id'),
   createdAt: createdAt(),
 })
+
+/**
+ * Which runs used which resource. A resource is stored once by content, under the run that stored it first
+ * (`resources.run_id`); every run that stores the same bytes again gets a row here too.
+ */
+export const resourceRuns = sqliteTable(
+  'resource_runs',
+  {
+    resourceId: text('resource_id').notNull(),
+    runId: text('run_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.resourceId, t.runId] }), index('resource_runs_run').on(t.runId, t.createdAt)],
+)
 
 /** API tokens; only a hash of the secret part is stored. */
 export const tokens = sqliteTable('tokens', {
