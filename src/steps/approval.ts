@@ -1,6 +1,6 @@
 // approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
 import { createHash } from 'node:crypto'
-import { parseDuration } from '../core/flow/index.ts'
+import { parseDuration, toText } from '../core/flow/index.ts'
 import { canonicalJson } from '../core/hash-chain.ts'
 import { RESOURCE_REF } from '../engine/resources.ts'
 import type { TimerArm } from '../engine/run-ports.ts'
@@ -33,7 +33,7 @@ export const approvalRunner: StepRunner = {
     } else if (c.diff !== undefined && c.diff !== null) {
       diff = await ctx.resources.put(Buffer.from(JSON.stringify(c.diff, null, 2)), 'application/json', ctx.run.id)
     }
-    const shown = { message: String(c.message ?? ''), diff, attachments: c.attachments ?? [] }
+    const shown = { message: toText(c.message), diff, attachments: c.attachments ?? [] }
     const digest = createHash('sha256').update(canonicalJson(shown)).digest('hex')
     const at = ctx.now
     const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)

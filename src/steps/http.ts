@@ -1,4 +1,5 @@
 // http: one request with an Idempotency-Key; 5xx, 429 and network errors are retryable, other failures terminal.
+import { toOptionalText, toText } from '../core/flow/index.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 import { RetryableError, TerminalError } from '../errors.ts'
 import { connectionUrl, MAX_REDIRECTS, type OutgoingRequest, readLimited, redirectFrom } from './http-egress.ts'
@@ -19,19 +20,34 @@ const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 interface HttpConfig {
   method?: string
-  url?: string
+  url?: unknown
   connection?: string
-  path?: string
+  path?: unknown
   headers?: Record<string, unknown>
   query?: Record<string, unknown>
   json?: unknown
-  body?: string
+  /** Text as written; a template's object or array result is sent as JSON. */
+  body?: unknown
   expect_status?: number | number[]
 }
 
+/** A parameter whose template found nothing is left out, not sent as "undefined" (toOptionalText). */
 function withQuery(url: URL, query: Record<string, unknown> | undefined): URL {
-  for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, String(v))
+  for (const [k, v] of Object.entries(query ?? {})) {
+    const text = toOptionalText(v)
+    if (text !== undefined) url.searchParams.set(k, text)
+  }
   return url
+}
+
+/** The request body: `json` as JSON; `body` as text, or as JSON when its template gave an object or array. */
+function requestBody(c: HttpConfig, headers: Record<string, string>): string | undefined {
+  const asJson = c.json !== undefined ? c.json : typeof c.body === 'object' && c.body !== null ? c.body : undefined
+  if (asJson !== undefined) {
+    headers['content-type'] ??= 'application/json'
+    return JSON.stringify(asJson)
+  }
+  return toOptionalText(c.body)
 }
 
 function parseAbsolute(target: string): URL {
@@ -111,18 +127,17 @@ export function createHttpRunner(deps: HttpRunnerDeps): StepRunner {
       let lockedOrigin: string | undefined
       if (c.connection !== undefined) {
         const connection = await deps.connection(c.connection)
-        url = connectionUrl(connection.baseUrl, c.path ?? '')
+        url = connectionUrl(connection.baseUrl, toText(c.path))
         lockedOrigin = url.origin
         Object.assign(headers, connection.headers)
-      } else url = parseAbsolute(c.url ?? '')
+      } else url = parseAbsolute(toText(c.url))
       withQuery(url, c.query)
-      for (const [k, v] of Object.entries(c.headers ?? {})) headers[k.toLowerCase()] = String(v)
+      for (const [k, v] of Object.entries(c.headers ?? {})) {
+        const text = toOptionalText(v)
+        if (text !== undefined) headers[k.toLowerCase()] = text
+      }
       headers['idempotency-key'] = ctx.idempotencyKey
-      let body: string | undefined
-      if (c.json !== undefined) {
-        body = JSON.stringify(c.json)
-        headers['content-type'] ??= 'application/json'
-      } else if (c.body !== undefined) body = String(c.body)
+      const body = requestBody(c, headers)
 
       const method = c.method ?? 'GET'
       // Our own abort, besides the step's: cutting off an oversized body must close the connection, not just stop.

@@ -1,5 +1,5 @@
 // input: asks people for values (a Slack modal, or the API); parks until someone eligible submits.
-import { parseDuration } from '../core/flow/index.ts'
+import { parseDuration, toOptionalText } from '../core/flow/index.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 
 export const inputRunner: StepRunner = {
@@ -10,7 +10,7 @@ export const inputRunner: StepRunner = {
       fields: unknown[]
       assignees?: { users?: string[]; usergroups?: string[] }
       timeout?: string
-      message?: string
+      message?: unknown
     }
     const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)
     const deadlineAt = timeoutMs === undefined ? null : ctx.now + timeoutMs
@@ -18,7 +18,12 @@ export const inputRunner: StepRunner = {
       type: 'park',
       park: {
         kind: 'input',
-        spec: { fields: c.fields, assignees: c.assignees ?? null, message: c.message ?? null, on_timeout: 'fail' },
+        spec: {
+          fields: c.fields,
+          assignees: c.assignees ?? null,
+          message: toOptionalText(c.message) ?? null,
+          on_timeout: 'fail',
+        },
         deadlineAt,
         timers: deadlineAt === null ? [] : [{ key: 'timeout', kind: 'wait_timeout', fireAt: deadlineAt }],
       },

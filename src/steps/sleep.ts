@@ -1,5 +1,5 @@
 // sleep: parks the run on a durable timer until `duration` from now or the `until` timestamp.
-import { parseDuration } from '../core/flow/index.ts'
+import { parseDuration, toText } from '../core/flow/index.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 import { TerminalError } from '../errors.ts'
 
@@ -7,9 +7,9 @@ export const sleepRunner: StepRunner = {
   kind: 'sleep',
   billable: false,
   async run(ctx) {
-    const { duration, until } = ctx.config as { duration?: string; until?: string }
-    const at = duration !== undefined ? ctx.now + (parseDuration(duration) ?? 0) : Date.parse(String(until))
-    if (!Number.isFinite(at)) throw new TerminalError('invalid_until', `'${String(until)}' is not a timestamp.`)
+    const { duration, until } = ctx.config as { duration?: string; until?: unknown }
+    const at = duration !== undefined ? ctx.now + (parseDuration(duration) ?? 0) : Date.parse(toText(until))
+    if (!Number.isFinite(at)) throw new TerminalError('invalid_until', `'${toText(until)}' is not a timestamp.`)
     const fireAt = Math.max(at, ctx.now)
     return {
       type: 'park',

@@ -22,6 +22,22 @@ describe('ssh command line', () => {
     expect(sh(line)).toBe("x'; echo pwned; '|7|/tmp")
   })
 
+  it('turns typed values into text by the one rule: objects as JSON, nothing not exported', () => {
+    const line = buildCommand({
+      command: 42,
+      env: { OBJ: { a: [1, 'b'] }, FLAG: true, GONE: undefined, NOTHING: null },
+    })
+    expect(line).not.toContain('GONE')
+    expect(line).not.toContain('NOTHING')
+    expect(line).not.toContain('[object Object]')
+    expect(line).toContain(`export OBJ=${shellQuote('{"a":[1,"b"]}')};`)
+    expect(line).toContain("export FLAG='true';")
+    expect(line.endsWith(' 42')).toBe(true)
+    expect(sh(buildCommand({ command: 'printf "%s|%s" "$OBJ" "$GONE"', env: { OBJ: [1], GONE: undefined } }))).toBe(
+      '[1]|',
+    )
+  })
+
   it('detaches with nohup setsid and prints the pid', () => {
     const line = buildCommand({ command: 'sleep 0', detach: true, env: { X: 'y' } })
     expect(line).toContain("nohup setsid sh -c 'sleep 0'")

@@ -2,7 +2,7 @@
 // detach mode starts the command in its own session (it outlives our connection) and returns at once.
 import { createHash } from 'node:crypto'
 import type { Client, ClientChannel } from 'ssh2'
-import { parseDuration } from '../core/flow/index.ts'
+import { parseDuration, toOptionalText, toText } from '../core/flow/index.ts'
 import type { ResolvedSsh } from '../engine/connections.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 import { RetryableError, TerminalError } from '../errors.ts'
@@ -32,19 +32,25 @@ export function fingerprint(key: Buffer): string {
  * The command line sent to the server. Stock OpenSSH refuses environment requests (no AcceptEnv), so variables are
  * exported by the shell itself, quoted; the working directory is entered the same way.
  */
-export function buildCommand(c: { command: string; env?: Record<string, unknown>; cwd?: string; detach?: boolean }) {
+export function buildCommand(c: { command: unknown; env?: Record<string, unknown>; cwd?: unknown; detach?: boolean }) {
+  // Values become text by the one rule (toText); a variable whose template found nothing is not exported at all.
   const exports = Object.entries(c.env ?? {})
     .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-    .map(([k, v]) => `export ${k}=${shellQuote(v === null || v === undefined ? '' : String(v))};`)
-  const cd = c.cwd ? `cd ${shellQuote(c.cwd)} || exit 1;` : ''
+    .flatMap(([k, v]) => {
+      const text = toOptionalText(v)
+      return text === undefined ? [] : [`export ${k}=${shellQuote(text)};`]
+    })
+  const cwd = toText(c.cwd)
+  const cd = cwd ? `cd ${shellQuote(cwd)} || exit 1;` : ''
+  const command = toText(c.command)
   // Detached: a new session (setsid) without our pipes, so neither the channel closing nor SIGHUP reaches it.
   if (c.detach)
-    return [...exports, cd, `nohup setsid sh -c ${shellQuote(c.command)} >/dev/null 2>&1 </dev/null & echo $!`]
+    return [...exports, cd, `nohup setsid sh -c ${shellQuote(command)} >/dev/null 2>&1 </dev/null & echo $!`]
       .filter(Boolean)
       .join(' ')
   // Sync: sshd makes the shell a session leader; its pid (first line of stderr, stripped again) lets a timeout kill
   // the whole process group, not only the shell (OpenSSH's signal request reaches the shell alone).
-  return [`printf '${PID_MARKER}%s\\n' $$ >&2;`, ...exports, cd, c.command].filter(Boolean).join(' ')
+  return [`printf '${PID_MARKER}%s\\n' $$ >&2;`, ...exports, cd, command].filter(Boolean).join(' ')
 }
 
 interface Capture {

@@ -1,5 +1,5 @@
 // wait: parks the run until a remote agent POSTs to its callback URL (or the timeout routes by on_timeout).
-import { parseDuration } from '../core/flow/index.ts'
+import { parseDuration, toOptionalText } from '../core/flow/index.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 
 export const waitRunner: StepRunner = {
@@ -11,7 +11,7 @@ export const waitRunner: StepRunner = {
       on_timeout?: string
       default?: unknown
       schema?: unknown
-      notify?: string
+      notify?: unknown
     }
     const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)
     const deadlineAt = timeoutMs === undefined ? null : ctx.now + timeoutMs
@@ -23,7 +23,7 @@ export const waitRunner: StepRunner = {
           schema: c.schema ?? null,
           on_timeout: c.on_timeout ?? 'fail',
           default: c.default ?? null,
-          notify: c.notify ?? null,
+          notify: toOptionalText(c.notify) ?? null,
         },
         deadlineAt,
         timers: deadlineAt === null ? [] : [{ key: 'timeout', kind: 'wait_timeout', fireAt: deadlineAt }],

@@ -13,6 +13,7 @@ import {
   limitReason,
 } from './expression-budget.ts'
 import { collectReferences, type ExpressionReference } from './expression-references.ts'
+import { toText } from './text.ts'
 
 export type { ExpressionReference } from './expression-references.ts'
 
@@ -271,13 +272,8 @@ function plain(value: unknown): unknown {
   return Array.isArray(value) ? Array.from(value) : value
 }
 
-/** How a value reads inside text: strings as is, null/undefined as nothing, objects and arrays as JSON. */
-export function interpolate(value: unknown): string {
-  if (value === undefined || value === null || typeof value === 'function') return ''
-  if (typeof value === 'string') return value
-  if (typeof value === 'object') return JSON.stringify(value) ?? ''
-  return String(value)
-}
+/** How a value reads inside text: the one rule of text.ts (strings as is, nothing as '', objects as JSON). */
+export const interpolate = toText
 
 export interface CompiledValue {
   /** Every template inside, with its path from the value's root. */

@@ -63,6 +63,7 @@ export {
   type WaitStep,
 } from './steps-model.ts'
 export { isTemplatedField } from './template-fields.ts'
+export { toOptionalText, toText } from './text.ts'
 export {
   allowsManualRuns,
   type ScheduleTrigger,

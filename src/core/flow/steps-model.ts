@@ -148,7 +148,9 @@ export const KV_OPS = ['get', 'set', 'delete', 'incr', 'append'] as const
 export const kvStep = z
   .object({
     op: z.enum(KV_OPS),
-    key: template('Key; templates allowed, e.g. "seen:{{ inputs.issue }}".').min(1),
+    key: z.union([template().min(1), z.number().int()]).meta({
+      description: 'Key; templates allowed, e.g. "seen:{{ inputs.issue }}". An integer names the key of its digits.',
+    }),
     value: z.unknown().optional().meta({ description: 'Value to set/append, or the amount to incr by (default 1).' }),
     ttl: duration.optional().meta({ description: 'Expire the key after this long.' }),
     if_not_exists: z.boolean().optional().meta({ description: 'For set: only write when the key is absent.' }),
