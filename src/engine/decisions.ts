@@ -11,6 +11,7 @@ import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
 import { AppError, notFound } from '../errors.ts'
 import type { Actor, Authorization } from './authorization.ts'
 import type { EngineDeps } from './engine-deps.ts'
+import { assertInputValues } from './input-submission.ts'
 import { continueInline, leftRunning } from './inline-steps.ts'
 import { checkPayload } from './payload-schema.ts'
 import { externalize } from './resources.ts'
@@ -238,6 +239,7 @@ export function createDecisions(
       if (!run) throw notFound('run_not_found', 'The run of this wait is gone.')
       // A wait or a job is completed by whoever holds runs:write (agents, CI); an input asks particular people.
       if (wait.kind === 'input') await deps.authorization.assertMaySubmit(wait, run, actor)
+      assertInputValues(wait, values)
       if (wait.kind === 'wait') {
         const problems = checkPayload(wait.spec?.schema, values)
         if (problems.length > 0) {

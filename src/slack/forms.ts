@@ -1,9 +1,11 @@
 // Forms in Slack: the modal for missing run inputs (/gl run) and the modal of an `input` step.
 
 import type { FlowDefinition } from '../core/flow/index.ts'
+import { checkInputValues } from '../core/flow/input-values.ts'
 import type { Actor } from '../engine/authorization.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
+import { inputFieldsOf } from '../engine/input-submission.ts'
 import { AppError } from '../errors.ts'
 import { parseInputMetadata, parseInputOpenValue, parseRunInputsMetadata } from './views/actions.ts'
 import {
@@ -106,6 +108,9 @@ export function createForms(deps: FormDeps) {
       if (!wait) return undefined
       const read = readInputSubmission((wait.spec?.fields as never) ?? [], values)
       if (!read.ok) return { errors: read.errors }
+      // The rule the engine applies to every submission, answered on the fields (block `f_<id>`) before submitting.
+      const checked = checkInputValues(inputFieldsOf(wait), read.values)
+      if (!checked.ok) return { errors: Object.fromEntries(checked.problems.map((p) => [`f_${p.field}`, p.message])) }
       await deps.engine.decisions.submit(wait.id, read.values, slackActor(user))
       return undefined
     },
