@@ -14,6 +14,19 @@ export interface Actor {
   adminToken?: boolean
   /** The Slack channel the request was typed in, which a rule's `channels` may admit. */
   channel?: string | null
+  /** The API token the request came with (none in Slack): recorded beside the person in votes and run events. */
+  credential?: Credential | null
+}
+
+/** An API token as records name it: an admin minting an `--as` token for someone shows up here. */
+export interface Credential {
+  id: string
+  name: string
+}
+
+/** The event data that names the token behind a change (nothing for Slack and the engine itself). */
+export function credentialData(actor: Pick<Actor, 'credential'> | undefined): { token?: Credential } {
+  return actor?.credential ? { token: { id: actor.credential.id, name: actor.credential.name } } : {}
 }
 
 /** A flow's list of people for one permission (its `permissions.run` or `permissions.cancel`). */

@@ -1,5 +1,6 @@
-// Wires the engine's parts: interpreter, scheduler, timers, callbacks, decisions and the run service.
+// Wires the engine's parts: interpreter, scheduler, timers, callbacks, approvals, decisions and the run service.
 import { EventEmitter } from 'node:events'
+import { createApprovals } from './approvals.ts'
 import { createAudit } from './audit.ts'
 import { createAuthorization } from './authorization.ts'
 import { createCallbacks } from './callbacks.ts'
@@ -36,7 +37,9 @@ export function createEngine(
   const interpreter = createInterpreter(withEvents)
   let scheduler: ReturnType<typeof createScheduler> | undefined
   const resume = (runId: string, leased?: boolean) => scheduler?.resume(runId, leased)
-  const fireTimer = createTimerFiring(withEvents, resume)
+  const authorization = createAuthorization({ directory: deps.directory, admins: deps.admins ?? [] })
+  const approvals = createApprovals({ ...withEvents, authorization }, resume)
+  const fireTimer = createTimerFiring(withEvents, approvals, resume)
   // Schedule ticks are timers too; `schedules` is defined below, before the scheduler starts.
   scheduler = createScheduler(
     withEvents,
@@ -44,7 +47,6 @@ export function createEngine(
     (timer) => (timer.kind === SCHEDULE_TIMER ? schedules.fire(timer) : fireTimer(timer)),
     options,
   )
-  const authorization = createAuthorization({ directory: deps.directory, admins: deps.admins ?? [] })
   const runs = createRuns({
     ...withEvents,
     flows: deps.flows,
@@ -71,6 +73,7 @@ export function createEngine(
     }),
     callbacks: createCallbacks(withEvents, resume),
     decisions: createDecisions({ ...withEvents, authorization }, resume),
+    approvals,
     authorization,
     jobs: createJobs({ ...withEvents, leases: deps.jobLeases, resume }),
     scheduler,

@@ -43,12 +43,13 @@ function standingOf(h: RetryHistory, approval: string): ApprovalStanding {
   if (visit === 0) return 'not_reached'
   const result = h.stepRuns.find((s) => s.stepId === approval && s.visit === visit)
   if (result?.status === 'skipped') return 'skipped'
-  if (result?.status === 'failed') return 'failed'
   if (result) {
+    // A decision people (or the timeout) made stands whatever the step's status: a "no" that failed the run reads
+    // `failed` but is still a "no".
     const decision = (result.output as { decision?: unknown } | null)?.decision
-    return decision === 'approved' || (typeof decision === 'string' && DECIDED.has(decision as ApprovalStanding))
-      ? (decision as ApprovalStanding)
-      : 'undecided'
+    if (decision === 'approved' || (typeof decision === 'string' && DECIDED.has(decision as ApprovalStanding)))
+      return decision as ApprovalStanding
+    return result.status === 'failed' ? 'failed' : 'undecided'
   }
   const wait = h.waits.find((w) => w.stepId === approval && w.visit === visit)
   return wait?.status === 'open' || wait?.status === 'canceled' || wait?.status === 'timed_out'

@@ -1,5 +1,5 @@
 // The engine's storage port for runs: read models and one atomic unit of work (a Transition) per state change.
-import type { VoteSummary } from '../core/approval-policy.ts'
+import type { VoteSummary } from '../core/approvals/policy.ts'
 import type { Cursor, RunStatus, WaitKind, WaitStatus } from '../core/run-status.ts'
 
 export interface RunRecord {
@@ -273,7 +273,14 @@ export interface RunStore {
   releaseLeases(owner: string): Promise<void>
   getWait(id: string): Promise<WaitRecord | undefined>
   getWaitAt(runId: string, stepId: string, visit: number): Promise<WaitRecord | undefined>
-  listWaits(query: { status?: WaitStatus[]; runId?: string; kind?: WaitKind; limit: number }): Promise<WaitRecord[]>
+  listWaits(query: {
+    status?: WaitStatus[]
+    runId?: string
+    kind?: WaitKind
+    limit: number
+    /** Skips this many of the newest first (paging). */
+    offset?: number
+  }): Promise<WaitRecord[]>
   votes(waitId: string): Promise<VoteRecord[]>
   /** Stores a callback that arrived before its wait; false if one is already there. */
   insertEarlyWait(

@@ -4,7 +4,7 @@ import { allowsManualRuns } from '../core/flow/index.ts'
 import { enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
-import { type Actor, type Authorization, actorNamed } from './authorization.ts'
+import { type Actor, type Authorization, actorNamed, type Credential } from './authorization.ts'
 import { type CompiledFlow, resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
@@ -17,6 +17,8 @@ export interface StartInput {
   draft?: boolean
   inputs: Record<string, unknown>
   initiator: string
+  /** The API token that starts it (none for Slack, schedules and webhooks); recorded in run.started. */
+  credential?: Credential | null
   trigger: string
   /** Where the run's Slack thread goes (the channel it was started from). */
   slack?: { channel: string } | null
@@ -196,6 +198,7 @@ export function createRuns(
               content_hash: revision.contentHash,
               trigger: input.trigger,
               ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
+              ...(input.credential ? { token: input.credential } : {}),
               inputs,
             },
           },
@@ -262,7 +265,7 @@ export function createRuns(
         const run = await view.getRun(id)
         if (!run || isTerminal(run.status)) return { transition: null, result: null }
         const flow = await deps.flowOf(run.revisionId)
-        const transition = endRun(run, flow, at, 'canceled', { actor: actor.id })
+        const transition = endRun(run, flow, at, 'canceled', { actor: actor.id, token: actor.credential ?? null })
         transition.fenceStatus = [run.status]
         const waitId = run.waitingOn?.wait_id
         if (waitId && run.status === 'waiting')
@@ -277,7 +280,12 @@ export function createRuns(
       return after
     },
 
-    async retry(id: string, from: string | undefined, actor: string): Promise<RunRecord> {
+    async retry(
+      id: string,
+      from: string | undefined,
+      actor: string,
+      credential: Credential | null = null,
+    ): Promise<RunRecord> {
       const run = await requireRun(id)
       if (!RETRYABLE.has(run.status)) {
         throw conflict(
@@ -326,7 +334,12 @@ export function createRuns(
             waitingOn: null,
           },
           events: [
-            { type: 'run.retried', actor, stepId: step, data: { from: step } },
+            {
+              type: 'run.retried',
+              actor,
+              stepId: step,
+              data: { from: step, ...(credential ? { token: credential } : {}) },
+            },
             ...(queued ? [{ type: 'run.queued', data: { key: now.concurrencyKey, behind: holders } }] : []),
           ],
           ...(replaced.length > 0 ? { cancelRuns: { ids: replaced, actor } } : {}),

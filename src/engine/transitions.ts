@@ -28,7 +28,14 @@ export function endRun(
   flow: CompiledFlow,
   at: number,
   status: Extract<RunStatus, 'succeeded' | 'failed' | 'canceled' | 'timed_out'>,
-  detail: { output?: unknown; error?: RunErrorInfo | null; actor?: string | null; cursor?: Cursor },
+  detail: {
+    output?: unknown
+    error?: RunErrorInfo | null
+    actor?: string | null
+    /** The API token behind the change (a cancel through the CLI), recorded in the event. */
+    token?: { id: string; name: string } | null
+    cursor?: Cursor
+  },
 ): Transition {
   return {
     runId: run.id,
@@ -49,7 +56,10 @@ export function endRun(
       {
         type: `run.${status}`,
         actor: detail.actor ?? null,
-        data: detail.error ? { error: detail.error } : {},
+        data: {
+          ...(detail.error ? { error: detail.error } : {}),
+          ...(detail.token ? { token: detail.token } : {}),
+        },
       },
     ],
     releaseSlot: releaseSlotOf(run, flow),

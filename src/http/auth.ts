@@ -1,7 +1,7 @@
 // Bearer-token authentication and scope checks for /api/v1.
 import type { MiddlewareHandler } from 'hono'
 import { hasScope, type Scope } from '../core/scopes.ts'
-import type { Actor } from '../engine/authorization.ts'
+import type { Actor, Credential } from '../engine/authorization.ts'
 import type { Principal, Tokens } from '../engine/tokens.ts'
 import { AppError } from '../errors.ts'
 
@@ -48,5 +48,15 @@ export function actorOf(principal: Principal): string {
 
 /** Who a request acts as, for the engine's permission checks: the `--as` user if any, and whether it is an admin. */
 export function requesterOf(principal: Principal): Actor {
-  return { id: actorOf(principal), user: principal.asUser, adminToken: principal.scopes.includes('admin') }
+  return {
+    id: actorOf(principal),
+    user: principal.asUser,
+    adminToken: principal.scopes.includes('admin'),
+    credential: credentialOf(principal),
+  }
+}
+
+/** The token itself, as votes and run events record it beside the person it acts as. */
+export function credentialOf(principal: Principal): Credential {
+  return { id: principal.tokenId, name: principal.name }
 }

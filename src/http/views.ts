@@ -1,5 +1,6 @@
 // JSON views of engine records, shared by the API routes (snake_case, ISO times).
-import { tally } from '../core/approval-policy.ts'
+import { tally } from '../core/approvals/policy.ts'
+import { decodeWaitSpec } from '../core/wait-spec.ts'
 import type { RunEventRecord, RunRecord, StepRunRecord, VoteRecord, WaitRecord } from '../engine/run-ports.ts'
 
 export const iso = (ms: number | null | undefined): string | null =>
@@ -56,15 +57,21 @@ export function waitView(w: WaitRecord, votes: VoteRecord[] = []) {
     created_at: iso(w.createdAt),
     completed_at: iso(w.completedAt),
   }
-  if (w.kind === 'approval') {
-    const spec = w.spec ?? {}
-    const t = tally(votes as never, Number(spec.required ?? 1), w.digest ?? '')
+  const spec = decodeWaitSpec(w.kind, w.spec)
+  if (spec.kind === 'approval') {
+    const t = tally(votes as never, spec.required, w.digest ?? '')
     return {
       ...base,
       message: spec.message,
       diff: spec.diff,
       digest: w.digest,
       approvers: spec.approvers,
+      ...(spec.escalate.length > 0
+        ? {
+            escalate: spec.escalate.map((level) => ({ after: level.after, to: level.to })),
+            escalated_to: spec.escalatedTo,
+          }
+        : {}),
       tally: { approvals: t.approvals, required: t.required, approvers: t.approvers },
       votes: votes.map((v) => ({
         user: v.voter,
@@ -72,11 +79,12 @@ export function waitView(w: WaitRecord, votes: VoteRecord[] = []) {
         comment: v.comment,
         digest: v.digest,
         via: v.via,
+        ...(v.tokenName ? { token: { id: v.tokenId ?? null, name: v.tokenName } } : {}),
         at: iso(v.at),
       })),
       result: w.result,
     }
   }
-  if (w.kind === 'input') return { ...base, fields: w.spec?.fields, assignees: w.spec?.assignees, result: w.result }
+  if (spec.kind === 'input') return { ...base, fields: spec.fields, assignees: spec.assignees, result: w.result }
   return { ...base, result: w.result }
 }

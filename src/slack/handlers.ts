@@ -1,7 +1,7 @@
 // What Greenlight does with Slack input: /gl commands, approval buttons, reason modals, App Home.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { tally } from '../core/approval-policy.ts'
+import { tally } from '../core/approvals/policy.ts'
 import type { FlowDefinition } from '../core/flow/index.ts'
 import { allowsManualRuns } from '../core/flow/triggers-model.ts'
 import type { Actor } from '../engine/authorization.ts'
@@ -171,7 +171,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
     channel: string | null,
   ) {
     try {
-      await engine.decisions.vote({
+      await engine.approvals.vote({
         waitId: wait,
         voter: user,
         decision,

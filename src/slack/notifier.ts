@@ -1,7 +1,7 @@
 // Mirrors runs into Slack: one run card per run (updated in place) and a thread message per notable event, all
 // through the durable outbox with idempotent keys, so replaying a run's events never posts twice.
 import type { Logger } from 'pino'
-import { tally } from '../core/approval-policy.ts'
+import { tally } from '../core/approvals/policy.ts'
 import type { CompiledFlow } from '../engine/compiled-flow.ts'
 import type { OutboxItem, OutboxPort } from '../engine/outbox-port.ts'
 import { type ResourceStore, resolveText } from '../engine/resources.ts'
@@ -185,8 +185,22 @@ export function createSlackNotifier(deps: NotifierDeps) {
     })
   }
 
+  /** The tally of the open approval a waiting run stands on (`1 of 2 approvals`), for the card's waiting line. */
+  async function openApprovalTally(run: RunRecord): Promise<string | undefined> {
+    const on = run.waitingOn
+    if (run.status !== 'waiting' || on?.kind !== 'approval') return undefined
+    const wait = on.wait_id
+      ? await store.getWait(on.wait_id)
+      : (await store.listWaits({ status: ['open'], runId: run.id, kind: 'approval', limit: 10 })).find(
+          (w) => w.stepId === on.step,
+        )
+    if (wait?.status !== 'open') return undefined
+    const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
+    return `${t.approvals} of ${t.required} approval${t.required === 1 ? '' : 's'}`
+  }
+
   async function card(run: RunRecord, flow: CompiledFlow): Promise<Message> {
-    const steps = await store.stepRuns(run.id)
+    const [steps, waitingDetail] = await Promise.all([store.stepRuns(run.id), openApprovalTally(run)])
     return runCard({
       run: { ...run, waitingOn: run.status === 'waiting' ? run.waitingOn : null },
       flowName: flow.definition.name,
@@ -195,7 +209,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
         steps,
         { status: run.status, cursor: run.cursor, waitingOn: run.waitingOn, error: run.error },
       ),
-      now: deps.clock.now(),
+      ...(waitingDetail === undefined ? {} : { waitingDetail }),
     })
   }
 

@@ -1,6 +1,6 @@
 // approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
 import { createHash } from 'node:crypto'
-import { parseDuration, toText } from '../core/flow/index.ts'
+import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
 import { canonicalJson } from '../core/hash-chain.ts'
 import { RESOURCE_REF } from '../engine/resources.ts'
 import type { TimerArm } from '../engine/run-ports.ts'
@@ -15,7 +15,7 @@ interface ApprovalConfig {
   allow_self_approval?: boolean
   timeout?: string
   remind_every?: string
-  escalate?: { after: string; to: { users?: string[]; usergroups?: string[] } }
+  escalate?: ApprovalStep['escalate']
   on?: Record<string, unknown>
 }
 
@@ -43,8 +43,19 @@ export const approvalRunner: StepRunner = {
     const remindMs = c.remind_every === undefined ? undefined : parseDuration(c.remind_every)
     if (remindMs !== undefined)
       timers.push({ key: 'remind:1', kind: 'approval_remind', fireAt: at + remindMs, data: { n: 1 } })
-    const escalateMs = c.escalate === undefined ? undefined : parseDuration(c.escalate.after)
-    if (escalateMs !== undefined) timers.push({ key: 'escalate', kind: 'approval_escalate', fireAt: at + escalateMs })
+    // Each level of the ladder is its own timer, measured from when the approval opened.
+    const ladder = escalationLadder(c.escalate).map((level) => ({
+      ...level,
+      after_ms: parseDuration(level.after) ?? 0,
+    }))
+    ladder.forEach((level, index) => {
+      timers.push({
+        key: `escalate:${index + 1}`,
+        kind: 'approval_escalate',
+        fireAt: at + level.after_ms,
+        data: { level: index + 1 },
+      })
+    })
     return {
       type: 'park',
       park: {
@@ -63,7 +74,7 @@ export const approvalRunner: StepRunner = {
           allow_self_approval: c.allow_self_approval ?? false,
           initiator: ctx.run.initiator,
           remind_every_ms: remindMs ?? null,
-          escalate: c.escalate ?? null,
+          escalate: ladder,
           escalated_to: [],
           on: c.on ?? {},
         },

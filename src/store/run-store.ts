@@ -1,7 +1,7 @@
 // Runs, step results, waits, votes, timers and the event chain: every state change is one transaction here.
 import type { KeyObject } from 'node:crypto'
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
-import type { VoteDecision, VoteSummary } from '../core/approval-policy.ts'
+import type { VoteDecision, VoteSummary } from '../core/approvals/policy.ts'
 import { eventHash } from '../core/hash-chain.ts'
 import { ACTIVE_STATUSES } from '../core/run-status.ts'
 import type {
@@ -594,8 +594,9 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
               q.kind ? eq(waits.kind, q.kind) : undefined,
             ),
           )
-          .orderBy(desc(waits.createdAt))
+          .orderBy(desc(waits.createdAt), desc(waits.id))
           .limit(q.limit)
+          .offset(q.offset ?? 0)
           .all()
       ).map(toWait),
 

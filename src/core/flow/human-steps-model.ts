@@ -1,7 +1,7 @@
 // Schemas of the steps that wait on people in Slack: approval (quorum votes on an artifact) and input (a modal).
 import { z } from 'zod'
 import { parseDuration } from './duration.ts'
-import { duration, help, people, route, stepId, template } from './model-common.ts'
+import { duration, help, type People, people, route, stepId, template } from './model-common.ts'
 
 const attachment = z
   .object({
@@ -22,6 +22,16 @@ export const DEFAULT_APPROVAL_ROUTES = {
   timed_out: 'fail',
 } as const satisfies Record<ApprovalOutcome, 'fail' | 'continue'>
 
+const escalationLevel = z
+  .object({ after: duration, to: people })
+  .strict()
+  .meta({ description: 'After this long (from when the approval opened), these people may vote too and are pinged.' })
+
+/** The escalation levels of an approval, a single `{after, to}` being a ladder of one. */
+export function escalationLadder(escalate: ApprovalStep['escalate']): { after: string; to: People }[] {
+  return escalate === undefined ? [] : Array.isArray(escalate) ? escalate : [escalate]
+}
+
 export const approvalStep = z
   .object({
     message: template('Request text (Slack mrkdwn) shown above the diff and buttons.'),
@@ -37,10 +47,14 @@ export const approvalStep = z
     timeout: duration.optional().meta({ description: 'Outcome timed_out after this long; default: no timeout.' }),
     remind_every: duration.optional(),
     escalate: z
-      .object({ after: duration, to: people })
-      .strict()
+      .union([escalationLevel, z.array(escalationLevel).min(1).max(10)], {
+        error: 'expected { after, to } or a list of such levels',
+      })
       .optional()
-      .meta({ description: 'Add these people as voters and ping them after a delay.' }),
+      .meta({
+        description:
+          'Add these people as voters and ping them after a delay; a list is a ladder, each level after the last.',
+      }),
     on: z
       .object(
         Object.fromEntries(APPROVAL_OUTCOMES.map((outcome) => [outcome, route.optional()])) as Record<
@@ -65,14 +79,28 @@ export const approvalStep = z
       })
     }
     const timeoutMs = parseDuration(approval.timeout ?? '') ?? Number.POSITIVE_INFINITY
-    if (approval.escalate !== undefined && (parseDuration(approval.escalate.after) ?? 0) >= timeoutMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['escalate', 'after'],
-        message: 'escalate.after is not shorter than timeout, so the escalation would never fire',
-        ...help('invalid_value', 'escalate before the timeout, e.g. after half of it'),
-      })
-    }
+    const ladder = Array.isArray(approval.escalate)
+    let previous = 0
+    escalationLadder(approval.escalate).forEach((level, index) => {
+      const path = ladder ? ['escalate', index, 'after'] : ['escalate', 'after']
+      const afterMs = parseDuration(level.after) ?? 0
+      if (afterMs >= timeoutMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'escalate.after is not shorter than timeout, so the escalation would never fire',
+          ...help('invalid_value', 'escalate before the timeout, e.g. after half of it'),
+        })
+      } else if (index > 0 && afterMs <= previous) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'each escalation level must come after the one before it',
+          ...help('invalid_value', 'order the levels by their after, each later than the last'),
+        })
+      }
+      previous = afterMs
+    })
   })
 
 const selectOption = z.union([z.string(), z.object({ label: z.string().min(1), value: z.string() }).strict()], {

@@ -25,6 +25,7 @@ export {
   type ApprovalOutcome,
   type ApprovalStep,
   DEFAULT_APPROVAL_ROUTES,
+  escalationLadder,
   INPUT_FIELD_TYPES,
   type InputField,
   type InputFieldType,

@@ -4,7 +4,7 @@ import { isRunStatus, type RunStatus } from '../../core/run-status.ts'
 import type { Engine } from '../../engine/engine.ts'
 import type { RunRecord } from '../../engine/run-ports.ts'
 import { AppError } from '../../errors.ts'
-import { type ApiEnv, actorOf, requesterOf, requireScope } from '../auth.ts'
+import { type ApiEnv, actorOf, credentialOf, requesterOf, requireScope } from '../auth.ts'
 import { ok, optionalString, readJson, requiredString } from '../envelope.ts'
 import { eventView, runView, stepView, waitView } from '../views.ts'
 
@@ -24,6 +24,7 @@ export function runRoutes(engine: Engine) {
       draft: body.draft === true,
       inputs: inputs as Record<string, unknown>,
       initiator: actorOf(c.get('principal')),
+      credential: credentialOf(c.get('principal')),
       trigger: 'api',
     })
     if (body.wait === true) {
@@ -84,7 +85,13 @@ export function runRoutes(engine: Engine) {
 
   app.post('/:id/retry', requireScope('runs:write'), async (c) => {
     const body = await readJson(c)
-    const run = await runs.retry(c.req.param('id'), optionalString(body, 'from', 64), actorOf(c.get('principal')))
+    const principal = c.get('principal')
+    const run = await runs.retry(
+      c.req.param('id'),
+      optionalString(body, 'from', 64),
+      actorOf(principal),
+      credentialOf(principal),
+    )
     return ok(c, { run: await oneRun(run) })
   })
 

@@ -1,9 +1,9 @@
 // /api/v1/waits: list open waits, complete a wait or an input, vote on an approval.
 import { Hono } from 'hono'
-import type { VoteDecision } from '../../core/approval-policy.ts'
+import type { VoteDecision } from '../../core/approvals/policy.ts'
 import type { Engine } from '../../engine/engine.ts'
 import { AppError, notFound } from '../../errors.ts'
-import { type ApiEnv, actorOf, requesterOf, requireScope } from '../auth.ts'
+import { type ApiEnv, actorOf, credentialOf, requesterOf, requireScope } from '../auth.ts'
 import { ok, optionalString, readJson } from '../envelope.ts'
 import { waitView } from '../views.ts'
 
@@ -14,7 +14,7 @@ const DECISIONS: Record<string, VoteDecision> = {
 }
 
 export function waitRoutes(engine: Engine) {
-  const { store, decisions } = engine
+  const { store, decisions, approvals } = engine
   const app = new Hono<ApiEnv>()
 
   app.get('/', requireScope('runs:read'), async (c) => {
@@ -57,13 +57,14 @@ export function waitRoutes(engine: Engine) {
     if (!decision) throw notFound('not_found', `No route for POST ${c.req.path}.`)
     const body = await readJson(c)
     const principal = c.get('principal')
-    const result = await decisions.vote({
+    const result = await approvals.vote({
       waitId: c.req.param('id'),
       voter: actorOf(principal),
       decision,
       comment: optionalString(body, 'comment', 3000) ?? null,
       via: 'api',
       anonymousToken: principal.asUser === null,
+      credential: credentialOf(principal),
       ...(typeof body.digest === 'string' ? { digest: body.digest } : {}),
     })
     return ok(c, { vote: result }, result.recorded ? 201 : 200)

@@ -1,5 +1,5 @@
 // The approval message (request, facts, bounded diff preview, tally, buttons or outcome) and the reason modal.
-import { tally, type VoteDecision } from '../../core/approval-policy.ts'
+import { tally, type VoteDecision } from '../../core/approvals/policy.ts'
 import { ACTION, approvalActionValue, CALLBACK, type ReasonDecision } from './actions.ts'
 import {
   type Block,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type ApprovalPolicy, checkVoter, tally, type Vote } from './approval-policy.ts'
+import { type ApprovalPolicy, checkVoter, tally, type Vote } from './policy.ts'
 
 const policy = (over: Partial<ApprovalPolicy> = {}): ApprovalPolicy => ({
   users: [],

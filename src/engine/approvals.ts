@@ -1,0 +1,445 @@
+// Approvals, in one place: who may vote (users, user groups, channel members, the default voters), votes and the
+// decision they reach, the timers of an open approval (timeout, reminders, escalation ladder) and what waits on whom.
+// The pure rules (eligibility, quorum, tally) are in core/approvals; this module applies them to the stored approval.
+import {
+  type ApprovalPolicy,
+  checkVoter,
+  decide,
+  hasExplicitApprovers,
+  type Tally,
+  tally,
+  type VoteDecision,
+  withVote,
+} from '../core/approvals/policy.ts'
+import { DEFAULT_APPROVAL_ROUTES, type Route } from '../core/flow/index.ts'
+import { type ApprovalSpec, specOf } from '../core/wait-spec.ts'
+import { AppError, notFound } from '../errors.ts'
+import type { Authorization, Credential } from './authorization.ts'
+import type { CompiledFlow } from './compiled-flow.ts'
+import type { EngineDeps } from './engine-deps.ts'
+import { continueInline, leftRunning } from './inline-steps.ts'
+import type { RunRecord, TimerRecord, Transition, VoteRecord, WaitRecord } from './run-ports.ts'
+import { resolveWait } from './transitions.ts'
+
+export interface VoteInput {
+  waitId: string
+  voter: string
+  decision: VoteDecision
+  comment: string | null
+  via: 'slack' | 'api'
+  /** A token without a Slack identity (`token:<name>`). */
+  anonymousToken: boolean
+  /** The API token that casts the vote; recorded with the vote and in its event. */
+  credential?: Credential | null
+  /** The digest the voter saw (Slack buttons carry it, the API may send it); a vote on another is refused. */
+  digest?: string
+}
+
+export interface VoteResult {
+  recorded: boolean
+  duplicate: boolean
+  wait_id: string
+  run_id: string
+  tally: { approvals: number; required: number; approvers: string[] }
+  outcome: string | null
+}
+
+/** An open approval someone may vote on, with what a list of them shows. */
+export interface OpenApproval {
+  wait: WaitRecord
+  spec: ApprovalSpec
+  run: RunRecord
+  tally: Tally
+}
+
+const refuse = (code: string, message: string, more: { status?: number; hint?: string } = {}) =>
+  new AppError(code, message, { status: 409, ...more })
+
+export function policyOf(spec: ApprovalSpec): ApprovalPolicy {
+  return {
+    users: spec.approvers.users,
+    usergroups: spec.approvers.usergroups,
+    channel: spec.approvers.channel,
+    required: spec.required,
+    allowSelfApproval: spec.allowSelfApproval,
+    initiator: spec.initiator,
+    escalatedTo: spec.escalatedTo,
+  }
+}
+
+/** The votes of an approval as its output lists them: those on the artifact `digest`, in the order cast. */
+function votesShown(votes: readonly VoteRecord[], digest: string | null) {
+  return votes
+    .filter((v) => digest === null || v.digest === digest)
+    .map((v) => ({
+      user: v.voter,
+      decision: v.decision,
+      comment: v.comment,
+      at: new Date(v.at).toISOString(),
+      ...(v.tokenName ? { token: { id: v.tokenId ?? null, name: v.tokenName } } : {}),
+    }))
+}
+
+/** Where an outcome goes: the approval's `on:`, else the default (approved continues, the rest fail). */
+function routeOf(spec: ApprovalSpec, outcome: keyof typeof DEFAULT_APPROVAL_ROUTES): Route {
+  return spec.on[outcome] ?? DEFAULT_APPROVAL_ROUTES[outcome]
+}
+
+/**
+ * How a decided approval's step reads: a "no" that fails the run fails the step (`failed`, or `timed_out` when
+ * nobody answered), so nothing shows a rejected approval as succeeded; an outcome the flow routes on succeeded.
+ */
+function stepStatusOf(route: Route, outcome: string): 'succeeded' | 'failed' {
+  return route === 'fail' && outcome !== 'approved' ? 'failed' : 'succeeded'
+}
+
+export function createApprovals(
+  deps: EngineDeps & { authorization: Authorization },
+  resume: (runId: string, leased?: boolean) => void,
+) {
+  const { store, clock } = deps
+
+  async function requireApproval(id: string): Promise<WaitRecord> {
+    const wait = await store.getWait(id)
+    if (wait?.kind !== 'approval') {
+      const hint =
+        wait === undefined
+          ? "Run 'greenlight waits list' to see open waits."
+          : `'${id}' is a ${wait.kind}; complete it with 'greenlight waits complete ${id}'.`
+      throw notFound('wait_not_found', `No approval with id '${id}'.`, { hint })
+    }
+    return wait
+  }
+
+  /**
+   * Where an approval's voters are looked up: its user groups and its channel (or, with nobody listed, the run's
+   * channel). They never change once the approval is open (escalation adds users, not groups), so each approval's
+   * are read once, not before every vote: an approval's spec can list thousands of approvers.
+   */
+  const audiences = new Map<string, { usergroups: string[]; channel: string | null }>()
+  async function audienceOf(
+    wait: WaitRecord,
+    run?: RunRecord,
+  ): Promise<{ usergroups: string[]; channel: string | null }> {
+    const known = audiences.get(wait.id)
+    if (known) return known
+    const policy = policyOf(specOf(wait, 'approval'))
+    // Default voters (nobody listed): the members of the run's channel (where it was started, or where its thread is
+    // posted: the flow's channel or the default), when Slack can tell.
+    const owner = hasExplicitApprovers(policy) ? undefined : (run ?? (await store.getRun(wait.runId)))
+    const startedIn = (owner?.slack as { channel?: string } | null | undefined)?.channel ?? null
+    const runChannel =
+      owner && deps.directory.runChannel
+        ? deps.directory.runChannel(owner, await deps.flowOf(owner.revisionId))
+        : startedIn
+    const audience = { usergroups: policy.usergroups, channel: policy.channel ?? runChannel }
+    if (audiences.size >= 1000) audiences.delete(audiences.keys().next().value as string)
+    audiences.set(wait.id, audience)
+    return audience
+  }
+
+  async function membersOf(wait: WaitRecord, run?: RunRecord): Promise<ReadonlySet<string> | null> {
+    const audience = await audienceOf(wait, run)
+    return deps.directory.members(audience.usergroups, audience.channel)
+  }
+
+  /** Whether `user` (a Slack user) may cast some vote on this open approval: approve, or reject when self-approving. */
+  async function mayVote(wait: WaitRecord, user: string, run?: RunRecord): Promise<boolean> {
+    const policy = policyOf(specOf(wait, 'approval'))
+    const members = await membersOf(wait, run)
+    // A reject with a reason is what anyone eligible may always cast (the initiator may reject their own run).
+    return checkVoter(policy, user, 'reject', { members, anonymousToken: false }, 'why').ok
+  }
+
+  async function tallyOf(wait: WaitRecord): Promise<Tally> {
+    return tally((await store.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
+  }
+
+  /** A decided approval's transition: the step result, the route, and the run's advance. */
+  function decided(
+    run: RunRecord,
+    flow: CompiledFlow,
+    wait: WaitRecord,
+    at: number,
+    outcome: 'approved' | 'rejected' | 'changes_requested',
+    output: Record<string, unknown>,
+    comment: string | null,
+    events: NonNullable<Transition['events']>,
+  ): Transition {
+    const spec = specOf(wait, 'approval')
+    const route = routeOf(spec, outcome)
+    return resolveWait({
+      run,
+      flow,
+      wait,
+      at,
+      status: stepStatusOf(route, outcome),
+      output,
+      error:
+        route === 'fail'
+          ? {
+              code: `approval_${outcome}`,
+              message: `The approval was ${outcome.replace('_', ' ')}${comment ? `: ${comment}` : '.'}`,
+              step: wait.stepId,
+            }
+          : null,
+      route,
+      waitStatus: 'completed',
+      events,
+      owner: deps.owner,
+      leaseMs: deps.leaseMs,
+    })
+  }
+
+  return {
+    policyOf,
+    tallyOf,
+    mayVote,
+
+    /**
+     * The open approvals `user` may vote on, newest first: listed users, members of the listed user groups and
+     * channel, people added by escalation, or the default voters. Reads every open approval, not only the newest.
+     */
+    async waitingOn(user: string, limit = 50): Promise<OpenApproval[]> {
+      const found: OpenApproval[] = []
+      const page = 200
+      for (let offset = 0; found.length < limit; offset += page) {
+        const waits = await store.listWaits({ status: ['open'], kind: 'approval', limit: page, offset })
+        for (const wait of waits) {
+          const run = await store.getRun(wait.runId)
+          if (!run || found.length >= limit || !(await mayVote(wait, user, run))) continue
+          found.push({ wait, spec: specOf(wait, 'approval'), run, tally: await tallyOf(wait) })
+        }
+        if (waits.length < page) break
+      }
+      return found
+    },
+
+    async vote(input: VoteInput): Promise<VoteResult> {
+      const members = await membersOf(await requireApproval(input.waitId))
+      const at = clock.now()
+      let continues = true
+      const { result, commit } = await store.transact(async (view) => {
+        const wait = await view.getWait(input.waitId)
+        if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
+        const spec = specOf(wait, 'approval')
+        const policy = policyOf(spec)
+        if (await view.getWaitAt(wait.runId, wait.stepId, wait.visit + 1)) {
+          throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
+        }
+        if (input.digest !== undefined && input.digest !== wait.digest) {
+          // The digest of an earlier revision of this request: the voter saw that one. Anything else is not what
+          // was ever shown here.
+          for (let visit = wait.visit - 1; visit >= 1; visit--) {
+            if ((await view.getWaitAt(wait.runId, wait.stepId, visit))?.digest === input.digest)
+              throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
+          }
+          throw refuse(
+            'digest_mismatch',
+            'The digest you sent does not match what this approval shows, so the vote is not for this artifact.',
+            {
+              hint: `Read the approval ('greenlight runs show ${wait.runId}') and vote with its digest, or without one.`,
+            },
+          )
+        }
+        if (wait.status !== 'open')
+          throw refuse(
+            'approval_closed',
+            `This approval is already ${wait.status === 'completed' ? 'decided' : wait.status}.`,
+          )
+        const eligibility = checkVoter(
+          policy,
+          input.voter,
+          input.decision,
+          { members, anonymousToken: input.anonymousToken },
+          input.comment,
+        )
+        if (!eligibility.ok)
+          throw new AppError(eligibility.code, eligibility.message, {
+            status: eligibility.code === 'comment_required' ? 400 : 403,
+          })
+        const digest = wait.digest ?? ''
+        // The tally comes from a summary the store computes; every vote is read only when this one decides.
+        const { summary, voted: already } = await view.voteSummary(wait.id, digest, input.voter, input.decision)
+        const base = { wait_id: wait.id, run_id: wait.runId }
+        if (already) {
+          const t = decide(summary, policy.required)
+          return {
+            transition: null,
+            result: { ...base, recorded: false, duplicate: true, tally: t, outcome: t.outcome } as VoteResult,
+          }
+        }
+        const credential = input.credential ?? null
+        const vote: VoteRecord = {
+          waitId: wait.id,
+          voter: input.voter,
+          decision: input.decision,
+          comment: input.comment,
+          digest,
+          via: input.via,
+          tokenId: credential?.id ?? null,
+          tokenName: credential?.name ?? null,
+          at,
+        }
+        const t = decide(withVote(summary, input), policy.required)
+        const voted = {
+          type: 'approval.voted',
+          stepId: wait.stepId,
+          actor: input.voter,
+          data: {
+            wait_id: wait.id,
+            decision: input.decision,
+            comment: input.comment,
+            digest,
+            via: input.via,
+            ...(credential ? { token: credential } : {}),
+          },
+        }
+        const result: VoteResult = { ...base, recorded: true, duplicate: false, tally: t, outcome: t.outcome }
+        if (!t.outcome) return { transition: { runId: wait.runId, at, insertVote: vote, events: [voted] }, result }
+        const run = await view.getRun(wait.runId)
+        if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
+        const flow = await deps.flowOf(run.revisionId)
+        const output = {
+          decision: t.outcome,
+          votes: votesShown([...(await view.votes(wait.id)), vote], digest),
+          comment: t.comment,
+          digest,
+        }
+        const transition = decided(run, flow, wait, at, t.outcome, output, t.comment, [
+          voted,
+          {
+            type: 'approval.decided',
+            stepId: wait.stepId,
+            actor: input.voter,
+            data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
+          },
+        ])
+        transition.insertVote = vote
+        const continued = await continueInline(deps, view, run, flow, transition)
+        continues = leftRunning(continued)
+        return { transition: continued, result }
+      })
+      if (commit?.ok === false && commit.conflict === 'duplicate_vote')
+        return { ...result, recorded: false, duplicate: true }
+      if (commit?.ok === false)
+        throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
+      if (commit?.ok) {
+        deps.onRunChange?.(result.run_id)
+        if (result.outcome && continues) resume(result.run_id, true)
+        if (commit.promoted) resume(commit.promoted)
+      }
+      return result
+    },
+
+    /** What an approval timer does when it fires (timeout, reminder, escalation level); null: nothing to do. */
+    async fired(timer: TimerRecord, wait: WaitRecord, run: RunRecord, flow: CompiledFlow): Promise<Transition | null> {
+      const spec = specOf(wait, 'approval')
+      const at = clock.now()
+      switch (timer.kind) {
+        case 'approval_timeout': {
+          const votes = await store.votes(wait.id)
+          const t = tally(votes as never, spec.required, wait.digest ?? '')
+          const route = routeOf(spec, 'timed_out')
+          return resolveWait({
+            run,
+            flow,
+            wait,
+            at,
+            owner: deps.owner,
+            leaseMs: deps.leaseMs,
+            status: stepStatusOf(route, 'timed_out'),
+            output: {
+              decision: 'timed_out',
+              votes: votesShown(votes, null),
+              comment: null,
+              digest: wait.digest,
+              approvals: t.approvals,
+            },
+            error:
+              route === 'fail'
+                ? { code: 'approval_timed_out', message: `Nobody decided '${wait.stepId}' in time.`, step: wait.stepId }
+                : null,
+            route,
+            waitStatus: 'timed_out',
+            failStatus: 'timed_out',
+            events: [
+              { type: 'approval.timed_out', stepId: wait.stepId, data: { wait_id: wait.id, approvals: t.approvals } },
+            ],
+          })
+        }
+        case 'approval_remind': {
+          const n = Number(timer.data?.n ?? 1)
+          const every = spec.remindEveryMs ?? 0
+          const t = await tallyOf(wait)
+          // After downtime the missed reminders are one reminder now, and the next comes one interval from now.
+          let next = timer.fireAt + every
+          if (next <= at) next = at + every
+          return {
+            runId: run.id,
+            at,
+            events: [
+              {
+                type: 'approval.reminded',
+                stepId: wait.stepId,
+                data: { wait_id: wait.id, reminder: n, approvals: t.approvals, required: t.required },
+              },
+            ],
+            armTimers:
+              every > 0
+                ? [
+                    {
+                      key: `w:${wait.id}:remind:${n + 1}`,
+                      kind: 'approval_remind',
+                      fireAt: next,
+                      waitId: wait.id,
+                      data: { n: n + 1 },
+                    },
+                  ]
+                : [],
+          }
+        }
+        case 'approval_escalate': {
+          // Rows armed before ladders carry no level: they are the first (and only) one.
+          const level = Number(timer.data?.level ?? 1)
+          const rung = spec.escalate[level - 1]
+          if (!rung) return null
+          const groups = rung.to.usergroups
+          const members = groups.length > 0 ? await deps.directory.members(groups, null) : null
+          const added = [...new Set([...rung.to.users, ...(members ?? [])])]
+          const raw = wait.spec ?? {}
+          const patched = { ...raw, escalated_to: [...new Set([...spec.escalatedTo, ...added])] }
+          return {
+            runId: run.id,
+            at,
+            updateWait: { id: wait.id, fromStatus: ['open'], patch: { spec: patched } },
+            events: [
+              {
+                type: 'approval.escalated',
+                stepId: wait.stepId,
+                data: {
+                  wait_id: wait.id,
+                  level,
+                  levels: spec.escalate.length,
+                  after: rung.after,
+                  to: added,
+                  usergroups: groups,
+                },
+              },
+            ],
+          }
+        }
+        default:
+          return null
+      }
+    },
+  }
+}
+
+export type Approvals = ReturnType<typeof createApprovals>
+
+export const APPROVAL_TIMERS: ReadonlySet<string> = new Set([
+  'approval_timeout',
+  'approval_remind',
+  'approval_escalate',
+])

@@ -1,0 +1,20 @@
+// A clock the test drives: the server's timers (reminders, escalations, timeouts, schedules) fire when it is moved.
+
+export interface TestClock {
+  now(): number
+  set(at: string | number): void
+  advance(ms: number): void
+}
+
+export function testClock(start: string | number = Date.now()): TestClock {
+  let t = typeof start === 'number' ? start : Date.parse(start)
+  return {
+    now: () => t,
+    set(at) {
+      t = typeof at === 'number' ? at : Date.parse(at)
+    },
+    advance(ms) {
+      t += ms
+    },
+  }
+}
