@@ -46,12 +46,15 @@ describe('runCard', () => {
       flowName: 'Agent <fixes> & ships',
       steps,
       waitingDetail: '1 of 2 approvals',
-      now: T0 + 1000 + 303_000,
     })
     expectPostable(m)
     const all = texts(m)
     expect(all).toContain('*Agent &lt;fixes&gt; &amp; ships* · `agent_fix@v3`')
-    expect(all).toContain('Run `run_01JXYZ` · started by <@U0ADA> · running for 5m 3s')
+    // The start as Slack's date token (each reader's client renders it), not an elapsed time that goes stale.
+    expect(all).toContain(
+      `Run \`run_01JXYZ\` · started by <@U0ADA> · since <!date^${(T0 + 1000) / 1000}^{date_short_pretty} {time}|2026-01-01 12:00 UTC>`,
+    )
+    expect(all).not.toContain('running for')
     expect(all).toContain('⏳ *Waiting* on `review`: waiting for approval (1 of 2 approvals), times out <!date^')
     expect(all).toContain(
       [
@@ -77,14 +80,15 @@ describe('runCard', () => {
         { id: 'review', state: 'done' },
         { id: 'merge', state: 'failed' },
       ],
-      now: T0 + 999_999,
     })
     expectPostable(m)
     const all = texts(m)
     expect(all).toContain('started by token:ci&lt;bot&gt; · took 42s')
     expect(all).toContain('❌ *Failed*')
     expect(all).toMatch(/❌ `http_status` in `merge`: got 500 &lt;!channel&gt; e+…/)
-    expect(runCard({ run: run({ initiator: 'schedule:nightly' }), steps: [], now: T0 }).blocks[1]).toMatchObject({
+    const queued = texts(runCard({ run: run({ status: 'queued', startedAt: null }), steps: [] }))
+    expect(queued).toContain(`queued since <!date^${T0 / 1000}^{date_short_pretty} {time}|2026-01-01 12:00 UTC>`)
+    expect(runCard({ run: run({ initiator: 'schedule:nightly' }), steps: [] }).blocks[1]).toMatchObject({
       elements: [{ text: expect.stringContaining('started by schedule:nightly') }],
     })
   })
@@ -96,7 +100,7 @@ describe('runCard', () => {
       state: i < 120 ? (i % 10 === 0 ? 'skipped' : 'done') : i === 120 ? 'current' : 'pending',
       ...(i === 120 ? { detail: 'visit 2' } : {}),
     }))
-    const m = runCard({ run: run({ cursor: { step: 'step_120', visit: 2 } }), steps, now: T0 + 60_000 })
+    const m = runCard({ run: run({ cursor: { step: 'step_120', visit: 2 } }), steps })
     expectPostable(m)
     const all = texts(m)
     for (const id of ['step_0', 'step_2', 'step_118', 'step_120', 'step_122', 'step_197', 'step_199']) {

@@ -50,7 +50,6 @@ export interface RunCardInput {
   steps: readonly CardStep[]
   /** Extra text for the waiting line, e.g. `1 of 2 approvals`; escaped mrkdwn. */
   waitingDetail?: string
-  now: number
 }
 
 export const STATUS_EMOJI: Record<RunStatus, string> = {
@@ -171,11 +170,16 @@ export function checklistLines(input: RunCardInput): string[] {
   return lines
 }
 
-function elapsed(run: CardRun, now: number): string {
-  if (run.status === 'queued') return `queued for ${formatDuration(now - run.createdAt)}`
+/**
+ * How long the run has taken. A run still going shows its start as Slack's date token, which each reader's client
+ * renders (`since today 12:04`), so the card stays true between updates; an elapsed time computed when the card was
+ * posted would not. A finished run's duration no longer changes.
+ */
+function elapsed(run: CardRun): string {
+  if (run.status === 'queued') return `queued since ${slackDate(run.createdAt)}`
   const start = run.startedAt ?? run.createdAt
   if (run.endedAt !== null) return `took ${formatDuration(run.endedAt - start)}`
-  return `running for ${formatDuration(now - start)}`
+  return `since ${slackDate(start)}`
 }
 
 export function runCard(input: RunCardInput): Message {
@@ -192,7 +196,7 @@ export function runCard(input: RunCardInput): Message {
   const blocks: Block[] = [
     section(title),
     context(
-      `Run ${code(truncate(run.id, 100))} · started by ${mention(truncate(run.initiator, 200))} · ${elapsed(run, input.now)}`,
+      `Run ${code(truncate(run.id, 100))} · started by ${mention(truncate(run.initiator, 200))} · ${elapsed(run)}`,
     ),
     section(truncate(status, LIMITS.sectionText)),
   ]
