@@ -1,5 +1,7 @@
+import { isIP } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadCliConfig, loadConfig } from './config.ts'
+import { createRandom, fuzzRuns, fuzzSeed, NASTY_CHARS } from '../test/support/fuzz-env.ts'
+import { ConfigError, loadCliConfig, loadConfig, parseHost, parseServerUrl } from './config.ts'
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -10,6 +12,8 @@ function problemsOf(env: Record<string, string>): string[] {
   }
   return []
 }
+
+const SEED = fuzzSeed(Date.now() % 1_000_000)
 
 describe('loadConfig', () => {
   it('starts with no variables at all', () => {
@@ -66,10 +70,82 @@ describe('loadConfig', () => {
 
   it('reads the CLI settings', () => {
     expect(loadCliConfig({}).url).toBe('http://127.0.0.1:3000')
-    expect(loadCliConfig({ GREENLIGHT_URL: 'http://h:1/', GREENLIGHT_TOKEN: 't' })).toMatchObject({
+    expect(loadCliConfig({ GREENLIGHT_URL: 'http://h:1/', GREENLIGHT_TOKEN: 'glt_t' })).toMatchObject({
       url: 'http://h:1',
-      token: 't',
+      token: 'glt_t',
     })
     expect(() => loadCliConfig({ GREENLIGHT_URL: 'nope' })).toThrow(ConfigError)
+  })
+
+  it('fails closed on a GREENLIGHT_TOKEN that is set but empty or not a token', () => {
+    for (const token of ['', ' ', 't', 'glt_', 'glt_a b', 'Bearer glt_abc']) {
+      try {
+        loadCliConfig({ GREENLIGHT_TOKEN: token })
+        expect.unreachable(`GREENLIGHT_TOKEN=${JSON.stringify(token)} was accepted`)
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'invalid_cli_config', problems: [{ variable: 'GREENLIGHT_TOKEN' }] })
+      }
+    }
+    expect(loadCliConfig({}).token).toBeUndefined()
+    expect(loadCliConfig({ GREENLIGHT_TOKEN: ' glt_abc-_9\n' }).token).toBe('glt_abc-_9')
+  })
+
+  it('takes IP addresses and host names as HOST, and names what else it was given', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'greenlight.internal', 'a-1.b2.c']) {
+      expect(parseHost(host)).toEqual({ host })
+    }
+    expect(parseHost('[::1]')).toEqual({ host: '::1' })
+    expect(loadConfig({ HOST: '::1' }).publicUrl).toBe('http://[::1]:3000')
+    expect(parseHost('http://0.0.0.0')).toMatchObject({ problem: expect.stringContaining('URL') })
+    expect(parseHost('0.0.0.0:3000')).toMatchObject({ problem: expect.stringContaining('port') })
+    for (const host of ['-a', 'a-', 'a..b', 'a b', '[127.0.0.1]', 'é.com', `${'a'.repeat(64)}.com`, '1.2.3.4.5:x']) {
+      expect(parseHost(host), host).toHaveProperty('problem')
+    }
+    expect(problemsOf({ HOST: 'http://0.0.0.0' })).toEqual(['HOST'])
+  })
+})
+
+describe(`HOST and GREENLIGHT_URL on random text (FUZZ_SEED=${SEED})`, () => {
+  const random = createRandom(SEED)
+  const hostChars = 'abcz019-.:[]_ /%@'
+
+  it('accepts as HOST only what listen() can take: an IP address or host name that a URL keeps as written', () => {
+    for (let i = 0; i < fuzzRuns(2000); i++) {
+      const raw = random.string(1 + random.int(20), random.chance(0.8) ? hostChars : NASTY_CHARS)
+      const label = `FUZZ_SEED=${SEED} #${i}: ${JSON.stringify(raw)}`
+      const parsed = parseHost(raw)
+      if (!('host' in parsed)) {
+        expect(parsed.problem, label).toContain(raw)
+        continue
+      }
+      const { host } = parsed
+      if (isIP(host) === 0) {
+        expect(host, label).toMatch(/^[A-Za-z0-9.-]{1,253}$/)
+        expect(new URL(`http://${host}:1`).hostname, label).toBe(host.toLowerCase())
+      } else {
+        expect(new URL(`http://${host.includes(':') ? `[${host}]` : host}:1`).port, label).toBe('1')
+      }
+    }
+  })
+
+  it('accepts as GREENLIGHT_URL only http(s) URLs the client can append /api/v1 to', () => {
+    const urlChars = 'htps:/.a1@?#[]%: '
+    for (let i = 0; i < fuzzRuns(2000); i++) {
+      const raw = random.chance(0.5)
+        ? `${random.pick(['http://', 'https://', 'ftp://', ''])}${random.string(random.int(16), urlChars)}`
+        : random.string(random.int(24), NASTY_CHARS)
+      const label = `FUZZ_SEED=${SEED} #${i}: ${JSON.stringify(raw)}`
+      const parsed = parseServerUrl(raw)
+      if (!('url' in parsed)) {
+        expect(parsed.fix, label).toContain('http')
+        continue
+      }
+      const base = new URL(parsed.url)
+      expect(['http:', 'https:'], label).toContain(base.protocol)
+      expect(base.search + base.hash + base.username + base.password, label).toBe('')
+      expect(parsed.url.endsWith('/'), label).toBe(false)
+      expect(URL.canParse(`${parsed.url}/api/v1/runs`), label).toBe(true)
+      expect(new URL(`${parsed.url}/api/v1/runs`).origin, label).toBe(base.origin)
+    }
   })
 })

@@ -1,4 +1,5 @@
 // Every environment variable Greenlight reads, validated in one place; all problems are reported at once.
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { AppError } from './errors.ts'
 
@@ -57,9 +58,10 @@ export interface ConfigProblem {
 export class ConfigError extends AppError {
   readonly problems: ConfigProblem[]
 
-  constructor(problems: ConfigProblem[]) {
+  /** `code` tells the server's configuration (invalid_config, exit 2) from the CLI's (invalid_cli_config, exit 3). */
+  constructor(problems: ConfigProblem[], code = 'invalid_config') {
     const lines = problems.map((p) => `  - ${p.variable}: ${p.problem} Fix: ${p.fix}`)
-    super('invalid_config', `Configuration has ${problems.length} problem(s):\n${lines.join('\n')}`, {
+    super(code, `Configuration has ${problems.length} problem(s):\n${lines.join('\n')}`, {
       details: { problems },
       hint: 'Fix the variables listed above and start again.',
     })
@@ -106,6 +108,42 @@ class Reader {
   problem(variable: string, problem: string, fix: string): void {
     this.problems.push({ variable, problem, fix })
   }
+}
+
+/**
+ * HOST as the address to bind: an IP address (IPv6 with or without brackets) or a host name. Returns the address
+ * to listen on, or what is wrong with it.
+ */
+export function parseHost(raw: string): { host: string } | { problem: string } {
+  const bracketed = /^\[(.*)\]$/.exec(raw)
+  const host = bracketed ? (bracketed[1] ?? '') : raw
+  // A zone (fe80::1%eth0) is refused: no URL can carry it, so PUBLIC_URL could not be derived from HOST.
+  if (host.includes('%')) return { problem: `'${raw}' has an IPv6 zone (%…), which a URL cannot carry; use ::.` }
+  if (isIP(host) !== 0 && (bracketed === null || isIP(host) === 6)) return { host }
+  const labels = host.split('.')
+  // A last label of digits (or 0x…) reads as an IPv4 number to resolvers and URLs ('1' is 0.0.0.1): not a name.
+  const numeric = /^(?:\d+|0x[0-9a-f]*)$/i.test(labels.at(-1) ?? '')
+  if (bracketed === null && host.length <= 253 && !numeric && labels.every((label) => HOST_LABEL.test(label)))
+    return { host }
+  if (numeric && /^[\d.x]+$/i.test(raw)) return { problem: `'${raw}' is not a valid IP address.` }
+  if (raw.includes('://')) return { problem: `'${raw}' is a URL, not an address to listen on.` }
+  if (/^[^:]+:\d*$/.test(raw)) return { problem: `'${raw}' holds a port; HOST is the address alone.` }
+  return { problem: `'${raw}' is not an IP address or a host name.` }
+}
+
+const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/
+
+function readHost(read: Reader): string {
+  const raw = read.string('HOST')
+  if (raw === undefined) return '127.0.0.1'
+  const parsed = parseHost(raw)
+  if ('host' in parsed) return parsed.host
+  read.problem(
+    'HOST',
+    parsed.problem,
+    'Use the address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface), or a host name; the port goes in PORT and the public URL in PUBLIC_URL.',
+  )
+  return '127.0.0.1'
 }
 
 function withTrailingSlash(url: string): string {
@@ -198,7 +236,7 @@ export function loadConfig(env: Env): Config {
   const dataDir = resolve(read.string('GREENLIGHT_DATA_DIR') ?? './data')
   const databaseUrl = readDatabaseUrl(read, dataDir)
   const port = read.integer('PORT', 3000, 0, 65535, 'Use a TCP port such as 3000 (0 picks a free one).')
-  const host = read.string('HOST') ?? '127.0.0.1'
+  const host = readHost(read)
   const publicUrl = read
     .url(
       'PUBLIC_URL',
@@ -284,17 +322,64 @@ export function loadConfig(env: Env): Config {
   return config
 }
 
-/** Reads what the CLI needs to reach a server. */
+/** An API token as `greenlight tokens create` prints it; the server refuses anything else unread. */
+const API_TOKEN = /^glt_[A-Za-z0-9_-]{1,196}$/
+
+/**
+ * GREENLIGHT_URL as the CLI uses it: an http(s) URL of the server, without credentials, query or fragment (the CLI
+ * appends /api/v1/…). Returns it without trailing slashes, or what is wrong with it and how to fix it.
+ */
+export function parseServerUrl(raw: string): { url: string } | { problem: string; fix: string } {
+  const fix =
+    'Use the URL of a running greenlight serve, such as http://127.0.0.1:3000 or https://greenlight.example.com.'
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(raw)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.host === '') {
+    let guess: URL | undefined
+    try {
+      guess = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? undefined : new URL(`http://${raw}`)
+    } catch {
+      guess = undefined
+    }
+    const maybe = guess && guess.hostname !== '' && !/\s/.test(raw) ? ` Did you mean 'http://${raw}'?` : ''
+    return { problem: `'${raw}' is not an http:// or https:// URL.`, fix: `${fix}${maybe}` }
+  }
+  if (parsed.username !== '' || parsed.password !== '')
+    return { problem: 'holds a user name or password.', fix: `${fix} The token goes in GREENLIGHT_TOKEN.` }
+  if (parsed.search !== '' || parsed.hash !== '')
+    return { problem: `'${raw}' has a query or a fragment.`, fix: `${fix} Leave out everything from '?' or '#'.` }
+  return { url: `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '') }
+}
+
+/**
+ * Reads what the CLI needs to reach a server. It fails closed: GREENLIGHT_TOKEN set but empty or not a token is an
+ * error, never a quiet fall back to the admin token in data/cli-token.
+ */
 export function loadCliConfig(env: Env): CliConfig {
   const read = new Reader(env)
-  const url = read
-    .url('GREENLIGHT_URL', 'http://127.0.0.1:3000', ['http:', 'https:'], 'Use the URL of a running greenlight serve.')
-    .replace(/\/+$/, '')
-  const config = {
-    url,
-    token: read.string('GREENLIGHT_TOKEN'),
-    dataDir: resolve(read.string('GREENLIGHT_DATA_DIR') ?? './data'),
+  let url = 'http://127.0.0.1:3000'
+  const rawUrl = env.GREENLIGHT_URL
+  if (rawUrl !== undefined) {
+    const parsed = parseServerUrl(rawUrl.trim())
+    if ('url' in parsed) url = parsed.url
+    else read.problem('GREENLIGHT_URL', parsed.problem, parsed.fix)
   }
-  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  const rawToken = env.GREENLIGHT_TOKEN
+  const token = rawToken?.trim()
+  if (rawToken !== undefined && token !== undefined && !API_TOKEN.test(token)) {
+    read.problem(
+      'GREENLIGHT_TOKEN',
+      token === ''
+        ? 'is set but empty.'
+        : `is not an API token (they look like glt_ followed by letters, digits, '-' and '_'; ${token.length} characters given).`,
+      "Set it to a token from 'greenlight tokens create' (just the token, no 'Bearer '), or unset it to use the local token in data/cli-token.",
+    )
+  }
+  const config = { url, token, dataDir: resolve(read.string('GREENLIGHT_DATA_DIR') ?? './data') }
+  if (read.problems.length > 0) throw new ConfigError(read.problems, 'invalid_cli_config')
   return config
 }

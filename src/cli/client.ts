@@ -64,9 +64,19 @@ function send(baseUrl: string, token: string, method: string, path: string, body
   })
 }
 
+/** Every Greenlight answer is `{ok: true, data?: {…}}` or `{ok: false, error: {…}}`; other JSON is someone else's. */
+function isEnvelope(value: unknown): value is Envelope {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const { ok, data, error } = value as Envelope
+  const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x)
+  if (ok === true) return data === undefined || isObject(data)
+  return ok === false && isObject(error)
+}
+
 function parseEnvelope(baseUrl: string, response: RawResponse): Envelope {
+  let value: unknown
   try {
-    return JSON.parse(response.body.toString('utf8')) as Envelope
+    value = JSON.parse(response.body.toString('utf8'))
   } catch {
     throw new AppError(
       'bad_response',
@@ -77,6 +87,18 @@ function parseEnvelope(baseUrl: string, response: RawResponse): Envelope {
       },
     )
   }
+  if (!isEnvelope(value)) {
+    throw new AppError(
+      'not_greenlight',
+      `The server at ${baseUrl} answered ${response.status} with JSON that is not a Greenlight answer.`,
+      {
+        status: 502,
+        hint: "Check that GREENLIGHT_URL points at 'greenlight serve' (its API answers under /api/v1), not another service.",
+        details: { url: baseUrl, status: response.status },
+      },
+    )
+  }
+  return value
 }
 
 function failure(envelope: Envelope, status: number): AppError {

@@ -1,7 +1,7 @@
 // CLI entry: argv → command → exactly one JSON document on stdout → exit code (0 ok, 1 failed, 2 usage/input, 3 unreachable/unconfigured).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadCliConfig } from '../config.ts'
+import { type CliConfig, loadCliConfig } from '../config.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, isAppError } from '../errors.ts'
 import { createApiClient } from './client.ts'
@@ -9,7 +9,14 @@ import { type CommandContext, type CommandResult, parseCommandArgs } from './com
 import { COMMANDS, findCommand } from './registry.ts'
 
 const INPUT_STATUSES = new Set([400, 413, 415, 422])
-const UNCONFIGURED_CODES = new Set(['server_unreachable', 'not_configured', 'unauthorized', 'bad_response'])
+const UNCONFIGURED_CODES = new Set([
+  'server_unreachable',
+  'not_configured',
+  'invalid_cli_config',
+  'unauthorized',
+  'bad_response',
+  'not_greenlight',
+])
 
 export function exitCodeFor(error: AppError): number {
   if (UNCONFIGURED_CODES.has(error.code)) return 3
@@ -31,7 +38,7 @@ function help(group?: string): CommandResult {
       },
       environment: {
         GREENLIGHT_URL: 'server URL (default http://127.0.0.1:3000)',
-        GREENLIGHT_TOKEN: 'API token (default: data/cli-token)',
+        GREENLIGHT_TOKEN: 'API token (default: data/cli-token, only when the variable is unset)',
       },
     },
     next: commands.slice(0, 3).map((c) => `greenlight ${c.name} --help`),
@@ -58,10 +65,17 @@ function createContext(
   emit: (doc: unknown) => void,
   givenSignal: AbortSignal | undefined,
 ): CommandContext {
-  const config = loadCliConfig(env)
+  // Read when a command first needs it: offline commands (flows validate, serve) do not depend on the CLI's variables.
+  let config: CliConfig | undefined
+  const cliConfig = () => {
+    config ??= loadCliConfig(env)
+    return config
+  }
   let signal = givenSignal
   return {
-    config,
+    get config() {
+      return cliConfig()
+    },
     env,
     cwd: process.cwd(),
     // Only long-running commands ask for it; short ones keep Ctrl-C's default behaviour.
@@ -71,6 +85,7 @@ function createContext(
     },
     emit,
     api() {
+      const config = cliConfig()
       let token = config.token
       if (token === undefined) {
         try {

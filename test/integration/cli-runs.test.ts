@@ -401,11 +401,11 @@ describe('runs, waits and approvals through the CLI', () => {
     expect(unknownWait.code).toBe(1)
     expect(unknownWait.json.error.code).toBe('wait_not_found')
     const unreachable = await cli(['runs', 'list'], {
-      env: { GREENLIGHT_URL: 'http://127.0.0.1:1', GREENLIGHT_TOKEN: 'x' },
+      env: { GREENLIGHT_URL: 'http://127.0.0.1:1', GREENLIGHT_TOKEN: 'glt_x' },
     })
     expect(unreachable.code).toBe(3)
     const unreachableBytes = await cli(['resources', 'get', `res://${'a'.repeat(64)}`], {
-      env: { GREENLIGHT_URL: 'http://127.0.0.1:1', GREENLIGHT_TOKEN: 'x' },
+      env: { GREENLIGHT_URL: 'http://127.0.0.1:1', GREENLIGHT_TOKEN: 'glt_x' },
     })
     expect(unreachableBytes.code).toBe(3)
     expect(unreachableBytes.json.error.code).toBe('server_unreachable')
