@@ -143,12 +143,14 @@ export function createApprovals(
     return deps.directory.members(audience.usergroups, audience.channel)
   }
 
-  /** Whether `user` (a Slack user) may cast some vote on this open approval: approve, or reject when self-approving. */
-  async function mayVote(wait: WaitRecord, user: string, run?: RunRecord): Promise<boolean> {
+  /**
+   * Whether this open approval waits on `user` (a Slack user): they may approve it. The initiator of a run that
+   * forbids self-approval may still reject it, but nothing waits on them.
+   */
+  async function waitsOn(wait: WaitRecord, user: string, run?: RunRecord): Promise<boolean> {
     const policy = policyOf(specOf(wait, 'approval'))
     const members = await membersOf(wait, run)
-    // A reject with a reason is what anyone eligible may always cast (the initiator may reject their own run).
-    return checkVoter(policy, user, 'reject', { members, anonymousToken: false }, 'why').ok
+    return checkVoter(policy, user, 'approve', { members, anonymousToken: false }, null).ok
   }
 
   async function tallyOf(wait: WaitRecord): Promise<Tally> {
@@ -194,7 +196,7 @@ export function createApprovals(
   return {
     policyOf,
     tallyOf,
-    mayVote,
+    waitsOn,
 
     /**
      * The open approvals `user` may vote on, newest first: listed users, members of the listed user groups and
@@ -207,7 +209,7 @@ export function createApprovals(
         const waits = await store.listWaits({ status: ['open'], kind: 'approval', limit: page, offset })
         for (const wait of waits) {
           const run = await store.getRun(wait.runId)
-          if (!run || found.length >= limit || !(await mayVote(wait, user, run))) continue
+          if (!run || found.length >= limit || !(await waitsOn(wait, user, run))) continue
           found.push({ wait, spec: specOf(wait, 'approval'), run, tally: await tallyOf(wait) })
         }
         if (waits.length < page) break

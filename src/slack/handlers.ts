@@ -1,7 +1,6 @@
 // What Greenlight does with Slack input: /gl commands, approval buttons, reason modals, App Home.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { tally } from '../core/approvals/policy.ts'
 import type { FlowDefinition } from '../core/flow/index.ts'
 import { allowsManualRuns } from '../core/flow/triggers-model.ts'
 import type { Actor } from '../engine/authorization.ts'
@@ -49,19 +48,6 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       payload: channel ? { channel, user, text } : { channel: user, text },
     })
     outbox.kick()
-  }
-
-  async function openApprovals(user: string) {
-    const waits = await engine.store.listWaits({ status: ['open'], kind: 'approval', limit: 50 })
-    return waits.filter((w) => {
-      const approvers = (w.spec?.approvers ?? {}) as { users?: string[] }
-      const listed = approvers.users ?? []
-      return (
-        listed.length === 0 ||
-        listed.includes(user) ||
-        ((w.spec?.escalated_to as string[] | undefined) ?? []).includes(user)
-      )
-    })
   }
 
   async function command(input: Parameters<SlackHandlers['command']>[0]): Promise<SlackReply> {
@@ -117,9 +103,16 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           return ephemeral(`\`${run.id}\` is ${run.status}.`)
         }
         case 'approvals': {
-          const waits = await openApprovals(input.userId)
-          if (waits.length === 0) return ephemeral('Nothing waits on you.')
-          return ephemeral(waits.map((w) => `• \`${w.stepId}\` in \`${w.runId}\``).join('\n'))
+          const waiting = await engine.approvals.waitingOn(input.userId)
+          if (waiting.length === 0) return ephemeral('Nothing waits on you.')
+          return ephemeral(
+            waiting
+              .map(
+                ({ wait, run, tally }) =>
+                  `• \`${wait.stepId}\` in \`${wait.runId}\` (${run.flowSlug}@v${run.version}), ${tally.approvals} of ${tally.required} approvals`,
+              )
+              .join('\n'),
+          )
         }
         case 'release':
         case 'promote': {
@@ -206,8 +199,13 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         await vote(input.userId, target.wait, target.digest, 'approve', null, input.channelId)
         return
       }
-      if (input.actionId === ACTION.reject || input.actionId === ACTION.requestChanges) {
-        const decision = input.actionId === ACTION.reject ? 'reject' : 'request_changes'
+      const modalFor = {
+        [ACTION.approveWithComment]: 'approve',
+        [ACTION.reject]: 'reject',
+        [ACTION.requestChanges]: 'request_changes',
+      } as const
+      const decision = modalFor[input.actionId as keyof typeof modalFor]
+      if (decision) {
         await deps.client.apiCall('views.open', {
           trigger_id: input.triggerId,
           view: approvalReasonModal({
@@ -237,37 +235,40 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
       if (!meta) return undefined
       const field = input.values.reason?.reason as { value?: unknown } | undefined
       const reason = typeof field?.value === 'string' ? field.value.trim() : ''
-      if (reason === '') return { errors: { reason: 'Say why, so the author can act on it.' } }
-      await vote(input.userId, meta.wait, meta.digest, meta.decision, reason, meta.channel ?? null)
+      // An approval's comment is optional; a rejection or a change request says why.
+      if (reason === '' && meta.decision !== 'approve')
+        return { errors: { reason: 'Say why, so the author can act on it.' } }
+      await vote(
+        input.userId,
+        meta.wait,
+        meta.digest,
+        meta.decision,
+        reason === '' ? null : reason,
+        meta.channel ?? null,
+      )
       return undefined
     },
 
     async homeOpened(userId) {
       const [waits, runs, flows] = await Promise.all([
-        openApprovals(userId),
+        engine.approvals.waitingOn(userId),
         // The viewer's own recent runs, however many runs others started since.
         engine.runs.list({ initiator: userId, limit: 15 }),
         deps.flows.list(),
       ])
-      const approvals = await Promise.all(
-        waits.map(async (w) => {
-          const run = await engine.runs.requireRun(w.runId)
-          const t = tally((await engine.store.votes(w.id)) as never, Number(w.spec?.required ?? 1), w.digest ?? '')
-          return {
-            waitId: w.id,
-            digest: w.digest ?? '',
-            runId: w.runId,
-            stepId: w.stepId,
-            flow: { slug: run.flowSlug, version: run.version },
-            requestedBy: run.initiator,
-            message: String(w.spec?.message ?? ''),
-            approvals: t.approvals,
-            required: t.required,
-            createdAt: w.createdAt,
-            deadlineAt: w.deadlineAt,
-          }
-        }),
-      )
+      const approvals = waits.map(({ wait, spec, run, tally }) => ({
+        waitId: wait.id,
+        digest: wait.digest ?? '',
+        runId: wait.runId,
+        stepId: wait.stepId,
+        flow: { slug: run.flowSlug, version: run.version },
+        requestedBy: run.initiator,
+        message: spec.message,
+        approvals: tally.approvals,
+        required: tally.required,
+        createdAt: wait.createdAt,
+        deadlineAt: wait.deadlineAt,
+      }))
       const view = homeView({
         approvals,
         runs,

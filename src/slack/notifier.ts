@@ -2,16 +2,12 @@
 // through the durable outbox with idempotent keys, so replaying a run's events never posts twice.
 import type { Logger } from 'pino'
 import { tally } from '../core/approvals/policy.ts'
+import { specOf } from '../core/wait-spec.ts'
 import type { CompiledFlow } from '../engine/compiled-flow.ts'
 import type { OutboxItem, OutboxPort } from '../engine/outbox-port.ts'
 import { type ResourceStore, resolveText } from '../engine/resources.ts'
 import type { RunEventRecord, RunRecord, RunStore, WaitRecord } from '../engine/run-ports.ts'
-import {
-  type ApprovalMessageInput,
-  type ApprovalOutcome,
-  type ApprovalState,
-  approvalMessage,
-} from './views/approval.ts'
+import { type ApprovalMessageInput, type ApprovalState, approvalMessage, type ShownOutcome } from './views/approval.ts'
 import type { Message } from './views/blocks.ts'
 import { runCard, stepChecklist } from './views/run-card.ts'
 import {
@@ -59,7 +55,7 @@ const cardKey = (runId: string) => `card:${runId}`
 export const CARD_UPDATE = 'card:'
 
 /** Who decided a closed approval, from its result: the approvers, or whoever rejected or asked for changes. */
-function deciders(wait: WaitRecord, outcome: ApprovalOutcome): string[] {
+function deciders(wait: WaitRecord, outcome: ShownOutcome): string[] {
   const votes = (wait.result as { votes?: { user: string; decision: string }[] } | null)?.votes ?? []
   const who = votes
     .filter((v) => (outcome === 'approved' ? v.decision === 'approve' : v.decision !== 'approve'))
@@ -75,8 +71,8 @@ const approvalKey = (waitId: string) => `approval:${waitId}`
  */
 function decidedState(wait: WaitRecord, at: number): Extract<ApprovalState, { kind: 'decided' }> | undefined {
   if (wait.status === 'open') return undefined
-  const outcome = ((wait.result as { decision?: ApprovalOutcome } | null)?.decision ??
-    (wait.status === 'timed_out' ? 'timed_out' : 'approved')) as ApprovalOutcome
+  const outcome = ((wait.result as { decision?: ShownOutcome } | null)?.decision ??
+    (wait.status === 'timed_out' ? 'timed_out' : 'approved')) as ShownOutcome
   return {
     kind: 'decided',
     outcome: wait.status === 'canceled' ? 'canceled' : outcome,
@@ -159,9 +155,9 @@ export function createSlackNotifier(deps: NotifierDeps) {
     wait: WaitRecord,
     state?: ApprovalMessageInput['state'],
   ) {
-    const spec = wait.spec ?? {}
+    const spec = specOf(wait, 'approval')
     const votes = await store.votes(wait.id)
-    const diff = typeof spec.diff === 'string' ? await diffText(spec.diff) : null
+    const diff = spec.diff === null ? null : await diffText(spec.diff)
     return approvalMessage({
       waitId: wait.id,
       digest: wait.digest ?? '',
@@ -170,9 +166,9 @@ export function createSlackNotifier(deps: NotifierDeps) {
       stepName: flow.steps.find((s) => s.id === wait.stepId)?.def.name,
       flow: { slug: run.flowSlug, name: flow.definition.name, version: run.version },
       requestedBy: run.initiator,
-      message: String(spec.message ?? ''),
+      message: spec.message,
       diff: diff ?? null,
-      required: Number(spec.required ?? 1),
+      required: spec.required,
       votes: votes.map((v) => ({
         voter: v.voter,
         decision: v.decision as never,
@@ -195,7 +191,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
           (w) => w.stepId === on.step,
         )
     if (wait?.status !== 'open') return undefined
-    const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
+    const t = tally((await store.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
     return `${t.approvals} of ${t.required} approval${t.required === 1 ? '' : 's'}`
   }
 
@@ -254,7 +250,8 @@ export function createSlackNotifier(deps: NotifierDeps) {
               dependsOn: approvalKey(previous.id),
             })
           }
-          const diff = typeof wait.spec?.diff === 'string' ? await diffText(wait.spec.diff) : undefined
+          const shownDiff = specOf(wait, 'approval').diff
+          const diff = shownDiff === null ? undefined : await diffText(shownDiff)
           if (diff) {
             items.push({
               key: `diff:${wait.id}`,
@@ -273,13 +270,14 @@ export function createSlackNotifier(deps: NotifierDeps) {
           return items
         }
         if (wait.kind === 'input') {
-          const assignees = (wait.spec?.assignees as { users?: string[] } | null)?.users ?? []
+          const spec = specOf(wait, 'input')
+          const assignees = spec.assignees?.users ?? []
           return [
             reply(
               inputRequestMessage({
                 waitId: wait.id,
                 stepId: wait.stepId,
-                message: (wait.spec?.message as string | null) ?? null,
+                message: spec.message,
                 assignees,
                 deadlineAt: wait.deadlineAt,
               }),
@@ -324,8 +322,10 @@ export function createSlackNotifier(deps: NotifierDeps) {
       }
       case 'approval.reminded': {
         if (!wait) return []
-        const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
-        const users = ((wait.spec?.approvers as { users?: string[] } | undefined)?.users ?? []).filter(
+        const spec = specOf(wait, 'approval')
+        const t = tally((await store.votes(wait.id)) as never, spec.required, wait.digest ?? '')
+        // Listed approvers and the people escalation added who have not approved yet.
+        const users = [...new Set([...spec.approvers.users, ...spec.escalatedTo])].filter(
           (u) => !t.approvers.includes(u),
         )
         const m = reminderMessage({ stepId: wait.stepId, pending: users, approvals: t.approvals, required: t.required })
@@ -334,9 +334,19 @@ export function createSlackNotifier(deps: NotifierDeps) {
       }
       case 'approval.escalated': {
         if (!wait) return []
-        const t = tally((await store.votes(wait.id)) as never, Number(wait.spec?.required ?? 1), wait.digest ?? '')
+        const spec = specOf(wait, 'approval')
+        const t = tally((await store.votes(wait.id)) as never, spec.required, wait.digest ?? '')
         const to = (data.to as string[] | undefined) ?? []
-        const m = escalationMessage({ stepId: wait.stepId, to, approvals: t.approvals, required: t.required })
+        const level = typeof data.level === 'number' ? data.level : undefined
+        const levels = typeof data.levels === 'number' ? data.levels : undefined
+        const m = escalationMessage({
+          stepId: wait.stepId,
+          to,
+          approvals: t.approvals,
+          required: t.required,
+          ...(level !== undefined && levels !== undefined && levels > 1 ? { level, levels } : {}),
+          ...(typeof data.after === 'string' && data.after !== '' ? { after: data.after } : {}),
+        })
         // Escalation targets also get a direct message (posting to a user id opens the DM).
         return [reply(m), ...to.map((user) => dm(run.id, `${event.seq}:dm:${user}`, user, m))]
       }

@@ -1,7 +1,7 @@
 // Who may vote on an approval and when the votes add up to a decision (SPEC §4). Pure: membership comes resolved.
+import type { ApprovalOutcome } from '../flow/human-steps-model.ts'
 
 export type VoteDecision = 'approve' | 'reject' | 'request_changes'
-export type ApprovalOutcome = 'approved' | 'rejected' | 'changes_requested' | 'timed_out'
 
 export interface ApprovalPolicy {
   users: string[]

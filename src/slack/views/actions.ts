@@ -2,6 +2,8 @@
 
 export const ACTION = {
   approve: 'gl_approve',
+  /** Opens the reason modal with an optional comment; the plain Approve click needs no modal. */
+  approveWithComment: 'gl_approve_comment',
   reject: 'gl_reject',
   requestChanges: 'gl_request_changes',
   inputOpen: 'gl_input_open',
@@ -13,7 +15,7 @@ export const CALLBACK = {
   runInputs: 'gl_run_inputs',
 } as const
 
-export type ReasonDecision = 'reject' | 'request_changes'
+export type ReasonDecision = 'approve' | 'reject' | 'request_changes'
 
 /** What an approval button carries: the wait and the digest of the artifact the clicker saw. */
 export interface ApprovalActionValue {
@@ -67,7 +69,7 @@ export function parseInputOpenValue(value: unknown): { wait: string } | null {
 export function parseReasonMetadata(metadata: unknown): ReasonMetadata | null {
   const o = parseObject(metadata)
   if (!o || !isText(o.wait) || !isText(o.digest)) return null
-  if (o.decision !== 'reject' && o.decision !== 'request_changes') return null
+  if (o.decision !== 'approve' && o.decision !== 'reject' && o.decision !== 'request_changes') return null
   const out: ReasonMetadata = { wait: o.wait, digest: o.digest, decision: o.decision }
   if (isText(o.channel)) out.channel = o.channel
   if (isText(o.ts)) out.ts = o.ts

@@ -70,6 +70,7 @@ describe('approvalMessage (open)', () => {
     if (actions?.type !== 'actions') return
     expect(actions.elements.map((e) => [e.action_id, e.text?.text, e.style])).toEqual([
       ['gl_approve', 'Approve', 'primary'],
+      ['gl_approve_comment', 'Approve with comment', undefined],
       ['gl_reject', 'Reject', 'danger'],
       ['gl_request_changes', 'Request changes', undefined],
     ])
@@ -223,7 +224,15 @@ describe('approvalReasonModal', () => {
         ts: '1.2',
       })
     }
-    expect(parseReasonMetadata('{"wait":"w","digest":"d","decision":"approve"}')).toBeNull()
+    expect(parseReasonMetadata('{"wait":"w","digest":"d","decision":"merge"}')).toBeNull()
     expect(parseApprovalActionValue('not json')).toBeNull()
+  })
+
+  it('offers an optional comment when approving with one', () => {
+    const view = approvalReasonModal({ waitId: 'wait_1', digest: DIGEST, decision: 'approve' })
+    expect(validateView(view)).toEqual([])
+    expect(view.blocks[0]).toMatchObject({ type: 'input', block_id: 'reason', optional: true })
+    expect(view.submit?.text).toBe('Approve')
+    expect(parseReasonMetadata(view.private_metadata)).toEqual({ wait: 'wait_1', digest: DIGEST, decision: 'approve' })
   })
 })

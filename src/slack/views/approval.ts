@@ -1,5 +1,6 @@
 // The approval message (request, facts, bounded diff preview, tally, buttons or outcome) and the reason modal.
 import { tally, type VoteDecision } from '../../core/approvals/policy.ts'
+import type { ApprovalOutcome } from '../../core/flow/index.ts'
 import { ACTION, approvalActionValue, CALLBACK, type ReasonDecision } from './actions.ts'
 import {
   type Block,
@@ -29,7 +30,8 @@ import {
   truncateMrkdwn,
 } from './mrkdwn.ts'
 
-export type ApprovalOutcome = 'approved' | 'rejected' | 'changes_requested' | 'timed_out' | 'canceled'
+/** How an approval message can end: an outcome the votes or the timeout reached, or the run was canceled. */
+export type ShownOutcome = ApprovalOutcome | 'canceled'
 
 export interface ApprovalVote {
   voter: string
@@ -42,7 +44,7 @@ export interface ApprovalVote {
 
 export type ApprovalState =
   | { kind: 'open' }
-  | { kind: 'decided'; outcome: ApprovalOutcome; by: readonly string[]; at: number; comment?: string | null }
+  | { kind: 'decided'; outcome: ShownOutcome; by: readonly string[]; at: number; comment?: string | null }
   /** A newer revision replaced this request; `decided` is how this one ended (changes requested, usually). */
   | { kind: 'superseded'; decided?: Extract<ApprovalState, { kind: 'decided' }> }
 
@@ -82,6 +84,7 @@ export function approvalButtons(waitId: string, digest: string): Block {
   const value = approvalActionValue(waitId, digest)
   const elements: Element[] = [
     button(ACTION.approve, 'Approve', value, 'primary'),
+    button(ACTION.approveWithComment, 'Approve with comment', value),
     button(ACTION.reject, 'Reject', value, 'danger'),
     button(ACTION.requestChanges, 'Request changes', value),
   ]
@@ -106,7 +109,7 @@ function quote(comment: string): string {
   return text === '' ? '' : `\n${text.replace(/^/gm, '> ')}`
 }
 
-const OUTCOME: Record<ApprovalOutcome, string> = {
+const OUTCOME: Record<ShownOutcome, string> = {
   approved: '✅ *Approved*',
   rejected: '❌ *Rejected*',
   changes_requested: '🔁 *Changes requested*',
@@ -189,24 +192,52 @@ export interface ReasonModalInput {
 }
 
 /** The modal Reject and Request changes open: one required multiline `reason`. */
+const REASON_MODAL: Record<
+  ReasonModalInput['decision'],
+  { title: string; submit: string; label: string; hint: string; optional: boolean }
+> = {
+  approve: {
+    title: 'Approve',
+    submit: 'Approve',
+    label: 'Comment (optional)',
+    hint: 'Kept with your vote; the flow sees it as the comment when yours completes the quorum.',
+    optional: true,
+  },
+  reject: {
+    title: 'Reject',
+    submit: 'Reject',
+    label: 'Why are you rejecting this?',
+    hint: 'The run fails or follows its rejected route.',
+    optional: false,
+  },
+  request_changes: {
+    title: 'Request changes',
+    submit: 'Send',
+    label: 'What should change?',
+    hint: 'The flow sees this as the comment.',
+    optional: false,
+  },
+}
+
 export function approvalReasonModal(input: ReasonModalInput): ModalView {
-  const reject = input.decision === 'reject'
+  const text = REASON_MODAL[input.decision]
   const metadata: Record<string, string> = { wait: input.waitId, digest: input.digest, decision: input.decision }
   if (input.channel) metadata.channel = input.channel
   if (input.ts) metadata.ts = input.ts
   return {
     type: 'modal',
     callback_id: CALLBACK.reason,
-    title: plain(reject ? 'Reject' : 'Request changes'),
-    submit: plain(reject ? 'Reject' : 'Send'),
+    title: plain(text.title),
+    submit: plain(text.submit),
     close: plain('Cancel'),
     private_metadata: JSON.stringify(metadata),
     blocks: [
       {
         type: 'input',
         block_id: 'reason',
-        label: plain(reject ? 'Why are you rejecting this?' : 'What should change?'),
-        hint: plain(reject ? 'The run fails or follows its rejected route.' : 'The flow sees this as the comment.'),
+        ...(text.optional ? { optional: true } : {}),
+        label: plain(text.label),
+        hint: plain(text.hint),
         element: { type: 'plain_text_input', action_id: 'reason', multiline: true, max_length: 3000 },
       },
     ],

@@ -76,7 +76,12 @@ describe('homeView', () => {
     const actions = view.blocks.filter((b) => b.type === 'actions')
     expect(actions).toHaveLength(1)
     const buttons = actions[0]?.type === 'actions' ? actions[0].elements : []
-    expect(buttons.map((e) => e.action_id)).toEqual(['gl_approve', 'gl_reject', 'gl_request_changes'])
+    expect(buttons.map((e) => e.action_id)).toEqual([
+      'gl_approve',
+      'gl_approve_comment',
+      'gl_reject',
+      'gl_request_changes',
+    ])
     expect(parseApprovalActionValue(buttons[0]?.value)).toEqual({ wait: 'wait_1', digest: approval(1).digest })
   })
 

@@ -103,13 +103,25 @@ export interface EscalationInput {
   required: number
   /** How long the approval had been open. */
   afterMs?: number
+  /** As the flow wrote it (`4h`); preferred over afterMs. */
+  after?: string
+  /** The rung of an escalation ladder (shown when there are several). */
+  level?: number
+  levels?: number
 }
 
 export function escalationMessage(input: EscalationInput): Message {
-  const after = input.afterMs === undefined ? '' : ` after ${formatDuration(input.afterMs)}`
+  const after =
+    input.after !== undefined
+      ? ` after ${input.after}`
+      : input.afterMs === undefined
+        ? ''
+        : ` after ${formatDuration(input.afterMs)}`
+  const rung =
+    input.level !== undefined && input.levels !== undefined ? ` (level ${input.level} of ${input.levels})` : ''
   const to = input.to.length > 0 ? `${mentionList(input.to, 30)}: ` : ''
   return line(
-    `🚨 ${to}approval ${code(input.stepId)} is escalated to you${after} (${tallyText(input.approvals, input.required)}). You can now vote on it above.`,
+    `🚨 ${to}approval ${code(input.stepId)} is escalated to you${after}${rung} (${tallyText(input.approvals, input.required)}). You can now vote on it above.`,
   )
 }
 
