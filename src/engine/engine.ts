@@ -9,6 +9,8 @@ import type { EngineDeps } from './engine-deps.ts'
 import { createInterpreter } from './interpreter.ts'
 import { createJobs, type JobLeaseStore } from './jobs.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
+import { createRefusedStarts } from './refused-starts.ts'
+import { createReads } from './reads.ts'
 import { createRuns } from './runs.ts'
 import { createScheduler, type SchedulerOptions } from './scheduler.ts'
 import { createSchedules, SCHEDULE_TIMER, type ScheduleStore } from './schedules.ts'
@@ -47,14 +49,17 @@ export function createEngine(
     (timer) => (timer.kind === SCHEDULE_TIMER ? schedules.fire(timer) : fireTimer(timer)),
     options,
   )
-  const runs = createRuns({
-    ...withEvents,
-    flows: deps.flows,
-    connections: deps.connections,
-    resume,
-    changes,
-    authorization,
-  })
+  const runs = {
+    ...createRuns({
+      ...withEvents,
+      flows: deps.flows,
+      connections: deps.connections,
+      resume,
+      changes,
+      authorization,
+    }),
+    ...createRefusedStarts({ ...withEvents, flows: deps.flows }),
+  }
   const schedules = createSchedules({
     store: deps.schedules,
     flows: deps.flows,
@@ -79,6 +84,7 @@ export function createEngine(
     scheduler,
     schedules,
     changes,
+    reads: createReads(deps.store),
     store: deps.store,
     resources: deps.resources,
     flowOf: deps.flowOf,

@@ -6,8 +6,9 @@ import { decideTick, nextTick, nextTicks, scheduleId } from '../core/schedule-ti
 import { AppError } from '../errors.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock, FlowRepository } from './ports.ts'
+import type { RefusedStarts } from './refused-starts.ts'
 import type { TimerRecord } from './run-ports.ts'
-import type { Runs } from './runs.ts'
+import type { Runs, StartInput } from './runs.ts'
 
 /** The timer kind of schedule ticks; the scheduler hands these timers to `fire`. */
 export const SCHEDULE_TIMER = 'schedule'
@@ -44,7 +45,7 @@ export interface SchedulesDeps {
   store: ScheduleStore
   flows: FlowRepository
   flowOf(revisionId: number): Promise<CompiledFlow>
-  runs: Runs
+  runs: Runs & RefusedStarts
   clock: Clock
   logger: Logger
 }
@@ -104,26 +105,37 @@ export function createSchedules(deps: SchedulesDeps) {
 
   async function startTick(slug: string, schedule: LiveSchedule, tickAt: number, late: boolean): Promise<void> {
     const now = clock.now()
+    const input: StartInput = {
+      slug,
+      inputs: {},
+      initiator: `schedule:${slug}`,
+      trigger: 'schedule',
+      slack: null,
+      claim: { kind: 'schedule_tick', schedule: schedule.id, tickAt },
+      triggerDetails: {
+        schedule: schedule.id,
+        cron: schedule.def.cron,
+        timezone: schedule.def.timezone,
+        tick_at: iso(tickAt),
+        ...(late ? { caught_up: true } : {}),
+      },
+    }
     try {
-      const run = await deps.runs.start({
-        slug,
-        inputs: (await inputsOf(slug, schedule)) as Record<string, unknown>,
-        initiator: `schedule:${slug}`,
-        trigger: 'schedule',
-        slack: null,
-        claim: { kind: 'schedule_tick', schedule: schedule.id, tickAt },
-        triggerDetails: {
-          schedule: schedule.id,
-          cron: schedule.def.cron,
-          timezone: schedule.def.timezone,
-          tick_at: iso(tickAt),
-          ...(late ? { caught_up: true } : {}),
-        },
-      })
+      input.inputs = (await inputsOf(slug, schedule)) as Record<string, unknown>
+      const run = await deps.runs.start(input)
       logger.info({ flow: slug, schedule: schedule.id, tick: iso(tickAt), run: run.id }, 'schedule tick started a run')
     } catch (error) {
       if (!(error instanceof AppError)) throw error
       if (error.code === 'duplicate_tick') return
+      // Unbound requires: the tick is a run that failed before its first step, seen in runs list and in Slack.
+      if (error.code === 'requirements_missing') {
+        const failed = await deps.runs.failStart(input, error).catch((refused: unknown) => {
+          if (refused instanceof AppError && refused.code === 'duplicate_tick') return undefined
+          throw refused
+        })
+        if (failed) logger.warn({ flow: slug, schedule: schedule.id, tick: iso(tickAt), run: failed.id }, error.message)
+        return
+      }
       // Not retried: the next tick tries again with whatever was fixed (inputs, connections, concurrency).
       await store.recordTick(slug, schedule.id, tickAt, now)
       logger.warn({ flow: slug, schedule: schedule.id, tick: iso(tickAt), code: error.code }, error.message)

@@ -14,8 +14,9 @@ import { verifyBearer, verifyHmac, type WebhookAuthResult } from '../core/webhoo
 import { AppError, notFound } from '../errors.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock, FlowRepository } from './ports.ts'
+import type { RefusedStarts } from './refused-starts.ts'
 import type { RunRecord, TriggerClaim } from './run-ports.ts'
-import type { Runs } from './runs.ts'
+import type { Runs, StartInput } from './runs.ts'
 
 export interface WebhookRequest {
   raw: Buffer
@@ -36,7 +37,7 @@ export interface WebhookTarget {
 export interface WebhooksDeps {
   flows: FlowRepository
   flowOf(revisionId: number): Promise<CompiledFlow>
-  runs: Runs
+  runs: Runs & RefusedStarts
   secrets: { reveal(name: string): Promise<string> }
   clock: Clock
   logger: Logger
@@ -148,7 +149,10 @@ export function createWebhooks(deps: WebhooksDeps) {
     return value.length > MAX_KEY_CHARS ? `sha256:${createHash('sha256').update(value).digest('hex')}` : value
   }
 
-  /** Authenticates, maps and starts; every refusal is an AppError (401, 409, 415, 422) and starts nothing. */
+  /**
+   * Authenticates, maps and starts; every refusal is an AppError (401, 409, 415, 422) and starts nothing, except
+   * unbound requires (422 requirements_missing), which leave a failed run named in the error's details.
+   */
   async function receive(target: WebhookTarget, request: WebhookRequest): Promise<RunRecord> {
     if (!JSON_TYPE.test(request.contentType ?? '')) {
       throw new AppError('unsupported_media_type', 'The body must be JSON.', {
@@ -188,7 +192,7 @@ export function createWebhooks(deps: WebhooksDeps) {
               ? {}
               : { signed: { fingerprint: signed.fingerprint, windowMs: signed.replayWindowMs } }),
           }
-    return deps.runs.start({
+    const input: StartInput = {
       slug: target.slug,
       inputs,
       initiator: `webhook:${target.slug}`,
@@ -196,7 +200,20 @@ export function createWebhooks(deps: WebhooksDeps) {
       slack: null,
       ...(claim === undefined ? {} : { claim }),
       triggerDetails: { auth: auth.scheme, ...(key === undefined ? {} : { dedupe_key: key }) },
-    })
+    }
+    try {
+      return await deps.runs.start(input)
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'requirements_missing') throw error
+      // The delivery is a run that failed before its first step; the sender still hears that it did not run.
+      const failed = await deps.runs.failStart(input, error)
+      logger.warn({ flow: target.slug, run: failed.id, code: error.code }, error.message)
+      throw new AppError(error.code, `${error.message} Run ${failed.id} failed before its first step.`, {
+        status: error.status,
+        hint: `Bind what is missing ('greenlight connections set …'), then 'greenlight runs retry ${failed.id}'.`,
+        details: { ...error.details, run_id: failed.id },
+      })
+    }
   }
 
   return { find, receive }
