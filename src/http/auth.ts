@@ -1,6 +1,6 @@
 // Bearer-token authentication and scope checks for /api/v1.
 import type { MiddlewareHandler } from 'hono'
-import { hasScope, type Scope } from '../core/scopes.ts'
+import { hasScope, type ReadAccess, readAccess, type Scope } from '../core/scopes.ts'
 import type { Actor, Credential } from '../engine/authorization.ts'
 import type { Principal, Tokens } from '../engine/tokens.ts'
 import { AppError } from '../errors.ts'
@@ -27,18 +27,45 @@ export function authenticate(tokens: Tokens): MiddlewareHandler<ApiEnv> {
   }
 }
 
+function lacks(principal: Principal, scope: Scope, what?: string): AppError {
+  return new AppError('forbidden', what ?? `This token lacks the '${scope}' scope.`, {
+    status: 403,
+    hint: `Create a token with '--scope ${scope}'.`,
+    details: { required_scope: scope, token_scopes: principal.scopes },
+  })
+}
+
 export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const principal = c.get('principal')
-    if (!hasScope(principal.scopes, scope)) {
-      throw new AppError('forbidden', `This token lacks the '${scope}' scope.`, {
-        status: 403,
-        hint: `Create a token with '--scope ${scope}'.`,
-        details: { required_scope: scope, token_scopes: principal.scopes },
-      })
-    }
+    if (!hasScope(principal.scopes, scope)) throw lacks(principal, scope)
     await next()
   }
+}
+
+/**
+ * For the reads a voter needs (an approval, its run, what it shows): runs:read, or approvals:decide, in which case
+ * the route asks `readAccessOf` and checks the object itself (see core/scopes.ts readAccess).
+ */
+export function requireRunsReadOrDecide(): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const principal = c.get('principal')
+    if (readAccess(principal.scopes) === 'none') throw lacks(principal, 'runs:read')
+    await next()
+  }
+}
+
+export function readAccessOf(principal: Principal): ReadAccess {
+  return readAccess(principal.scopes)
+}
+
+/** The refusal of a read outside what approvals:decide admits. */
+export function notAnApprovalRead(principal: Principal, what: string): AppError {
+  return lacks(
+    principal,
+    'runs:read',
+    `This token has approvals:decide, which reads approvals, their runs and what they show; ${what} needs 'runs:read'.`,
+  )
 }
 
 /** Who an API action is attributed to in records: the Slack user a token acts as, else the token's name. */

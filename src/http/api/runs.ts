@@ -1,16 +1,27 @@
 // /api/v1/runs and /api/v1/usage: start, list, show, events, cancel, retry, audit.
 import { Hono } from 'hono'
 import { isRunStatus, type RunStatus } from '../../core/run-status.ts'
+import { createDeciderReads } from '../../engine/decider-reads.ts'
 import type { Engine } from '../../engine/engine.ts'
 import type { RunRecord } from '../../engine/run-ports.ts'
 import { AppError } from '../../errors.ts'
-import { type ApiEnv, actorOf, credentialOf, requesterOf, requireScope } from '../auth.ts'
+import {
+  type ApiEnv,
+  actorOf,
+  credentialOf,
+  notAnApprovalRead,
+  readAccessOf,
+  requesterOf,
+  requireRunsReadOrDecide,
+  requireScope,
+} from '../auth.ts'
 import { ok, optionalString, readJson, requiredString } from '../envelope.ts'
 import { eventView, runView, stepView, waitView } from '../views.ts'
 
 export function runRoutes(engine: Engine) {
   const { runs, store } = engine
   const app = new Hono<ApiEnv>()
+  const deciderReads = createDeciderReads({ store })
   /** A run shown alone: with where a retry would start and whether it may (null when it cannot be retried). */
   const oneRun = async (run: RunRecord) => ({ ...runView(run), retry: await runs.retryPlan(run) })
 
@@ -49,7 +60,11 @@ export function runRoutes(engine: Engine) {
     return ok(c, { runs: list.map(runView) })
   })
 
-  app.get('/:id', requireScope('runs:read'), async (c) => {
+  app.get('/:id', requireRunsReadOrDecide(), async (c) => {
+    const principal = c.get('principal')
+    // A voter's token reads a run that has an approval (the one it decides), no other.
+    if (readAccessOf(principal) !== 'all' && !(await deciderReads.mayReadRun(c.req.param('id'))))
+      throw notAnApprovalRead(principal, 'a run without an approval')
     // ?settle=ended|parked long-polls (up to timeout_ms, at most 60 s) so clients need not poll.
     const settleMode = c.req.query('settle')
     if (settleMode !== undefined && settleMode !== 'ended' && settleMode !== 'parked') {

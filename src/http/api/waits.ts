@@ -3,7 +3,16 @@ import { Hono } from 'hono'
 import type { VoteDecision } from '../../core/approvals/policy.ts'
 import type { Engine } from '../../engine/engine.ts'
 import { AppError, notFound } from '../../errors.ts'
-import { type ApiEnv, actorOf, credentialOf, requesterOf, requireScope } from '../auth.ts'
+import {
+  type ApiEnv,
+  actorOf,
+  credentialOf,
+  notAnApprovalRead,
+  readAccessOf,
+  requesterOf,
+  requireRunsReadOrDecide,
+  requireScope,
+} from '../auth.ts'
 import { ok, optionalString, readJson } from '../envelope.ts'
 import { waitView } from '../views.ts'
 
@@ -17,12 +26,17 @@ export function waitRoutes(engine: Engine) {
   const { store, decisions, approvals } = engine
   const app = new Hono<ApiEnv>()
 
-  app.get('/', requireScope('runs:read'), async (c) => {
+  app.get('/', requireRunsReadOrDecide(), async (c) => {
     const status = c.req.query('status') ?? 'open'
+    const principal = c.get('principal')
+    // A voter's token lists approvals only (asked for or not); other kinds need runs:read.
+    const approvalsOnly = readAccessOf(principal) === 'approvals'
+    const kind = c.req.query('kind') ?? (approvalsOnly ? 'approval' : undefined)
+    if (approvalsOnly && kind !== 'approval') throw notAnApprovalRead(principal, `listing '${kind}' waits`)
     const list = await store.listWaits({
       status: status === 'all' ? undefined : (status.split(',') as never),
       runId: c.req.query('run'),
-      kind: c.req.query('kind') as never,
+      kind: kind as never,
       limit: Math.min(Number(c.req.query('limit') ?? 50) || 50, 500),
     })
     const views = await Promise.all(
@@ -33,12 +47,15 @@ export function waitRoutes(engine: Engine) {
     return ok(c, { waits: views })
   })
 
-  app.get('/:id', requireScope('runs:read'), async (c) => {
+  app.get('/:id', requireRunsReadOrDecide(), async (c) => {
     const wait = await store.getWait(c.req.param('id'))
     if (!wait)
       throw notFound('wait_not_found', `No wait with id '${c.req.param('id')}'.`, {
         hint: "Run 'greenlight waits list'.",
       })
+    const principal = c.get('principal')
+    if (wait.kind !== 'approval' && readAccessOf(principal) !== 'all')
+      throw notAnApprovalRead(principal, `a ${wait.kind} wait`)
     return ok(c, { wait: waitView(wait, await store.votes(wait.id)) })
   })
 
