@@ -51,8 +51,9 @@ describe('Slack end to end (HTTP mode)', () => {
     const run = await api(slack.server, 'POST', '/api/v1/runs', { flow: 'approve_me', inputs: { diff } })
     expect(run.status).toBe(201)
 
+    const runId = (run.body.data as { run: { id: string } }).run.id
     const card = await slack.fake.waitFor(
-      (f) => f.messages(CHANNEL).find((m) => JSON.stringify(m.blocks ?? []).includes('approve_me')),
+      (f) => f.messages(CHANNEL).find((m) => JSON.stringify(m.blocks ?? []).includes(runId)),
       10_000,
     )
     const approval = await slack.fake.waitFor(
@@ -67,13 +68,13 @@ describe('Slack end to end (HTTP mode)', () => {
           ),
       10_000,
     )
-    expect(approval.thread_ts).toBeDefined()
-    expect(card.ts).toBeDefined()
-    const file = await slack.fake.waitFor(
-      (f) => f.files.find((x) => String(x.filename ?? '').endsWith('.diff')),
-      10_000,
-    )
-    expect(file).toBeDefined()
+    // The approval is in this run's thread, and its preview is cut: the last diff line is only in the file.
+    expect(approval.thread_ts).toBe(card.ts)
+    expect(JSON.stringify(approval.blocks)).not.toContain('new line 398')
+    // The full diff, uploaded into the same thread as a diff snippet.
+    const file = await slack.fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === card.ts), 10_000)
+    expect(file).toMatchObject({ filename: 'review.diff', snippet_type: 'diff', channel_id: CHANNEL })
+    expect(file.content).toBe(diff)
 
     const click = (user: string) =>
       slack.driver.blockAction({ user, action_id: 'gl_approve', channel: CHANNEL, message_ts: approval.ts })

@@ -54,7 +54,7 @@ describe('ssh step', () => {
     ssh:
       connection: vm
       cwd: /tmp
-      command: 'printf "%s|%s|%s" "$GREETING" "$N" "$(pwd)"; echo oops >&2'
+      command: 'sleep 1.2; printf "%s|%s|%s" "$GREETING" "$N" "$(pwd)"; echo oops >&2'
       env: { GREETING: "{{ inputs.greeting }}", N: 42 }
 `,
         'vm',
@@ -68,7 +68,9 @@ describe('ssh step', () => {
     expect(output.exit_code).toBe(0)
     expect(output.stdout).toBe(`${tricky}|42|/tmp`)
     expect(output.stderr).toBe('oops\n')
-    expect(output.duration_ms).toBeGreaterThanOrEqual(0)
+    // The command sleeps 1.2 s: the duration covers it (connecting alone takes well under that), with a generous ceiling.
+    expect(output.duration_ms).toBeGreaterThanOrEqual(1200)
+    expect(output.duration_ms).toBeLessThan(15_000)
   })
 
   it('fails on an exit code outside ok_exit_codes, and accepts one inside', async () => {
