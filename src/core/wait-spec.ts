@@ -1,6 +1,6 @@
 // What a parked step asked for, as its wait row keeps it: decoded once into a typed union per wait kind, so no
 // reader casts `wait.spec`. Decoding is tolerant: rows written by earlier versions (a single `escalate`) still read.
-import type { ApprovalOutcome } from './flow/human-steps-model.ts'
+import type { ApprovalOutcome, InputField } from './flow/human-steps-model.ts'
 import type { Route } from './flow/index.ts'
 import type { WaitKind } from './run-status.ts'
 
@@ -33,18 +33,10 @@ export interface ApprovalSpec {
   on: Partial<Record<ApprovalOutcome, Route>>
 }
 
-export interface InputFieldSpec {
-  id: string
-  label: string
-  type: string
-  required: boolean
-  options?: unknown[]
-  default?: unknown
-}
-
 export interface InputSpec {
   kind: 'input'
-  fields: InputFieldSpec[]
+  /** As the flow declared them (validated when the flow was pushed). */
+  fields: InputField[]
   assignees: PeopleList | null
   message: string | null
 }
@@ -121,7 +113,7 @@ export function decodeWaitSpec(kind: WaitKind, spec: Raw | null): WaitSpec {
     case 'input':
       return {
         kind,
-        fields: Array.isArray(raw.fields) ? (raw.fields as InputFieldSpec[]) : [],
+        fields: Array.isArray(raw.fields) ? (raw.fields as InputField[]) : [],
         assignees: raw.assignees ? peopleList(raw.assignees) : null,
         message: text(raw.message),
       }
@@ -147,4 +139,9 @@ export function specOf<K extends WaitSpec['kind']>(
 ): Extract<WaitSpec, { kind: K }> {
   if (wait.kind !== kind) throw new Error(`expected a ${kind} wait, got ${wait.kind}`)
   return decodeWaitSpec(wait.kind, wait.spec) as Extract<WaitSpec, { kind: K }>
+}
+
+/** The JSON Schema a callback's body must match: a wait's `schema`; a job's callback takes any body. */
+export function callbackSchemaOf(wait: { kind: WaitKind; spec: Raw | null }): unknown {
+  return wait.kind === 'wait' ? specOf(wait, 'wait').schema : null
 }

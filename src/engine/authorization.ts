@@ -1,5 +1,7 @@
 // Who may act on a flow's runs: start one (permissions.run), cancel one, submit an input. Every transport asks here.
+
 import type { FlowDefinition } from '../core/flow/index.ts'
+import { specOf } from '../core/wait-spec.ts'
 import { AppError } from '../errors.ts'
 import type { Directory } from './engine-deps.ts'
 import type { RunRecord, WaitRecord } from './run-ports.ts'
@@ -41,13 +43,6 @@ const SLACK_USER = /^[UW][A-Z0-9]{2,}$/
 /** The actor a recorded name stands for: a Slack user id is that user; `token:…`, `schedule:…`, `webhook:…` nobody. */
 export function actorNamed(id: string, channel: string | null = null): Actor {
   return { id, user: SLACK_USER.test(id) ? id : null, channel }
-}
-
-/** A rule's lists as the flow (or a template evaluated into a wait's spec) left them: strings only. */
-function peopleOf(value: unknown): { users: string[]; usergroups: string[] } {
-  const strings = (list: unknown) => (Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [])
-  const rule = (value ?? {}) as { users?: unknown; usergroups?: unknown }
-  return { users: strings(rule.users), usergroups: strings(rule.usergroups) }
 }
 
 const isAdminToken = (actor: Actor) => actor.adminToken === true
@@ -104,7 +99,10 @@ export function createAuthorization(deps: { directory: Directory; admins: readon
      */
     async assertMaySubmit(wait: WaitRecord, run: RunRecord, actor: Actor): Promise<void> {
       if (isAdminToken(actor)) return
-      const assignees = peopleOf(wait.spec?.assignees)
+      const assignees = (wait.kind === 'input' ? specOf(wait, 'input').assignees : null) ?? {
+        users: [],
+        usergroups: [],
+      }
       const listed = assignees.users.length > 0 || assignees.usergroups.length > 0
       if (listed ? await admits(assignees, actor) : actor.id === run.initiator) return
       throw forbidden(

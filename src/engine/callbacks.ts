@@ -1,8 +1,10 @@
 // Remote agents resume runs: callbacks (with the full status matrix), early callbacks, heartbeats, failures, state.
+
 import { createHash } from 'node:crypto'
 import type { CallbackTarget } from '../core/callback-token.ts'
 import { parseDuration } from '../core/flow/index.ts'
 import { isTerminal, type RunStatus } from '../core/run-status.ts'
+import { callbackSchemaOf } from '../core/wait-spec.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { continueInline, leftRunning } from './inline-steps.ts'
@@ -68,7 +70,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       // Check the schema before storing anything, so a rejected body leaves no resource behind.
       // Store only a body that can be taken (an open wait, or an early callback for a live run).
       const current = await store.getWaitAt(target.runId, target.stepId, target.visit)
-      const problems = current?.status === 'open' ? checkPayload(current.spec?.schema, payload) : []
+      const problems = current?.status === 'open' ? checkPayload(callbackSchemaOf(current), payload) : []
       if (problems.length > 0) return { type: 'invalid_payload', problems }
       const run = current ? undefined : await store.getRun(target.runId)
       if (run) {
@@ -150,7 +152,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
       if (wait.status !== 'open' || (wait.deadlineAt !== null && wait.deadlineAt < at)) {
         return { transition: null, result: { type: 'expired' } as CallbackOutcome }
       }
-      const problems = checkPayload(wait.spec?.schema, payload)
+      const problems = checkPayload(callbackSchemaOf(wait), payload)
       if (problems.length > 0)
         return { transition: null, result: { type: 'invalid_payload', problems } as CallbackOutcome }
       const resolved = resolveWait({

@@ -1,5 +1,7 @@
 // Refuses an input step's submission whose values do not fit its fields: 422 naming each field; the input stays open.
+
 import { checkInputValues, type InputFieldRule } from '../core/flow/input-values.ts'
+import { specOf } from '../core/wait-spec.ts'
 import { AppError } from '../errors.ts'
 import type { WaitRecord } from './run-ports.ts'
 
@@ -7,9 +9,8 @@ const isFieldRule = (value: unknown): value is InputFieldRule =>
   typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string'
 
 /** The fields an open input was parked with (its spec, with templates evaluated), decoded once here. */
-export function inputFieldsOf(wait: Pick<WaitRecord, 'spec'>): InputFieldRule[] {
-  const fields = wait.spec?.fields
-  return Array.isArray(fields) ? fields.filter(isFieldRule) : []
+export function inputFieldsOf(wait: Pick<WaitRecord, 'kind' | 'spec'>): InputFieldRule[] {
+  return wait.kind === 'input' ? specOf(wait, 'input').fields.filter(isFieldRule) : []
 }
 
 /** Throws `invalid_input_values` (422) for an input whose values do not fit; other kinds of wait pass. */

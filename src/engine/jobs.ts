@@ -1,7 +1,9 @@
 // Pull-based jobs: workers claim open `job` waits of their type under a lease, heartbeat, and complete or fail them.
 // Completion is fenced by the lease token in the same transaction as the run's advance, so it happens exactly once:
 // a worker whose lease was taken over (it stalled past the lease) is refused with 409.
+
 import { randomBytes } from 'node:crypto'
+import { specOf } from '../core/wait-spec.ts'
 import { conflict, notFound } from '../errors.ts'
 import { payloadHash } from './callbacks.ts'
 import type { EngineDeps } from './engine-deps.ts'
@@ -143,7 +145,7 @@ export function createJobs(
       const now = clock.now()
       const job = await leases.claim(type, now, leaseMs, lease)
       if (!job) return undefined
-      const spec = (job.spec ?? {}) as { payload?: unknown }
+      const spec = specOf({ kind: 'job', spec: job.spec as Record<string, unknown> | null }, 'job')
       return {
         id: job.id,
         type,

@@ -2,6 +2,7 @@
 
 import type { FlowDefinition } from '../core/flow/index.ts'
 import { checkInputValues } from '../core/flow/input-values.ts'
+import { specOf } from '../core/wait-spec.ts'
 import type { Actor } from '../engine/authorization.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowVersions } from '../engine/flow-versions.ts'
@@ -82,7 +83,7 @@ export function createForms(deps: FormDeps) {
       if (!target) return
       // Ask before opening the form, so someone who may not answer is told at once rather than after typing.
       await deps.engine.decisions.assertMaySubmit(target.wait, actor)
-      const wait = await deps.engine.store.getWait(target.wait)
+      const wait = await deps.engine.reads.wait(target.wait)
       if (wait?.kind !== 'input' || wait.status !== 'open') {
         throw new AppError('wait_closed', 'This input is no longer open.', { status: 409 })
       }
@@ -91,8 +92,8 @@ export function createForms(deps: FormDeps) {
         view: inputModal({
           waitId: wait.id,
           stepId: wait.stepId,
-          message: (wait.spec?.message as string | null) ?? null,
-          fields: (wait.spec?.fields as never) ?? [],
+          message: specOf(wait, 'input').message,
+          fields: specOf(wait, 'input').fields,
         }),
       })
     },
@@ -104,9 +105,9 @@ export function createForms(deps: FormDeps) {
     ): Promise<{ errors?: Record<string, string> } | undefined> {
       const meta = parseInputMetadata(metadata)
       if (!meta) return undefined
-      const wait = await deps.engine.store.getWait(meta.wait)
-      if (!wait) return undefined
-      const read = readInputSubmission((wait.spec?.fields as never) ?? [], values)
+      const wait = await deps.engine.reads.wait(meta.wait)
+      if (wait?.kind !== 'input') return undefined
+      const read = readInputSubmission(specOf(wait, 'input').fields, values)
       if (!read.ok) return { errors: read.errors }
       // The rule the engine applies to every submission, answered on the fields (block `f_<id>`) before submitting.
       const checked = checkInputValues(inputFieldsOf(wait), read.values)

@@ -5,8 +5,9 @@ import { tally } from '../core/approvals/policy.ts'
 import { specOf } from '../core/wait-spec.ts'
 import type { CompiledFlow } from '../engine/compiled-flow.ts'
 import type { OutboxItem, OutboxPort } from '../engine/outbox-port.ts'
+import type { RunReads } from '../engine/reads.ts'
 import { type ResourceStore, resolveText } from '../engine/resources.ts'
-import type { RunEventRecord, RunRecord, RunStore, WaitRecord } from '../engine/run-ports.ts'
+import type { RunEventRecord, RunRecord, WaitRecord } from '../engine/run-ports.ts'
 import { type ApprovalMessageInput, type ApprovalState, approvalMessage, type ShownOutcome } from './views/approval.ts'
 import type { Message } from './views/blocks.ts'
 import { runCard, stepChecklist } from './views/run-card.ts'
@@ -22,7 +23,8 @@ import {
 } from './views/thread.ts'
 
 export interface NotifierDeps {
-  store: RunStore
+  /** The engine's read door: the notifier mirrors runs and never writes them. */
+  reads: RunReads
   flowOf(revisionId: number): Promise<CompiledFlow>
   resources: ResourceStore
   outbox: OutboxPort & { kick(): void }
@@ -95,7 +97,7 @@ function lastApprovalUpdates(events: readonly RunEventRecord[]): Set<number> {
 }
 
 export function createSlackNotifier(deps: NotifierDeps) {
-  const { store, outbox } = deps
+  const { reads, outbox } = deps
   const mirrored = new Map<string, number>()
   const queue = new Map<string, Promise<void>>()
   const notStarted = new Set<string>()
@@ -156,7 +158,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
     state?: ApprovalMessageInput['state'],
   ) {
     const spec = specOf(wait, 'approval')
-    const votes = await store.votes(wait.id)
+    const votes = await reads.votes(wait.id)
     const diff = spec.diff === null ? null : await diffText(spec.diff)
     return approvalMessage({
       waitId: wait.id,
@@ -186,17 +188,17 @@ export function createSlackNotifier(deps: NotifierDeps) {
     const on = run.waitingOn
     if (run.status !== 'waiting' || on?.kind !== 'approval') return undefined
     const wait = on.wait_id
-      ? await store.getWait(on.wait_id)
-      : (await store.listWaits({ status: ['open'], runId: run.id, kind: 'approval', limit: 10 })).find(
+      ? await reads.wait(on.wait_id)
+      : (await reads.listWaits({ status: ['open'], runId: run.id, kind: 'approval', limit: 10 })).find(
           (w) => w.stepId === on.step,
         )
     if (wait?.status !== 'open') return undefined
-    const t = tally((await store.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
+    const t = tally((await reads.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
     return `${t.approvals} of ${t.required} approval${t.required === 1 ? '' : 's'}`
   }
 
   async function card(run: RunRecord, flow: CompiledFlow): Promise<Message> {
-    const [steps, waitingDetail] = await Promise.all([store.stepRuns(run.id), openApprovalTally(run)])
+    const [steps, waitingDetail] = await Promise.all([reads.stepRuns(run.id), openApprovalTally(run)])
     return runCard({
       run: { ...run, waitingOn: run.status === 'waiting' ? run.waitingOn : null },
       flowName: flow.definition.name,
@@ -225,14 +227,14 @@ export function createSlackNotifier(deps: NotifierDeps) {
       dependsOn: cardKey(run.id),
     })
     const waitId = typeof data.wait_id === 'string' ? data.wait_id : undefined
-    const wait = waitId ? await store.getWait(waitId) : undefined
+    const wait = waitId ? await reads.wait(waitId) : undefined
     switch (event.type) {
       case 'wait.opened': {
         if (!wait) return []
         if (wait.kind === 'approval') {
           const items = [reply(await approvalView(run, flow, wait), approvalKey(wait.id))]
           // A new revision of the request (after changes were requested) retires the previous message for good.
-          const previous = wait.visit > 1 ? await store.getWaitAt(run.id, wait.stepId, wait.visit - 1) : undefined
+          const previous = wait.visit > 1 ? await reads.waitAt(run.id, wait.stepId, wait.visit - 1) : undefined
           if (previous?.kind === 'approval') {
             items.push({
               key: `superseded:${previous.id}`,
@@ -323,7 +325,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       case 'approval.reminded': {
         if (!wait) return []
         const spec = specOf(wait, 'approval')
-        const t = tally((await store.votes(wait.id)) as never, spec.required, wait.digest ?? '')
+        const t = tally((await reads.votes(wait.id)) as never, spec.required, wait.digest ?? '')
         // Listed approvers and the people escalation added who have not approved yet.
         const users = [...new Set([...spec.approvers.users, ...spec.escalatedTo])].filter(
           (u) => !t.approvers.includes(u),
@@ -335,7 +337,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       case 'approval.escalated': {
         if (!wait) return []
         const spec = specOf(wait, 'approval')
-        const t = tally((await store.votes(wait.id)) as never, spec.required, wait.digest ?? '')
+        const t = tally((await reads.votes(wait.id)) as never, spec.required, wait.digest ?? '')
         const to = (data.to as string[] | undefined) ?? []
         const level = typeof data.level === 'number' ? data.level : undefined
         const levels = typeof data.levels === 'number' ? data.levels : undefined
@@ -402,7 +404,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
   }
 
   async function mirror(runId: string): Promise<void> {
-    const run = await store.getRun(runId)
+    const run = await reads.run(runId)
     if (!run) return
     const flow = await deps.flowOf(run.revisionId)
     const channel = runChannel(run, flow, deps.defaultChannel)
@@ -415,7 +417,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       payload: { channel, ...message(view) },
     })
     const from = mirrored.get(run.id) ?? 0
-    const events = await store.events(run.id, from)
+    const events = await reads.events(run.id, from)
     const rerenders = lastApprovalUpdates(events)
     for (const event of events) {
       // An approval message is rendered from the wait's current state, so of several updates in one pass only the

@@ -55,7 +55,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
   const slackApp = createSlackApp({ slack: deps.slack, handlers: bound, logger })
   const { outbox } = deps
   const notifier = createSlackNotifier({
-    store: deps.engine.store,
+    reads: deps.engine.reads,
     flowOf: deps.engine.flowOf,
     resources: deps.engine.resources,
     outbox,

@@ -1,0 +1,35 @@
+// What transports may read of runs: the engine's one read door. Slack, the HTTP API and the console ask here and
+// never hold the run store, so every write goes through the engine's services.
+import type { RunEventRecord, RunRecord, RunStore, StepRunRecord, VoteRecord, WaitRecord } from './run-ports.ts'
+
+/** A run as `runs show` presents it: the run, its step results, and the wait it is parked on with its votes. */
+export interface RunDetail {
+  run: RunRecord
+  steps: StepRunRecord[]
+  wait: WaitRecord | null
+  votes: VoteRecord[]
+}
+
+export function createReads(store: RunStore) {
+  return {
+    run: (id: string) => store.getRun(id),
+    events: (runId: string, afterSeq?: number): Promise<RunEventRecord[]> => store.events(runId, afterSeq),
+    stepRuns: (runId: string) => store.stepRuns(runId),
+    wait: (id: string) => store.getWait(id),
+    waitAt: (runId: string, stepId: string, visit: number) => store.getWaitAt(runId, stepId, visit),
+    votes: (waitId: string) => store.votes(waitId),
+    listWaits: (query: Parameters<RunStore['listWaits']>[0]) => store.listWaits(query),
+
+    /** The run's step results and, while it waits, the open wait and its votes. */
+    async runDetail(run: RunRecord): Promise<RunDetail> {
+      const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
+      const [steps, wait] = await Promise.all([
+        store.stepRuns(run.id),
+        waitId ? store.getWait(waitId) : Promise.resolve(undefined),
+      ])
+      return { run, steps, wait: wait ?? null, votes: wait ? await store.votes(wait.id) : [] }
+    },
+  }
+}
+
+export type RunReads = ReturnType<typeof createReads>
