@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { verifyCallbackToken } from '../core/callback-token.ts'
 import { parseDuration } from '../core/flow/index.ts'
+import type { JsonErrorAt } from '../core/json-error-at.ts'
 import type { CallbackOutcome } from '../engine/callbacks.ts'
 import type { Engine } from '../engine/engine.ts'
 import { AppError } from '../errors.ts'
@@ -70,15 +71,16 @@ function answer(c: Context, outcome: CallbackOutcome): Response {
 /** The body as JSON: streamed up to the limit, strict UTF-8, bounded depth; not JSON → 415 with the parser's words. */
 async function readJsonBody(c: Context, maxBytes: number): Promise<{ raw: Buffer; value: unknown }> {
   const raw = await readCapped(c, maxBytes)
-  const value = parseBoundedJson(
-    decodeUtf8(raw),
-    (message) =>
-      new AppError('unsupported_media_type', `The body is not JSON: ${message}`, {
-        status: 415,
-        hint: 'Send the result as a JSON document (any content type is accepted).',
-      }),
-  )
-  return { raw, value }
+  return { raw, value: parseBoundedJson(decodeUtf8(raw), notJson) }
+}
+
+/** Not JSON: 415 with the parser's words and where it stopped; the content type is never the problem. */
+function notJson(message: string, at: JsonErrorAt | undefined): AppError {
+  return new AppError('unsupported_media_type', `The body is not JSON: ${message}`, {
+    status: 415,
+    hint: 'Send a JSON document (any content type is accepted): fix the text at the line and column named.',
+    details: at ? { ...at } : {},
+  })
 }
 
 export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number) {
@@ -114,12 +116,13 @@ export function callbackRoutes(engine: Engine, key: Buffer, maxBodyBytes: number
     )
     let body: Record<string, unknown> = {}
     if (text.trim() !== '') {
-      const notObject = () =>
-        new AppError('unsupported_media_type', 'The body must be a JSON object: {"progress": "…", "extend": "30m"}.', {
-          status: 415,
-        })
-      const parsed = parseBoundedJson(text, notObject)
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw notObject()
+      const parsed = parseBoundedJson(text, notJson)
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new AppError(
+          'unsupported_media_type',
+          'The body must be a JSON object: {"progress": "…", "extend": "30m"}.',
+          { status: 415 },
+        )
       body = parsed as Record<string, unknown>
     }
     // A malformed field is refused, not ignored: an agent that asked for more time must know it did not get it.

@@ -2,6 +2,7 @@
 // and, for JSON, bounded in nesting before anything (parsing, schemas, redaction, hashing) walks them.
 import type { Context } from 'hono'
 import { jsonDepthOver, MAX_JSON_DEPTH } from '../core/json-depth.ts'
+import { type JsonErrorAt, jsonErrorAt } from '../core/json-error-at.ts'
 import { readUpTo } from '../core/read-capped.ts'
 import { decodeUtf8Strict } from '../core/utf8.ts'
 import { AppError } from '../errors.ts'
@@ -34,9 +35,13 @@ export function decodeUtf8(raw: Uint8Array): string {
 
 /**
  * Parses JSON text whose nesting is within MAX_JSON_DEPTH. A syntax error is reported by `notJson` (each route
- * answers it its own way), with the parser's message, which names the position.
+ * answers it its own way) with the parser's message followed by where it stopped ("(line 2, column 13)"), and that
+ * place as data for the error's details.
  */
-export function parseBoundedJson(text: string, notJson: (message: string) => AppError): unknown {
+export function parseBoundedJson(
+  text: string,
+  notJson: (message: string, at: JsonErrorAt | undefined) => AppError,
+): unknown {
   if (jsonDepthOver(text, MAX_JSON_DEPTH)) {
     throw new AppError('json_too_deep', `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`, {
       status: 400,
@@ -47,6 +52,8 @@ export function parseBoundedJson(text: string, notJson: (message: string) => App
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw notJson(error instanceof Error ? error.message : String(error))
+    const message = error instanceof Error ? error.message : String(error)
+    const at = jsonErrorAt(text, message)
+    throw notJson(at ? `${message} (line ${at.line}, column ${at.column})` : message, at)
   }
 }
