@@ -55,6 +55,16 @@ export interface OpenApproval {
 const refuse = (code: string, message: string, more: { status?: number; hint?: string } = {}) =>
   new AppError(code, message, { status: 409, ...more })
 
+/** Approvals of one run looked at, at most, for what a decide token may read. */
+const MAX_APPROVALS_PER_RUN = 500
+
+/** Whether `ref` is in what an approval shows: its message, its diff and its attachments. */
+export function approvalShows(wait: WaitRecord, ref: string): boolean {
+  if (wait.kind !== 'approval') return false
+  const { message, diff, attachments } = specOf(wait, 'approval')
+  return JSON.stringify([message, diff, attachments]).includes(ref)
+}
+
 export function policyOf(spec: ApprovalSpec): ApprovalPolicy {
   return {
     users: spec.approvers.users,
@@ -153,6 +163,8 @@ export function createApprovals(
     return checkVoter(policy, user, 'approve', { members, anonymousToken: false }, null).ok
   }
 
+  const approvalsOfRun = (runId: string) => store.listWaits({ runId, kind: 'approval', limit: MAX_APPROVALS_PER_RUN })
+
   async function tallyOf(wait: WaitRecord): Promise<Tally> {
     return tally((await store.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
   }
@@ -215,6 +227,26 @@ export function createApprovals(
         if (waits.length < page) break
       }
       return found
+    },
+
+    /**
+     * What a token holding approvals:decide without runs:read may read: a voter must see what it votes on, and is not
+     * thereby a reader of every run. A run with at least one approval (open or decided) may be read.
+     */
+    async mayReadRun(runId: string): Promise<boolean> {
+      return (await approvalsOfRun(runId)).length > 0
+    },
+
+    /**
+     * A resource an approval shows (its message, diff or attachments: the digest's input). Bytes are stored once by
+     * content, so the approval that shows them may belong to a later run than the one that stored them first: the
+     * storing run's approvals are asked, then every open approval.
+     */
+    async mayReadResource(id: string, storedBy: string | null): Promise<boolean> {
+      const ref = `res://${id}`
+      if (storedBy !== null && (await approvalsOfRun(storedBy)).some((w) => approvalShows(w, ref))) return true
+      const open = await store.listWaits({ kind: 'approval', status: ['open'], limit: MAX_APPROVALS_PER_RUN })
+      return open.some((w) => approvalShows(w, ref))
     },
 
     async vote(input: VoteInput): Promise<VoteResult> {

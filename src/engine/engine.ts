@@ -85,7 +85,6 @@ export function createEngine(
     schedules,
     changes,
     reads: createReads(deps.store),
-    store: deps.store,
     resources: deps.resources,
     flowOf: deps.flowOf,
   }

@@ -1,6 +1,5 @@
 // /api/v1/resources: list a run's resources and read one's exact bytes.
 import { Hono } from 'hono'
-import { createDeciderReads } from '../../engine/decider-reads.ts'
 import type { Engine } from '../../engine/engine.ts'
 import { parseResourceRef } from '../../engine/resources.ts'
 import { notFound } from '../../errors.ts'
@@ -10,7 +9,6 @@ import { iso } from '../views.ts'
 
 export function resourceRoutes(engine: Engine) {
   const app = new Hono<ApiEnv>()
-  const deciderReads = createDeciderReads({ store: engine.store })
   app.get('/', requireScope('runs:read'), async (c) => {
     const list = await engine.resources.list({
       runId: c.req.query('run'),
@@ -33,7 +31,7 @@ export function resourceRoutes(engine: Engine) {
     if (!resource) throw notFound('resource_not_found', `No resource res://${id}.`)
     const principal = c.get('principal')
     // A voter's token reads what an approval shows (its diff, its attachments), no other resource.
-    if (readAccessOf(principal) !== 'all' && !(await deciderReads.mayReadResource(id, resource.runId)))
+    if (readAccessOf(principal) !== 'all' && !(await engine.approvals.mayReadResource(id, resource.runId)))
       throw notAnApprovalRead(principal, 'a resource no approval shows')
     c.header('content-type', resource.mediaType)
     c.header('x-greenlight-sha256', resource.id)

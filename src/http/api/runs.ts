@@ -1,7 +1,6 @@
 // /api/v1/runs and /api/v1/usage: start, list, show, events, cancel, retry, audit.
 import { Hono } from 'hono'
 import { isRunStatus, type RunStatus } from '../../core/run-status.ts'
-import { createDeciderReads } from '../../engine/decider-reads.ts'
 import type { Engine } from '../../engine/engine.ts'
 import type { RunRecord } from '../../engine/run-ports.ts'
 import { AppError } from '../../errors.ts'
@@ -19,9 +18,8 @@ import { ok, optionalString, readJson, requiredString } from '../envelope.ts'
 import { eventView, runView, stepView, waitView } from '../views.ts'
 
 export function runRoutes(engine: Engine) {
-  const { runs, store } = engine
+  const { runs, reads, approvals } = engine
   const app = new Hono<ApiEnv>()
-  const deciderReads = createDeciderReads({ store })
   /** A run shown alone: with where a retry would start and whether it may (null when it cannot be retried). */
   const oneRun = async (run: RunRecord) => ({ ...runView(run), retry: await runs.retryPlan(run) })
 
@@ -63,7 +61,7 @@ export function runRoutes(engine: Engine) {
   app.get('/:id', requireRunsReadOrDecide(), async (c) => {
     const principal = c.get('principal')
     // A voter's token reads a run that has an approval (the one it decides), no other.
-    if (readAccessOf(principal) !== 'all' && !(await deciderReads.mayReadRun(c.req.param('id'))))
+    if (readAccessOf(principal) !== 'all' && !(await approvals.mayReadRun(c.req.param('id'))))
       throw notAnApprovalRead(principal, 'a run without an approval')
     // ?settle=ended|parked long-polls (up to timeout_ms, at most 60 s) so clients need not poll.
     const settleMode = c.req.query('settle')
@@ -75,19 +73,17 @@ export function runRoutes(engine: Engine) {
       ? (await runs.settle(c.req.param('id'), timeout, settleMode)).run
       : await runs.requireRun(c.req.param('id'))
     if (c.req.query('view') === 'brief') return ok(c, { run: await oneRun(run) })
-    const steps = await store.stepRuns(run.id)
-    const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
-    const wait = waitId ? await store.getWait(waitId) : undefined
+    const detail = await reads.runDetail(run)
     return ok(c, {
       run: await oneRun(run),
-      steps: steps.map(stepView),
-      wait: wait ? waitView(wait, await store.votes(wait.id)) : null,
+      steps: detail.steps.map(stepView),
+      wait: detail.wait ? waitView(detail.wait, detail.votes) : null,
     })
   })
 
   app.get('/:id/events', requireScope('runs:read'), async (c) => {
     const run = await runs.requireRun(c.req.param('id'))
-    return ok(c, { run_id: run.id, events: (await store.events(run.id)).map(eventView) })
+    return ok(c, { run_id: run.id, events: (await reads.events(run.id)).map(eventView) })
   })
 
   app.get('/:id/audit', requireScope('runs:read'), async (c) =>

@@ -23,7 +23,7 @@ const DECISIONS: Record<string, VoteDecision> = {
 }
 
 export function waitRoutes(engine: Engine) {
-  const { store, decisions, approvals } = engine
+  const { reads, decisions, approvals } = engine
   const app = new Hono<ApiEnv>()
 
   app.get('/', requireRunsReadOrDecide(), async (c) => {
@@ -33,7 +33,7 @@ export function waitRoutes(engine: Engine) {
     const approvalsOnly = readAccessOf(principal) === 'approvals'
     const kind = c.req.query('kind') ?? (approvalsOnly ? 'approval' : undefined)
     if (approvalsOnly && kind !== 'approval') throw notAnApprovalRead(principal, `listing '${kind}' waits`)
-    const list = await store.listWaits({
+    const list = await reads.listWaits({
       status: status === 'all' ? undefined : (status.split(',') as never),
       runId: c.req.query('run'),
       kind: kind as never,
@@ -42,13 +42,13 @@ export function waitRoutes(engine: Engine) {
     const views = await Promise.all(
       list
         .filter((w) => w.kind !== 'sleep' || status !== 'open')
-        .map(async (w) => waitView(w, w.kind === 'approval' ? await store.votes(w.id) : [])),
+        .map(async (w) => waitView(w, w.kind === 'approval' ? await reads.votes(w.id) : [])),
     )
     return ok(c, { waits: views })
   })
 
   app.get('/:id', requireRunsReadOrDecide(), async (c) => {
-    const wait = await store.getWait(c.req.param('id'))
+    const wait = await reads.wait(c.req.param('id'))
     if (!wait)
       throw notFound('wait_not_found', `No wait with id '${c.req.param('id')}'.`, {
         hint: "Run 'greenlight waits list'.",
@@ -56,7 +56,7 @@ export function waitRoutes(engine: Engine) {
     const principal = c.get('principal')
     if (wait.kind !== 'approval' && readAccessOf(principal) !== 'all')
       throw notAnApprovalRead(principal, `a ${wait.kind} wait`)
-    return ok(c, { wait: waitView(wait, await store.votes(wait.id)) })
+    return ok(c, { wait: waitView(wait, await reads.votes(wait.id)) })
   })
 
   app.post('/:id/complete', requireScope('runs:write'), async (c) => {
