@@ -120,17 +120,19 @@ async function stepRunsOf(sql: SqlRunner, runId: string): Promise<StepRunRecord[
 }
 
 async function votesOf(sql: SqlRunner, waitId: string): Promise<VoteRecord[]> {
-  return (await sql.rows(VOTES_OF, [waitId])).map(([voter, decision, comment, digest, via, tokenId, tokenName, at]) => ({
-    waitId,
-    voter: voter as string,
-    decision: decision as string,
-    comment: comment as string | null,
-    digest: digest as string,
-    via: via as string,
-    tokenId: (tokenId as string | null) ?? null,
-    tokenName: (tokenName as string | null) ?? null,
-    at: Number(at),
-  }))
+  return (await sql.rows(VOTES_OF, [waitId])).map(
+    ([voter, decision, comment, digest, via, tokenId, tokenName, at]) => ({
+      waitId,
+      voter: voter as string,
+      decision: decision as string,
+      comment: comment as string | null,
+      digest: digest as string,
+      via: via as string,
+      tokenId: (tokenId as string | null) ?? null,
+      tokenName: (tokenName as string | null) ?? null,
+      at: Number(at),
+    }),
+  )
 }
 
 async function updateRun(sql: SqlRunner, id: string, patch: Partial<typeof runs.$inferInsert>): Promise<void> {

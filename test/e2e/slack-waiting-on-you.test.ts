@@ -2,6 +2,7 @@
 // users, user-group members, channel members, the default voters), however many newer approvals others have; and
 // "Approve with comment" records an approval with a comment through a modal, while the plain click needs none.
 import { describe, expect, it } from 'vitest'
+import type { Json } from '../support/runs.ts'
 import { api } from '../support/server.ts'
 import { blocksOf, cardAndApproval, useSlackHarness } from '../support/slack-harness.ts'
 
@@ -41,8 +42,6 @@ steps:
   - id: after
     transform: "{{ steps.review.output.comment }}"
 `
-
-type Json = Record<string, any>
 
 describe('what waits on you, in Slack', () => {
   const slack = useSlackHarness({
