@@ -31,6 +31,15 @@ describe('greenlight serve', () => {
     expect(child.exitCode).toBe(0)
   })
 
+  it("prints the server's pid in its ready line, for process managers and scripts", async () => {
+    const { child, doc } = await spawnServe({ cwd, env: { PORT: '0' } })
+    try {
+      expect((doc as { data: { server: { pid: unknown } } }).data.server.pid).toBe(child.pid)
+    } finally {
+      await stopChild(child)
+    }
+  })
+
   it('keeps the token and key across restarts', async () => {
     const first = statSync(join(cwd, 'data', 'cli-token')).mtimeMs
     const { child, url } = await spawnServe({ cwd, env: { PORT: '0' } })

@@ -29,7 +29,9 @@ export const serve: Command = {
     )
     ctx.emit({
       ok: true,
-      data: { server: { url: server.url, cli_token_file: server.cliTokenPath, status: 'listening' } },
+      data: {
+        server: { url: server.url, pid: process.pid, cli_token_file: server.cliTokenPath, status: 'listening' },
+      },
       meta: { next },
     })
     await new Promise<void>((resolve) => {
