@@ -1,6 +1,7 @@
 // Approvals through the API with tokens that vote as Slack users (SPEC §4): quorum, eligibility, self-approval,
 // duplicate votes, rejection, the changes-requested loop with superseded requests, and the default voters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { shiftedClock } from '../support/clock.ts'
 import { eventually, type Json, pushRelease, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -57,8 +58,11 @@ steps:
       message: "Escalate me"
       approvers: { users: [U0ANN] }
       timeout: 1h
-      escalate: { after: 1s, to: { users: [U0ESC] } }
+      escalate: { after: 30m, to: { users: [U0ESC] } }
 `
+
+// The escalation falls due when the test moves this clock, not after real seconds.
+const clock = shiftedClock()
 
 async function createToken(server: TestServer, name: string, scopes: string[], asUser?: string): Promise<string> {
   const created = await api(server, 'POST', '/api/v1/tokens', {
@@ -94,7 +98,7 @@ describe('approvals through the API', () => {
   const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
-    server = await startTestServer()
+    server = await startTestServer({}, { clock })
     for (const flow of [QUORUM_FLOW, SELF_FLOW, LOOP_FLOW, DEFAULT_FLOW, ESCALATE_FLOW]) await pushRelease(server, flow)
     tokens.init = await createToken(server, 'init', ['runs:write', 'runs:read', 'approvals:decide'], 'U0INIT')
     tokens.ann = await createToken(server, 'ann', ['approvals:decide'], 'U0ANN')
@@ -358,6 +362,7 @@ describe('approvals through the API', () => {
     const early = await vote(server, waitId, 'approve', tokens.esc as string)
     expect(early.status, JSON.stringify(early.body)).toBe(403)
     expect(early.body.error?.code).toBe('not_eligible')
+    clock.advance(31 * 60_000)
     await eventually(
       async () => {
         const events = ((await api(server, 'GET', `/api/v1/runs/${run.id}/events`)).body.data as Json).events as Json[]

@@ -4,10 +4,14 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCallbackToken } from '../../src/core/callback-token.ts'
 import { isTerminal } from '../../src/core/run-status.ts'
+import { shiftedClock } from '../support/clock.ts'
 import { eventually, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 const KEY = randomBytes(32)
+const HOUR = 3_600_000 + 1_000
+// Timeouts and sleeps are an hour long and fall due when a test moves this clock, not after real seconds.
+const clock = shiftedClock()
 
 const AGENT_FLOW = `slug: cb_agent
 steps:
@@ -31,7 +35,7 @@ steps:
   - id: hand_out
     transform: "{{ callbacks.agent.url }}"
   - id: agent
-    wait: { timeout: 1s }
+    wait: { timeout: 1h }
 `
 
 const EARLY_FLOW = `slug: cb_early
@@ -39,7 +43,7 @@ steps:
   - id: hand_out
     transform: "{{ callbacks.agent.url }}"
   - id: nap
-    sleep: { duration: 2s }
+    sleep: { duration: 1h }
   - id: agent
     wait:
       timeout: 30m
@@ -66,7 +70,7 @@ steps:
     wait: { timeout: 30m }
     on_error: continue
   - id: idle
-    wait: { timeout: 1s, on_timeout: continue, default: { fallback: true } }
+    wait: { timeout: 1h, on_timeout: continue, default: { fallback: true } }
   - id: finish
     transform: "{{ { 'agent': steps.agent.output.error.code, 'idle': steps.idle.output } }}"
 `
@@ -74,7 +78,7 @@ steps:
 const TIMEOUT_ROUTES_FLOW = `slug: cb_timeout_routes
 steps:
   - id: agent
-    wait: { timeout: 1s }
+    wait: { timeout: 1h }
     on_error: { goto: recover }
   - id: skipped
     transform: "'not here'"
@@ -86,7 +90,7 @@ steps:
 const STEP_TIMEOUT_FLOW = `slug: cb_step_timeout
 steps:
   - id: agent
-    timeout: 1s
+    timeout: 1h
     wait: {}
   - id: after
     transform: "'not here'"
@@ -112,7 +116,7 @@ steps:
   - id: hand_out
     transform: "{{ callbacks.agent.url }}"
   - id: nap
-    sleep: { duration: 1s }
+    sleep: { duration: 1h }
   - id: agent
     job: { type: lint, timeout: 30m }
 `
@@ -172,7 +176,7 @@ describe('callbacks: the status matrix', () => {
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startTestServer({ GREENLIGHT_SECRET_KEY: KEY.toString('base64') })
+    server = await startTestServer({ GREENLIGHT_SECRET_KEY: KEY.toString('base64') }, { clock })
     for (const flow of [
       AGENT_FLOW,
       TIMEOUT_FLOW,
@@ -266,6 +270,7 @@ describe('callbacks: the status matrix', () => {
   it('410 for a wait that timed out, and for callbacks after the run ended', async () => {
     const timedOut = await startRun(server, 'cb_timeout')
     const timedOutToken = await callbackToken(server, timedOut.id)
+    clock.advance(HOUR)
     const ended = await runReaches(server, timedOut.id, ['timed_out', 'failed', 'succeeded'], 10_000)
     expect(ended.run.status).toBe('timed_out')
     const late = await post(server, timedOutToken, { anything: true })
@@ -347,6 +352,7 @@ describe('callbacks: the status matrix', () => {
     const other = await post(server, token, { summary: 'a different answer' })
     expect(other.status, other.text).toBe(409)
 
+    clock.advance(HOUR)
     const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 15_000)
     expect(done.run.status).toBe('succeeded')
     expect(done.run.output).toBe('done before you asked')
@@ -361,6 +367,7 @@ describe('callbacks: the status matrix', () => {
     const token = await callbackToken(server, run.id)
     // The schema is never templated, so it is known before the wait starts.
     const early = await post(server, token, { not_a_summary: true })
+    clock.advance(HOUR)
     // Whatever the answer, the wait must open normally after the sleep and take a valid body.
     // Between the sleep and the wait the run is briefly `running`: wait for it to park on the wait, or to end.
     const parked = await eventually(async () => {
@@ -381,6 +388,11 @@ describe('callbacks: the status matrix', () => {
     const token = await callbackToken(server, run.id)
     const failed = await post(server, token, { reason: 'gave up' }, '/fail')
     expect(failed.status, failed.text).toBe(202)
+    await eventually(async () => {
+      const shown = await showRun(server, run.id)
+      return shown.run.waiting_on?.step === 'idle' ? true : undefined
+    }, 'the run to park on its idle wait')
+    clock.advance(HOUR)
     const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 10_000)
     expect(done.run.status, JSON.stringify(done.run.error)).toBe('succeeded')
     expect(done.run.output).toEqual({ agent: 'agent_failed', idle: { fallback: true } })
@@ -391,6 +403,7 @@ describe('callbacks: the status matrix', () => {
 
   it('a wait that times out fails its step through on_error, like /fail does', async () => {
     const run = await startRun(server, 'cb_timeout_routes')
+    clock.advance(HOUR)
     const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 10_000)
     expect(done.run.status, JSON.stringify(done.run.error)).toBe('succeeded')
     expect(done.run.output).toBe('wait_timed_out')
@@ -400,6 +413,7 @@ describe('callbacks: the status matrix', () => {
     // A step timeout on a wait with none of its own is the wait's timeout.
     const bounded = await startRun(server, 'cb_step_timeout')
     expect(bounded.status).toBe('waiting')
+    clock.advance(HOUR)
     const ended = await runReaches(server, bounded.id, ['succeeded', 'failed', 'timed_out'], 10_000)
     expect(ended.run.status).toBe('timed_out')
     expect(ended.run.error).toMatchObject({ code: 'wait_timed_out', step: 'agent' })
@@ -422,6 +436,7 @@ describe('callbacks: the status matrix', () => {
     const early = await post(server, token, { lint: 'clean' })
     expect(early.status, early.text).toBe(202)
     expect(early.body.data.early).toBe(true)
+    clock.advance(HOUR)
     const done = await runReaches(server, run.id, ['succeeded', 'failed', 'timed_out'], 10_000)
     expect(done.run).toMatchObject({ status: 'succeeded', output: { lint: 'clean' } })
   })
@@ -473,7 +488,8 @@ describe('callbacks: the status matrix', () => {
     expect((await state(server, token)).deadline_at).toBeNull()
     const beat = await post(server, token, { progress: 'still here', extend: '1s' }, '/heartbeat')
     expect(beat.status, beat.text).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    clock.advance(2_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
     // Either the extension was a no-op and the wait still takes callbacks, or it became a real timeout that ended
     // the wait. What must not happen: a wait that says it is open, a run that waits forever, and callbacks that 410.
     const answer = await post(server, token, { summary: 'finished' })
@@ -596,6 +612,7 @@ describe('callbacks: the status matrix', () => {
 
     const timedOut = await startRun(server, 'cb_timeout')
     const timedOutToken = await callbackToken(server, timedOut.id)
+    clock.advance(HOUR)
     await runReaches(server, timedOut.id, ['timed_out', 'failed'], 10_000)
     const expired = await post(server, timedOutToken, big('expired'))
     expect(expired.status, expired.text.slice(0, 300)).toBe(410)

@@ -18,3 +18,17 @@ export function testClock(start: string | number = Date.now()): TestClock {
     },
   }
 }
+
+/** Real time plus an offset the test moves forward: timers fall due at once, everything else keeps real time. */
+export function shiftedClock(): TestClock {
+  let offset = 0
+  return {
+    now: () => Date.now() + offset,
+    set(at) {
+      offset = (typeof at === 'number' ? at : Date.parse(at)) - Date.now()
+    },
+    advance(ms) {
+      offset += ms
+    },
+  }
+}
