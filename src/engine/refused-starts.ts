@@ -6,7 +6,7 @@ import { resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { FlowRepository } from './ports.ts'
 import type { RunErrorInfo, RunRecord } from './run-ports.ts'
-import type { StartInput } from './runs.ts'
+import { runStartedEvent, type StartInput } from './runs.ts'
 
 export function createRefusedStarts(deps: EngineDeps & { flows: FlowRepository }) {
   return {
@@ -55,19 +55,7 @@ export function createRefusedStarts(deps: EngineDeps & { flows: FlowRepository }
             updatedAt: at,
           },
           events: [
-            {
-              type: 'run.started',
-              actor: input.initiator,
-              data: {
-                flow: flow.slug,
-                version: revision.version,
-                revision: revision.number,
-                content_hash: revision.contentHash,
-                trigger: input.trigger,
-                ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
-                inputs,
-              },
-            },
+            runStartedEvent(input, flow.slug, revision, inputs),
             { type: 'run.failed', actor: null, data: { error } },
           ],
           ...(input.claim ? { claim: input.claim } : {}),

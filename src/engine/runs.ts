@@ -9,7 +9,7 @@ import { type CompiledFlow, resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { checkRetryFrom, latestAllowed, type RetryHistory } from './retry-gate.ts'
-import type { RunRecord, Transition, TriggerClaim } from './run-ports.ts'
+import type { NewEvent, RunRecord, Transition, TriggerClaim } from './run-ports.ts'
 import { endRun } from './transitions.ts'
 
 export interface StartInput {
@@ -26,6 +26,29 @@ export interface StartInput {
   claim?: TriggerClaim
   /** What the trigger saw (the tick, the delivery); kept in the run.started event. */
   triggerDetails?: Record<string, unknown>
+}
+
+/** The first event of every run, started or refused at its start: what started it, on which revision, with what. */
+export function runStartedEvent(
+  input: StartInput,
+  flow: string,
+  revision: { version: number | null; number: number; contentHash: string },
+  inputs: unknown,
+): NewEvent {
+  return {
+    type: 'run.started',
+    actor: input.initiator,
+    data: {
+      flow,
+      version: revision.version,
+      revision: revision.number,
+      content_hash: revision.contentHash,
+      trigger: input.trigger,
+      ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
+      ...(input.credential ? { token: input.credential } : {}),
+      inputs,
+    },
+  }
 }
 
 /** Starts made by people (Slack, the CLI and the API), which a flow's `triggers` may turn off. */
@@ -188,20 +211,7 @@ export function createRuns(
           updatedAt: at,
         },
         events: [
-          {
-            type: 'run.started',
-            actor: input.initiator,
-            data: {
-              flow: flow.slug,
-              version: revision.version,
-              revision: revision.number,
-              content_hash: revision.contentHash,
-              trigger: input.trigger,
-              ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
-              ...(input.credential ? { token: input.credential } : {}),
-              inputs,
-            },
-          },
+          runStartedEvent(input, flow.slug, revision, inputs),
         ],
         ...(input.claim ? { claim: input.claim } : {}),
       },

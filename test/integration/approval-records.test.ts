@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testClock } from '../support/clock.ts'
 import { eventually, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 const HOUR = 3_600_000
 const clock = testClock('2026-06-01T09:00:00Z')
@@ -58,21 +58,9 @@ steps:
     transform: "'${label}'"
 `
 
-interface Minted {
-  secret: string
-  id: string
-}
+type Minted = Awaited<ReturnType<typeof mintToken>>
 
-async function mint(server: TestServer, name: string, scopes: string[], asUser?: string): Promise<Minted> {
-  const created = await api(server, 'POST', '/api/v1/tokens', {
-    name,
-    scopes,
-    ...(asUser === undefined ? {} : { as_user: asUser }),
-  })
-  expect(created.status, JSON.stringify(created.body)).toBe(201)
-  const token = (created.body.data as Json).token
-  return { secret: token.secret, id: token.id }
-}
+const mint = mintToken
 
 async function parked(server: TestServer, runId: string): Promise<string> {
   return eventually(

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { shiftedClock } from '../support/clock.ts'
 import { eventually, type Json, pushRelease, runReaches, showRun } from '../support/runs.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 const QUORUM_FLOW = `slug: ap_quorum
 steps:
@@ -65,13 +65,7 @@ steps:
 const clock = shiftedClock()
 
 async function createToken(server: TestServer, name: string, scopes: string[], asUser?: string): Promise<string> {
-  const created = await api(server, 'POST', '/api/v1/tokens', {
-    name,
-    scopes,
-    ...(asUser === undefined ? {} : { as_user: asUser }),
-  })
-  expect(created.status, JSON.stringify(created.body)).toBe(201)
-  return (created.body.data as Json).token.secret
+  return (await mintToken(server, name, scopes, asUser)).secret
 }
 
 /** Waits until the run parks on an approval whose wait id is not `notId`, and returns that wait id. */

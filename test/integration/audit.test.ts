@@ -11,7 +11,7 @@ import { type RunningServer, startServer } from '../../src/main.ts'
 import { runCli } from '../support/cli.ts'
 import { createRandom, fuzzRuns, fuzzSeed } from '../support/fuzz-env.ts'
 import { type ApiServer, type Json, pushRelease, runReaches } from '../support/runs.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 const REVIEW_FLOW = `slug: au_review
 steps:
@@ -123,13 +123,7 @@ async function rejectedRun(server: TestServer, annToken: string): Promise<string
 }
 
 async function voterToken(server: ApiServer): Promise<string> {
-  const created = await api(server, 'POST', '/api/v1/tokens', {
-    name: 'ann',
-    scopes: ['approvals:decide'],
-    as_user: 'U0ANN',
-  })
-  expect(created.status, JSON.stringify(created.body)).toBe(201)
-  return (created.body.data as Json).token.secret
+  return (await mintToken(server, 'ann', ['approvals:decide'], 'U0ANN')).secret
 }
 
 describe('the audit chain against a database writer', () => {

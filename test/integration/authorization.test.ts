@@ -6,7 +6,7 @@ import { runCli } from '../support/cli.ts'
 import { createFakeSlack, type FakeSlack } from '../support/fake-slack/index.ts'
 import { type HttpTarget, startHttpTarget } from '../support/http-target.ts'
 import { eventually, type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 // The artifact comes from `produce`; `deploy` is what an approval guards.
 const GATE_FLOW = `slug: au_gate
@@ -87,13 +87,7 @@ describe('authorization over the API and the CLI', () => {
   }
 
   async function createToken(name: string, scopes: string[], asUser?: string): Promise<void> {
-    const created = await api(server, 'POST', '/api/v1/tokens', {
-      name,
-      scopes,
-      ...(asUser ? { as_user: asUser } : {}),
-    })
-    expect(created.status, JSON.stringify(created.body)).toBe(201)
-    tokens[name] = (created.body.data as Json).token.secret
+    tokens[name] = (await mintToken(server, name, scopes, asUser)).secret
   }
 
   beforeAll(async () => {

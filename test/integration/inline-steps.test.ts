@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TERMINAL_STATUSES } from '../../src/core/run-status.ts'
 import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
-import { api, startTestServer, type TestServer } from '../support/server.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 /** A flow that hands out the `agent` wait's callback URL, parks on it, then runs `after` (steps in YAML). */
 const agentFlow = (slug: string, after: string, head = '') => `slug: ${slug}
@@ -144,13 +144,7 @@ describe('pure steps after a callback', () => {
   })
 
   it('run in the transaction of the vote that decides an approval', async () => {
-    const created = await api(server, 'POST', '/api/v1/tokens', {
-      name: 'ann',
-      scopes: ['approvals:decide'],
-      as_user: 'U0ANN',
-    })
-    expect(created.status, JSON.stringify(created.body)).toBe(201)
-    const ann = (created.body.data as Json).token.secret as string
+    const ann = (await mintToken(server, 'ann', ['approvals:decide'], 'U0ANN')).secret
     const started = await api(server, 'POST', '/api/v1/runs', { flow: 'in_approval', inputs: {}, wait: true })
     const run = (started.body.data as Json).run
     expect(run.waiting_on).toMatchObject({ kind: 'approval' })

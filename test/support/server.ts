@@ -53,3 +53,20 @@ export async function api(
   })
   return { status: response.status, body: (await response.json()) as never }
 }
+
+/** Creates an API token through the admin API (optionally `--as` a Slack user) and returns its secret and id. */
+export async function mintToken(
+  server: { url: string; token: string },
+  name: string,
+  scopes: string[],
+  asUser?: string,
+): Promise<{ secret: string; id: string }> {
+  const created = await api(server, 'POST', '/api/v1/tokens', {
+    name,
+    scopes,
+    ...(asUser === undefined ? {} : { as_user: asUser }),
+  })
+  if (created.status !== 201) throw new Error(`token ${name} not created: ${JSON.stringify(created.body)}`)
+  const token = (created.body.data as { token: { secret: string; id: string } }).token
+  return { secret: token.secret, id: token.id }
+}
