@@ -210,9 +210,7 @@ export function createRuns(
           endedAt: null,
           updatedAt: at,
         },
-        events: [
-          runStartedEvent(input, flow.slug, revision, inputs),
-        ],
+        events: [runStartedEvent(input, flow.slug, revision, inputs)],
         ...(input.claim ? { claim: input.claim } : {}),
       },
       definition.concurrency
