@@ -17,8 +17,9 @@ import { AppError, notFound } from '../errors.ts'
 import type { Authorization, Credential } from './authorization.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
-import { continueInline, leftRunning } from './inline-steps.ts'
+import { continueInline } from './inline-steps.ts'
 import type { RunRecord, TimerRecord, Transition, VoteRecord, WaitRecord } from './run-ports.ts'
+import { createSettle } from './settle.ts'
 import { resolveWait } from './transitions.ts'
 
 export interface VoteInput {
@@ -108,6 +109,7 @@ export function createApprovals(
   resume: (runId: string, leased?: boolean) => void,
 ) {
   const { store, clock } = deps
+  const { transactAndContinue } = createSettle(deps, resume)
 
   async function requireApproval(id: string): Promise<WaitRecord> {
     const wait = await store.getWait(id)
@@ -252,8 +254,7 @@ export function createApprovals(
     async vote(input: VoteInput): Promise<VoteResult> {
       const members = await membersOf(await requireApproval(input.waitId))
       const at = clock.now()
-      let continues = true
-      const { result, commit } = await store.transact(async (view) => {
+      const { result, commit } = await transactAndContinue(async (view) => {
         const wait = await view.getWait(input.waitId)
         if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
         const spec = specOf(wait, 'approval')
@@ -350,19 +351,12 @@ export function createApprovals(
           },
         ])
         transition.insertVote = vote
-        const continued = await continueInline(deps, view, run, flow, transition)
-        continues = leftRunning(continued)
-        return { transition: continued, result }
+        return { transition: await continueInline(deps, view, run, flow, transition), result }
       })
       if (commit?.ok === false && commit.conflict === 'duplicate_vote')
         return { ...result, recorded: false, duplicate: true }
       if (commit?.ok === false)
         throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
-      if (commit?.ok) {
-        deps.onRunChange?.(result.run_id)
-        if (result.outcome && continues) resume(result.run_id, true)
-        if (commit.promoted) resume(commit.promoted)
-      }
       return result
     },
 

@@ -7,10 +7,11 @@ import { isTerminal, type RunStatus } from '../core/run-status.ts'
 import { callbackSchemaOf } from '../core/wait-spec.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
-import { continueInline, leftRunning } from './inline-steps.ts'
+import { continueInline } from './inline-steps.ts'
 import { checkPayload, type SchemaProblem } from './payload-schema.ts'
 import { externalize } from './resources.ts'
 import type { RunRecord, WaitRecord } from './run-ports.ts'
+import { createSettle } from './settle.ts'
 import { resolveWait, routeFailure } from './transitions.ts'
 
 export type CallbackOutcome =
@@ -44,6 +45,7 @@ export const payloadHash = (raw: Buffer): string => createHash('sha256').update(
 
 export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased?: boolean) => void) {
   const { store, clock } = deps
+  const { commitAndContinue, transactAndContinue } = createSettle(deps, resume)
 
   /** The run, its flow and the step a token names, when the step is one that takes callbacks. */
   async function locate(target: CallbackTarget): Promise<{ run: RunRecord; flow: CompiledFlow } | undefined> {
@@ -84,8 +86,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     }
     const at = clock.now()
     // Small bodies (the common case) are decided with reads inside the one write transaction.
-    let continues = true
-    const { result, commit } = await store.transact(async (view) => {
+    const { result, commit } = await transactAndContinue(async (view) => {
       const run = await view.getRun(target.runId)
       if (!run) return { transition: null, result: { type: 'not_found' } as CallbackOutcome }
       const flow = await deps.flowOf(run.revisionId)
@@ -171,7 +172,6 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         waitPatch: { payload: stored, payloadHash: hash },
       })
       const transition = await continueInline(deps, view, run, flow, resolved)
-      continues = leftRunning(transition)
       return {
         transition,
         result: {
@@ -185,14 +185,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
     })
     // Lost a race (the run moved between our read and our write): answer from the new state.
     if (commit?.ok === false && attempt < 3) return complete(target, payload, raw, actor, attempt + 1)
-    if (commit?.ok) afterCommit(target.runId, commit.promoted, continues)
     return result
-  }
-
-  function afterCommit(runId: string, promoted: string | undefined, continues = true): void {
-    deps.onRunChange?.(runId)
-    if (continues) resume(runId, true)
-    if (promoted) resume(promoted)
   }
 
   /**
@@ -236,7 +229,7 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
           ? found.wait.deadlineAt
           : Math.max(found.wait.deadlineAt, at + extendMs)
       const progress = typeof body.progress === 'string' ? body.progress.slice(0, 2000) : undefined
-      const commit = await store.commit({
+      const commit = await commitAndContinue({
         runId: found.run.id,
         at,
         updateWait: { id: found.wait.id, fromStatus: ['open'], patch: { deadlineAt } },
@@ -252,7 +245,6 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         ],
       })
       if (!commit.ok) return closedAnswer(target)
-      deps.onRunChange?.(found.run.id)
       return { type: 'ok', deadlineAt }
     },
 
@@ -279,9 +271,8 @@ export function createCallbacks(deps: EngineDeps, resume: (runId: string, leased
         owner: deps.owner,
         leaseMs: deps.leaseMs,
       })
-      const commit = await store.commit(transition)
+      const commit = await commitAndContinue(transition)
       if (!commit.ok) return closedAnswer(target)
-      afterCommit(found.run.id, commit.promoted, leftRunning(transition))
       return {
         type: 'accepted',
         early: false,

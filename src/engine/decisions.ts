@@ -8,6 +8,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import { assertInputValues } from './input-submission.ts'
 import { checkPayload } from './payload-schema.ts'
 import { externalize } from './resources.ts'
+import { createSettle } from './settle.ts'
 import { resolveWait } from './transitions.ts'
 
 const refuse = (code: string, message: string, status = 409) => new AppError(code, message, { status })
@@ -17,6 +18,7 @@ export function createDecisions(
   resume: (runId: string, leased?: boolean) => void,
 ) {
   const { store, clock } = deps
+  const { commitAndContinue } = createSettle(deps, resume)
 
   return {
     /** Refuses (403 `not_eligible`) anyone who may not fill in this open input; Slack asks before opening the form. */
@@ -81,11 +83,8 @@ export function createDecisions(
         owner: deps.owner,
         leaseMs: deps.leaseMs,
       })
-      const commit = await store.commit(transition)
+      const commit = await commitAndContinue(transition)
       if (!commit.ok) throw refuse('wait_closed', 'This wait closed while your answer was on its way.')
-      deps.onRunChange?.(run.id)
-      resume(run.id, true)
-      if (commit.promoted) resume(commit.promoted)
       return { wait_id: wait.id, run_id: run.id }
     },
   }

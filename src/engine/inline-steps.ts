@@ -8,7 +8,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import { runStep } from './interpreter.ts'
 import type { RunRecord, Transition, TxView } from './run-ports.ts'
 import { buildScope, latestOutputs } from './scope.ts'
-import { moveOn } from './transitions.ts'
+import { finishStep } from './transitions.ts'
 
 /** Bounds how long one transaction computes; a longer chain of transforms continues on the scheduler. */
 const MAX_INLINE_STEPS = 8
@@ -67,22 +67,14 @@ export async function continueInline(
     const json = JSON.stringify(produced ?? null) ?? 'null'
     if (Buffer.byteLength(json) > deps.resourceThresholdBytes) break
     const output = JSON.parse(json) as unknown
-    const { transition: next, cursor } = moveOn(current, flow, transition.at, {
-      stepRun: {
-        stepId: step.id,
-        visit: current.cursor.visit,
-        kind: step.kind,
-        status: 'succeeded',
-        attempt: current.cursor.attempt,
-        output,
-        error: null,
-        billable: deps.runners.get(step.kind)?.billable ?? false,
-        startedAt: transition.at,
-        endedAt: transition.at,
-      },
+    const { transition: next, cursor } = finishStep(current, flow, transition.at, {
+      step,
+      status: 'succeeded',
       output,
+      billable: deps.runners.get(step.kind)?.billable ?? false,
+      startedAt: transition.at,
       route: 'next',
-      events: outcome.events,
+      ...(outcome.events ? { events: outcome.events } : {}),
     })
     transition = mergeInto(transition, next)
     outputs.set(step.id, output)
@@ -91,6 +83,3 @@ export async function continueInline(
   }
   return transition
 }
-
-/** Whether a committed transition left its run for the scheduler to continue (it did not end it). */
-export const leftRunning = (t: Transition): boolean => t.run?.status === undefined || t.run.status === 'running'

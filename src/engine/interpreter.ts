@@ -9,7 +9,7 @@ import { externalize } from './resources.ts'
 import type { RunRecord, Transition } from './run-ports.ts'
 import { buildScope, latestOutputs } from './scope.ts'
 import type { StepOutcome } from './step-runner.ts'
-import { endRun, errorInfo, moveOn, routeFailure } from './transitions.ts'
+import { endRun, errorInfo, finishStep, routeFailure } from './transitions.ts'
 import { openWait } from './wait-open.ts'
 
 const truthy = (value: unknown): boolean =>
@@ -87,6 +87,7 @@ const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job'])
 
 export function createInterpreter(deps: EngineDeps) {
   const { store, clock, logger } = deps
+  const billableKind = (kind: string) => deps.runners.get(kind)?.billable ?? false
 
   /** Applies a transition fenced by our lease; false means another instance owns the run now: stop touching it. */
   async function commitOwned(t: Transition): Promise<{ ok: boolean; effectResult?: unknown; promoted?: string }> {
@@ -129,7 +130,7 @@ export function createInterpreter(deps: EngineDeps) {
           leaseExpiresAt: null,
         },
         // The failed attempt ran (and is billed) even though no step result records it.
-        ...(deps.runners.get(step.kind)?.billable
+        ...(billableKind(step.kind)
           ? { billAttempts: [{ stepId: step.id, visit: cursor.visit, attempt: cursor.attempt, kind: step.kind, at }] }
           : {}),
         events: [
@@ -145,20 +146,14 @@ export function createInterpreter(deps: EngineDeps) {
     const found = errorInfo(error, step.id)
     const info = deps.redactor ? deps.redactor.value(found) : found
     const { route, output } = routeFailure(step, info)
-    const { transition, cursor: next } = moveOn(run, flow, at, {
-      stepRun: {
-        stepId: step.id,
-        visit: cursor.visit,
-        kind: step.kind,
-        status: 'failed',
-        attempt: cursor.attempt,
-        output,
-        error: info,
-        billable: deps.runners.get(step.kind)?.billable ?? false,
-        startedAt: at,
-        endedAt: at,
-      },
-      output: { error: info },
+    const { transition, cursor: next } = finishStep(run, flow, at, {
+      step,
+      status: 'failed',
+      output,
+      runOutput: { error: info },
+      error: info,
+      billable: billableKind(step.kind),
+      startedAt: at,
       route,
     })
     const committed = await commitOwned(transition)
@@ -248,24 +243,15 @@ export function createInterpreter(deps: EngineDeps) {
           continue
         }
         const at = clock.now()
-        const runner = deps.runners.get(step.kind)
         const produced = outcome === 'skipped' || outcome.type !== 'done' ? null : outcome.output
         const raw = deps.redactor ? deps.redactor.value(produced) : produced
         const { value: output } = await externalize(deps.resources, raw, deps.resourceThresholdBytes, run.id)
-        const { transition, cursor } = moveOn(run, flow, at, {
-          stepRun: {
-            stepId: step.id,
-            visit: run.cursor.visit,
-            kind: step.kind,
-            status: outcome === 'skipped' ? 'skipped' : 'succeeded',
-            attempt: run.cursor.attempt,
-            output,
-            error: null,
-            billable: outcome !== 'skipped' && (runner?.billable ?? false),
-            startedAt,
-            endedAt: at,
-          },
+        const { transition, cursor } = finishStep(run, flow, at, {
+          step,
+          status: outcome === 'skipped' ? 'skipped' : 'succeeded',
           output,
+          billable: outcome !== 'skipped' && billableKind(step.kind),
+          startedAt,
           route: 'next',
           events: outcome === 'skipped' ? [] : outcome.events,
         })

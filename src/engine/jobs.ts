@@ -7,9 +7,10 @@ import { specOf } from '../core/wait-spec.ts'
 import { conflict, notFound } from '../errors.ts'
 import { payloadHash } from './callbacks.ts'
 import type { EngineDeps } from './engine-deps.ts'
-import { continueInline, leftRunning } from './inline-steps.ts'
+import { continueInline } from './inline-steps.ts'
 import { externalize } from './resources.ts'
 import type { WaitRecord } from './run-ports.ts'
+import { createSettle } from './settle.ts'
 import { resolveWait, routeFailure } from './transitions.ts'
 
 export interface ClaimedJob {
@@ -46,6 +47,7 @@ export function createJobs(
   deps: EngineDeps & { leases: JobLeaseStore; resume: (runId: string, leased?: boolean) => void },
 ) {
   const { store, clock, leases } = deps
+  const { commitAndContinue, transactAndContinue } = createSettle(deps, deps.resume)
 
   async function requireJob(id: string): Promise<WaitRecord> {
     const wait = await store.getWait(id)
@@ -69,8 +71,7 @@ export function createJobs(
           : outcome.result
     }
     const at = clock.now()
-    let continues = true
-    const { result, commit } = await store.transact(async (view) => {
+    const { result, commit } = await transactAndContinue(async (view) => {
       const current = await view.getWait(id)
       if (!current) return { transition: null, result: 'missing' as const }
       if (current.leaseOwner !== lease) return { transition: null, result: 'lost' as const }
@@ -101,7 +102,6 @@ export function createJobs(
           ],
         })
         const transition = await continueInline(deps, view, run, flow, resolved)
-        continues = leftRunning(transition)
         return { transition, result: 'completed' as const }
       }
       const error = {
@@ -130,11 +130,6 @@ export function createJobs(
     })
     if (result === 'missing') throw notFound('job_not_found', `No job with id '${id}'.`)
     if (result === 'lost' || (commit !== null && !commit.ok)) throw leaseLost()
-    if (commit?.ok) {
-      deps.onRunChange?.(wait.runId)
-      if (continues) deps.resume(wait.runId, true)
-      if (commit.promoted) deps.resume(commit.promoted)
-    }
     return { status: result, runId: wait.runId, step: wait.stepId }
   }
 
@@ -167,12 +162,11 @@ export function createJobs(
       if (!(await leases.extend(id, lease, at + leaseMs))) throw leaseLost()
       if (progress) {
         // Progress shows in the run's thread like a callback heartbeat's; the lease itself is not an event.
-        await store.commit({
+        await commitAndContinue({
           runId: wait.runId,
           at,
           events: [{ type: 'wait.heartbeat', stepId: wait.stepId, data: { progress: progress.slice(0, 2000) } }],
         })
-        deps.onRunChange?.(wait.runId)
       }
       return { id, lease_expires_at: new Date(at + leaseMs).toISOString() }
     },

@@ -10,6 +10,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { checkRetryFrom, latestAllowed, type RetryHistory } from './retry-gate.ts'
 import type { NewEvent, RunRecord, Transition, TriggerClaim } from './run-ports.ts'
+import { createSettle } from './settle.ts'
 import { endRun } from './transitions.ts'
 
 export interface StartInput {
@@ -112,6 +113,7 @@ export function createRuns(
   },
 ) {
   const { store, clock, flows } = deps
+  const settle = createSettle(deps, deps.resume)
 
   async function requireRun(id: string): Promise<RunRecord> {
     const run = await store.getRun(id)
@@ -269,7 +271,7 @@ export function createRuns(
       // The initiator and the pinned revision never change, so this holds for the transaction below too.
       await deps.authorization.assertMayCancel(current, (await deps.flowOf(current.revisionId)).definition, actor)
       const at = clock.now()
-      const { commit } = await store.transact(async (view) => {
+      const { commit } = await settle.transactAndContinue(async (view) => {
         const run = await view.getRun(id)
         if (!run || isTerminal(run.status)) return { transition: null, result: null }
         const flow = await deps.flowOf(run.revisionId)
@@ -280,8 +282,6 @@ export function createRuns(
           transition.updateWait = { id: waitId, fromStatus: ['open'], patch: { status: 'canceled', completedAt: at } }
         return { transition, result: null }
       })
-      if (commit?.promoted) deps.resume(commit.promoted)
-      deps.onRunChange?.(id)
       const after = await requireRun(id)
       if (!commit?.ok && !isTerminal(after.status))
         throw conflict('cancel_conflict', 'The run changed while canceling; try again.')

@@ -4,6 +4,7 @@ import { specOf } from '../core/wait-spec.ts'
 import { APPROVAL_TIMERS, type Approvals } from './approvals.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { TimerRecord, Transition } from './run-ports.ts'
+import { createSettle } from './settle.ts'
 import { resolveWait, routeFailure } from './transitions.ts'
 
 export function createTimerFiring(
@@ -12,6 +13,7 @@ export function createTimerFiring(
   resume: (runId: string, leased?: boolean) => void,
 ) {
   const { store, clock } = deps
+  const { commitAndContinue } = createSettle(deps, resume)
 
   async function decide(timer: TimerRecord): Promise<Transition | null> {
     if (!timer.runId || !timer.waitId) return null
@@ -67,11 +69,6 @@ export function createTimerFiring(
       await store.finishTimer(timer.id, clock.now())
       return
     }
-    const commit = await store.commit({ ...transition, fireTimer: timer.id })
-    if (commit.ok) {
-      deps.onRunChange?.(transition.runId)
-      if (transition.run?.status === 'running') resume(transition.runId, true)
-      if (commit.promoted) resume(commit.promoted)
-    }
+    await commitAndContinue({ ...transition, fireTimer: timer.id })
   }
 }

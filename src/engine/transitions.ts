@@ -66,7 +66,29 @@ export function endRun(
   }
 }
 
-export interface StepResult {
+/**
+ * How one visit of a step ended: every path that records a step result (the interpreter, a step run inside a
+ * callback's transaction, an early callback, a resolved wait) describes it this way, and `finishStep` builds it.
+ */
+export interface StepEnd {
+  step: { id: string; kind: string }
+  status: StepRunRecord['status']
+  /** What the step result records, and what the steps after it read. */
+  output: unknown
+  /** What the run carries as its output when it ends here, when that differs from `output` (a routed failure). */
+  runOutput?: unknown
+  error?: RunErrorInfo | null
+  billable: boolean
+  startedAt: number
+  route: Route | 'next'
+  /** What ended the step (a callback, the deciding vote), recorded before the step's own end. */
+  events?: NewEvent[]
+  /** The visit and attempt it ends (default: the run's cursor; a resolved wait names its own visit). */
+  visit?: number
+  attempt?: number
+}
+
+interface StepResult {
   stepRun: Omit<StepRunRecord, 'runId'>
   output: unknown
   route: Route | 'next'
@@ -77,12 +99,41 @@ export interface StepResult {
  * The step is done: record its result and follow the route (next step, a goto, or the end of the run), in one
  * transition, so a completed step never runs again.
  */
-export function moveOn(
+export function finishStep(
+  run: RunRecord,
+  flow: CompiledFlow,
+  at: number,
+  end: StepEnd,
+  failStatus: 'failed' | 'timed_out' = 'failed',
+): { transition: Transition; cursor: Cursor } {
+  const stepRun: Omit<StepRunRecord, 'runId'> = {
+    stepId: end.step.id,
+    visit: end.visit ?? run.cursor.visit,
+    kind: end.step.kind,
+    status: end.status,
+    attempt: end.attempt ?? run.cursor.attempt,
+    output: end.output,
+    error: end.error ?? null,
+    billable: end.billable,
+    startedAt: end.startedAt,
+    endedAt: at,
+  }
+  const output = 'runOutput' in end ? end.runOutput : end.output
+  return moveOn(
+    run,
+    flow,
+    at,
+    { stepRun, output, route: end.route, ...(end.events ? { events: end.events } : {}) },
+    failStatus,
+  )
+}
+
+function moveOn(
   run: RunRecord,
   flow: CompiledFlow,
   at: number,
   result: StepResult,
-  failStatus: 'failed' | 'timed_out' = 'failed',
+  failStatus: 'failed' | 'timed_out',
 ): { transition: Transition; cursor: Cursor } {
   const stepId = result.stepRun.stepId
   // What ended the step (a callback, the deciding vote) is recorded before the step's own end.
@@ -165,25 +216,20 @@ export interface WaitResolution {
 
 /** A parked step is resolved: close the wait, record the step, and make the run runnable (leased to `owner`). */
 export function resolveWait(r: WaitResolution): Transition {
-  const { transition } = moveOn(
+  const { transition } = finishStep(
     r.run,
     r.flow,
     r.at,
     {
-      stepRun: {
-        stepId: r.wait.stepId,
-        visit: r.wait.visit,
-        kind: r.wait.kind,
-        status: r.status,
-        attempt: 1,
-        output: r.output,
-        error: r.error ?? null,
-        // A job is billed however it ended: its worker, `waits complete`, `/fail` or its timeout.
-        billable: r.billable ?? r.wait.kind === 'job',
-        startedAt: r.wait.createdAt,
-        endedAt: r.at,
-      },
+      step: { id: r.wait.stepId, kind: r.wait.kind },
+      visit: r.wait.visit,
+      attempt: 1,
+      status: r.status,
       output: r.output,
+      error: r.error ?? null,
+      // A job is billed however it ended: its worker, `waits complete`, `/fail` or its timeout.
+      billable: r.billable ?? r.wait.kind === 'job',
+      startedAt: r.wait.createdAt,
       route: r.route,
       events: r.events,
     },

@@ -4,7 +4,7 @@ import type { EngineDeps } from './engine-deps.ts'
 import { checkPayload } from './payload-schema.ts'
 import type { NewEvent, RunRecord, Transition } from './run-ports.ts'
 import type { ParkRequest } from './step-runner.ts'
-import { moveOn } from './transitions.ts'
+import { finishStep } from './transitions.ts'
 
 export type OpenResult = { type: 'parked' } | { type: 'lost' } | { type: 'continued'; run: RunRecord; output: unknown }
 
@@ -26,21 +26,13 @@ export async function openWait(
   if (existing?.status === 'early' && (park.kind === 'wait' || park.kind === 'job')) {
     const problems = checkPayload(park.spec.schema, existing.payload)
     if (problems.length === 0) {
-      const { transition, cursor } = moveOn(run, flow, at, {
-        stepRun: {
-          stepId: step.id,
-          visit,
-          kind: step.kind,
-          status: 'succeeded',
-          attempt: run.cursor.attempt,
-          output: existing.payload,
-          error: null,
-          // As when a job's callback arrives while it is open (callbacks.ts).
-          billable: park.kind === 'job',
-          startedAt: at,
-          endedAt: at,
-        },
+      const { transition, cursor } = finishStep(run, flow, at, {
+        step,
+        status: 'succeeded',
         output: existing.payload,
+        // As when a job's callback arrives while it is open (callbacks.ts).
+        billable: park.kind === 'job',
+        startedAt: at,
         route: 'next',
         events: [{ type: 'wait.completed', stepId: step.id, data: { wait_id: waitId, early: true } }],
       })

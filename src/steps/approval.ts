@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
 import { canonicalJson } from '../core/hash-chain.ts'
+import { parkFor } from '../engine/park.ts'
 import { RESOURCE_REF } from '../engine/resources.ts'
 import type { TimerArm } from '../engine/run-ports.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
@@ -36,10 +37,7 @@ export const approvalRunner: StepRunner = {
     const shown = { message: toText(c.message), diff, attachments: c.attachments ?? [] }
     const digest = createHash('sha256').update(canonicalJson(shown)).digest('hex')
     const at = ctx.now
-    const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)
-    const deadlineAt = timeoutMs === undefined ? null : at + timeoutMs
     const timers: TimerArm[] = []
-    if (deadlineAt !== null) timers.push({ key: 'timeout', kind: 'approval_timeout', fireAt: deadlineAt })
     const remindMs = c.remind_every === undefined ? undefined : parseDuration(c.remind_every)
     if (remindMs !== undefined)
       timers.push({ key: 'remind:1', kind: 'approval_remind', fireAt: at + remindMs, data: { n: 1 } })
@@ -56,32 +54,33 @@ export const approvalRunner: StepRunner = {
         data: { level: index + 1 },
       })
     })
-    return {
-      type: 'park',
-      park: {
-        kind: 'approval',
-        digest,
-        deadlineAt,
-        timers,
-        spec: {
-          ...shown,
-          approvers: {
-            users: c.approvers?.users ?? [],
-            usergroups: c.approvers?.usergroups ?? [],
-            channel: c.approvers?.channel ?? null,
-          },
-          required: c.required ?? 1,
-          allow_self_approval: c.allow_self_approval ?? false,
-          initiator: ctx.run.initiator,
-          remind_every_ms: remindMs ?? null,
-          escalate: ladder,
-          escalated_to: [],
-          on: c.on ?? {},
+    return parkFor(
+      at,
+      'approval',
+      {
+        ...shown,
+        approvers: {
+          users: c.approvers?.users ?? [],
+          usergroups: c.approvers?.usergroups ?? [],
+          channel: c.approvers?.channel ?? null,
         },
+        required: c.required ?? 1,
+        allow_self_approval: c.allow_self_approval ?? false,
+        initiator: ctx.run.initiator,
+        remind_every_ms: remindMs ?? null,
+        escalate: ladder,
+        escalated_to: [],
+        on: c.on ?? {},
+      },
+      {
+        timeout: c.timeout,
+        timeoutTimer: 'approval_timeout',
+        digest,
+        timers,
         events: [
           { type: 'approval.requested', stepId: ctx.step.id, data: { digest, required: c.required ?? 1, diff } },
         ],
       },
-    }
+    )
   },
 }

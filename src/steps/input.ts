@@ -1,5 +1,6 @@
 // input: asks people for values (a Slack modal, or the API); parks until someone eligible submits.
-import { parseDuration, toOptionalText } from '../core/flow/index.ts'
+import { toOptionalText } from '../core/flow/index.ts'
+import { parkFor } from '../engine/park.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 
 export const inputRunner: StepRunner = {
@@ -12,21 +13,16 @@ export const inputRunner: StepRunner = {
       timeout?: string
       message?: unknown
     }
-    const timeoutMs = c.timeout === undefined ? undefined : parseDuration(c.timeout)
-    const deadlineAt = timeoutMs === undefined ? null : ctx.now + timeoutMs
-    return {
-      type: 'park',
-      park: {
-        kind: 'input',
-        spec: {
-          fields: c.fields,
-          assignees: c.assignees ?? null,
-          message: toOptionalText(c.message) ?? null,
-          on_timeout: 'fail',
-        },
-        deadlineAt,
-        timers: deadlineAt === null ? [] : [{ key: 'timeout', kind: 'wait_timeout', fireAt: deadlineAt }],
+    return parkFor(
+      ctx.now,
+      'input',
+      {
+        fields: c.fields,
+        assignees: c.assignees ?? null,
+        message: toOptionalText(c.message) ?? null,
+        on_timeout: 'fail',
       },
-    }
+      { timeout: c.timeout },
+    )
   },
 }
