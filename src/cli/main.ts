@@ -136,6 +136,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
             usage: command.usage,
             summary: command.summary,
             options: command.options ?? {},
+            ...command.help,
           },
         }
       } else {

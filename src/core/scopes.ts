@@ -12,6 +12,18 @@ export const SCOPES = [
 
 export type Scope = (typeof SCOPES)[number]
 
+/** What each scope lets a token do, one line each (`tokens create --help`). */
+export const SCOPE_GRANTS: Record<Scope, string> = {
+  'flows:read': 'List and show flows, their versions and diffs.',
+  'flows:write': 'Push flow files as drafts, release and promote versions.',
+  'runs:read': 'Read runs, their events, waits, resources, usage and audit exports.',
+  'runs:write': 'Start, cancel and retry runs; complete waits, jobs and inputs with a payload.',
+  'approvals:decide':
+    'Vote on approvals (approve, reject, request changes) and read the approvals it decides; give it --as a person.',
+  'jobs:work': 'Claim, heartbeat, finish and fail jobs as a worker.',
+  admin: "Everything but approvals:decide: tokens, secrets, connections, and a wait's callback URL.",
+}
+
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value)
 }

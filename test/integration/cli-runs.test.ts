@@ -371,7 +371,7 @@ describe('runs, waits and approvals through the CLI', () => {
       [['resources', 'get', 'res://not-a-sha'], 'invalid_usage'],
       [['usage', '--month', '2026-13'], 'invalid_usage'],
       [['audit', 'verify'], 'invalid_usage'],
-      [['runs', 'start', 'cli_runs', '--bogus'], 'invalid_usage'],
+      [['runs', 'start', 'cli_runs', '--bogus'], 'unknown_flag'],
     ]
     for (const [args, code] of cases) {
       const res = await cli(args)

@@ -1,4 +1,5 @@
 // `greenlight tokens …` and `greenlight whoami`.
+import { SCOPE_GRANTS, SCOPES } from '../../core/scopes.ts'
 import { type Command, expectPositionals, listOption, positional, stringOption, usageError } from '../command.ts'
 
 export const create: Command = {
@@ -6,6 +7,15 @@ export const create: Command = {
   usage: 'greenlight tokens create --name <name> --scope <scope>… [--as <slack-user-id>]',
   summary: 'Create an API token (shown once).',
   options: { name: { type: 'string' }, scope: { type: 'string', multiple: true }, as: { type: 'string' } },
+  help: {
+    scopes: SCOPES.map((scope) => ({ scope, grants: SCOPE_GRANTS[scope] })),
+    flags: {
+      '--name <name>': 'A name for the token; records show it beside what the token did (token:<name>).',
+      '--scope <scope>…': 'Repeat it, or give a comma list (--scope runs:read,runs:write).',
+      '--as <slack-user-id>':
+        'The token votes as that Slack user (e.g. U0ALICE): approver lists, eligibility, quorum and the no-self-approval rule apply as if that person pressed the button in Slack, and records name the person and the token.',
+    },
+  },
   async run(ctx, args) {
     expectPositionals(args, 0, this.usage)
     const name = stringOption(args, 'name')
