@@ -49,8 +49,13 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'runs cancel', summary: 'Cancel a queued, running or waiting run.', load: async () => (await runs()).cancel },
   {
     name: 'runs retry',
-    summary: 'Resume a failed run from the failed (or named) step.',
+    summary: 'Resume a failed run from the failed (or named) step; --wait returns when it ends or parks.',
     load: async () => (await runs()).retry,
+  },
+  {
+    name: 'runs wait',
+    summary: 'Wait until a run ends (or parks, with --until parked).',
+    load: async () => (await runs()).wait,
   },
   {
     name: 'waits list',

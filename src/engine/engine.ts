@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { createApprovals } from './approvals.ts'
 import { createAudit } from './audit.ts'
 import { createAuthorization } from './authorization.ts'
+import { createCallbackUrls } from './callback-urls.ts'
 import { createCallbacks } from './callbacks.ts'
 import { createDecisions } from './decisions.ts'
 import type { EngineDeps } from './engine-deps.ts'
@@ -76,7 +77,7 @@ export function createEngine(
       clock: deps.clock,
       requireRun: runs.requireRun,
     }),
-    callbacks: createCallbacks(withEvents, resume),
+    callbacks: { ...createCallbacks(withEvents, resume), ...createCallbackUrls(withEvents) },
     decisions: createDecisions({ ...withEvents, authorization }, resume),
     approvals,
     authorization,

@@ -141,6 +141,26 @@ export const diff: Command = {
   },
 }
 
+interface DeclaredInput {
+  type?: string
+  required?: boolean
+  default?: unknown
+  enum?: unknown[]
+}
+
+/**
+ * `runs start <slug>` with a `name=<type>` placeholder (`name=<a|b>` for an enum) for each input a start must give:
+ * required and without a default. Optional inputs are left out; `flows show` lists them.
+ */
+export function startCommand(slug: string, inputs: Record<string, DeclaredInput>): string {
+  const needed = Object.entries(inputs).filter(([, def]) => def.required === true && def.default === undefined)
+  const placeholders = needed.map(([name, def]) => {
+    const shape = def.enum?.length ? def.enum.map((v) => String(v)).join('|') : (def.type ?? 'string')
+    return `${name}=<${shape}>`
+  })
+  return ['greenlight runs start', slug, ...placeholders].join(' ')
+}
+
 export const release: Command = {
   name: 'flows release',
   usage: 'greenlight flows release <slug> [--note "…"] [--no-promote]',
@@ -153,12 +173,12 @@ export const release: Command = {
       note: stringOption(args, 'note'),
       promote: !args.values['no-promote'],
     })
-    const version = (data.release as { version: number }).version
+    const { version, inputs } = data.release as { version: number; inputs?: Record<string, DeclaredInput> }
     return {
       data,
       next: args.values['no-promote']
         ? [`greenlight flows promote ${slug} ${version}`]
-        : [`greenlight runs start ${slug}`, `greenlight flows show ${slug}`],
+        : [startCommand(slug, inputs ?? {}), `greenlight flows show ${slug}`],
     }
   },
 }

@@ -1,5 +1,6 @@
-// `greenlight runs …`: start (optionally waiting until the run ends or parks), list, show, events, cancel, retry.
-import { parseDuration } from '../../core/flow/duration.ts'
+// `greenlight runs …`: start and retry (optionally waiting until the run ends or parks), wait, list, show, events,
+// cancel.
+import { formatDuration, parseDuration } from '../../core/flow/duration.ts'
 import { isRunStatus, isTerminal } from '../../core/run-status.ts'
 import { AppError } from '../../errors.ts'
 import type { ApiClient } from '../client.ts'
@@ -219,17 +220,81 @@ export const cancel: Command = {
 
 export const retry: Command = {
   name: 'runs retry',
-  usage: 'greenlight runs retry <run> [--from <step>]',
+  usage: 'greenlight runs retry <run> [--from <step>] [--wait] [--timeout 60s]   (--timeout only with --wait)',
   summary: 'Resume a failed run from the failed (or named) step, never past an approval that was not granted.',
-  options: { from: { type: 'string' } },
+  options: { from: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
   async run(ctx, args) {
     expectPositionals(args, 1, this.usage)
     const id = positional(args, 0, 'run', this.usage)
     const from = stringOption(args, 'from')
     if (from === '') throw usageError('--from needs a step id.', this.usage)
-    const data = (await ctx.api().post(`/runs/${encodeURIComponent(id)}/retry`, from ? { from } : {})) as {
+    const wait = args.values.wait === true
+    const timeoutMs = waitTimeout(args, this.usage, { needsWait: true, fallbackMs: 60_000 })
+    const deadline = Date.now() + timeoutMs
+    const api = ctx.api()
+    const data = (await api.post(`/runs/${encodeURIComponent(id)}/retry`, from ? { from } : {})) as {
       run: RunView
     }
-    return { data, next: [`greenlight runs show ${id}`, `greenlight runs events ${id}`] }
+    if (!wait) return { data, next: [`greenlight runs show ${id}`, `greenlight runs events ${id}`] }
+    // Like `runs start --wait`: the retried run ends or parks, or the time runs out (ok, with meta.timed_out).
+    const { run, timedOut } = await settle(api, data.run.id, deadline)
+    if (FAILED.has(run.status)) throw runFailed(run)
+    return { data: { run }, next: nextForRun(run), meta: { timed_out: timedOut } }
   },
+}
+
+/** --timeout as milliseconds: `fallbackMs` when absent; `needsWait` commands take it only with --wait. */
+function waitTimeout(args: ParsedArgs, usage: string, rule: { needsWait: boolean; fallbackMs: number }): number {
+  const raw = stringOption(args, 'timeout')
+  if (raw !== undefined && rule.needsWait && args.values.wait !== true)
+    throw usageError('--timeout needs --wait.', usage)
+  const ms = raw === undefined ? rule.fallbackMs : parseDuration(raw)
+  if (ms === undefined) throw usageError(`'${raw}' is not a duration (e.g. 90s, 5m).`, usage)
+  return ms
+}
+
+/** How long one long-poll of `runs wait` may be held: the server's cap on `GET /runs/:id?settle=`. */
+const SERVER_SETTLE_MS = 60_000
+
+export const wait: Command = {
+  name: 'runs wait',
+  usage: 'greenlight runs wait <run> [--until ended|parked] [--timeout 10m]',
+  summary: 'Wait until a run ends (or parks, with --until parked).',
+  options: { until: { type: 'string' }, timeout: { type: 'string' } },
+  async run(ctx, args) {
+    expectPositionals(args, 1, this.usage)
+    const id = positional(args, 0, 'run', this.usage)
+    const until = stringOption(args, 'until') ?? 'ended'
+    if (until !== 'ended' && until !== 'parked')
+      throw usageError(`--until is 'ended' or 'parked', not '${until}'.`, this.usage)
+    const timeoutMs = waitTimeout(args, this.usage, { needsWait: false, fallbackMs: 600_000 })
+    const deadline = Date.now() + timeoutMs
+    const api = ctx.api()
+    // The server holds each request until the run settles or 60 s pass; longer waits ask again.
+    for (;;) {
+      const hold = Math.max(0, Math.min(deadline - Date.now(), SERVER_SETTLE_MS))
+      const path = `/runs/${encodeURIComponent(id)}?settle=${until}&timeout_ms=${hold}`
+      const data = (await api.get(path)) as { run: RunView }
+      const { run } = data
+      const settled = isTerminal(run.status) || (until === 'parked' && run.status === 'waiting')
+      if (settled && FAILED.has(run.status)) throw runFailed(run)
+      if (settled) return { data, next: nextForRun(run) }
+      if (Date.now() >= deadline) throw waitTimedOut(run, until, timeoutMs)
+      // A server that answers at once (an older one) is polled instead of held.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))))
+    }
+  },
+}
+
+function waitTimedOut(run: RunView, until: string, timeoutMs: number): AppError {
+  const what = until === 'parked' ? 'end or park' : 'end'
+  return new AppError(
+    'wait_timeout',
+    `Run ${run.id} did not ${what} within ${formatDuration(timeoutMs)}; it is ${run.status}.`,
+    {
+      status: 408,
+      hint: `Keep waiting with 'greenlight runs wait ${run.id}${until === 'parked' ? ' --until parked' : ''} --timeout 30m', or see 'greenlight runs show ${run.id}'.`,
+      details: { run, until, timeout_ms: timeoutMs },
+    },
+  )
 }

@@ -58,13 +58,21 @@ export const list: Command = {
 
 export const show: Command = {
   name: 'waits show',
-  usage: 'greenlight waits show <wait>',
+  usage: 'greenlight waits show <wait> [--callback-url]   (--callback-url: admin only, recorded in the run)',
   summary: 'Show one wait or approval, with its votes.',
+  options: { 'callback-url': { type: 'boolean' } },
   async run(ctx, args) {
     expectPositionals(args, 1, this.usage)
     const id = positional(args, 0, 'wait', this.usage)
-    const data = (await ctx.api().get(`/waits/${encodeURIComponent(id)}`)) as { wait: WaitView }
-    return { data, next: nextForWait(data.wait) }
+    const path = `/waits/${encodeURIComponent(id)}${args.values['callback-url'] ? '/callback-url' : ''}`
+    const data = (await ctx.api().get(path)) as { wait: WaitView; callback_url?: string }
+    return {
+      data,
+      next: nextForWait(data.wait),
+      ...(data.callback_url
+        ? { meta: { warning: 'Whoever holds this URL can complete the wait; the read is recorded.' } }
+        : {}),
+    }
   },
 }
 

@@ -126,6 +126,8 @@ export function flowRoutes(deps: {
           revision: released.number,
           live: promote,
           note: released.note,
+          // What a start of this version asks for, so the CLI can suggest one with the required inputs filled in.
+          inputs: (released.definition as FlowDefinition).inputs ?? {},
         },
       },
       201,

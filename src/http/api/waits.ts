@@ -1,4 +1,4 @@
-// /api/v1/waits: list open waits, complete a wait or an input, vote on an approval.
+// /api/v1/waits: list open waits, read a wait's callback URL (admin), complete a wait or an input, vote.
 import { Hono } from 'hono'
 import type { VoteDecision } from '../../core/approvals/policy.ts'
 import type { Engine } from '../../engine/engine.ts'
@@ -57,6 +57,12 @@ export function waitRoutes(engine: Engine) {
     if (wait.kind !== 'approval' && readAccessOf(principal) !== 'all')
       throw notAnApprovalRead(principal, `a ${wait.kind} wait`)
     return ok(c, { wait: waitView(wait, await reads.votes(wait.id)) })
+  })
+
+  // Admins only, and recorded in the run's events: whoever holds the URL can complete the wait.
+  app.get('/:id/callback-url', requireScope('admin'), async (c) => {
+    const { wait, url } = await engine.callbacks.urlFor(c.req.param('id'), requesterOf(c.get('principal')))
+    return ok(c, { wait: waitView(wait, []), callback_url: url })
   })
 
   app.post('/:id/complete', requireScope('runs:write'), async (c) => {
