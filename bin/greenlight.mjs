@@ -6,6 +6,7 @@ process.setSourceMapsEnabled(true)
 const { main } = await import(await ensureBuilt('src/cli/main.ts'))
 const code = await main(process.argv.slice(2))
 process.exitCode = code
-// A command that failed may have left work running (a server that started its engine, then could not listen): give
-// its output a moment to reach a pipe, then exit rather than hang.
-if (code !== 0) setTimeout(() => process.exit(code), 1000).unref()
+// A command that failed may have left work running (a server that started its engine, then could not listen), and a
+// server that stopped at its shutdown deadline may have left a hung step's socket open: give output a moment to
+// reach a pipe, then exit rather than hang. Unref'd, so a command that has finished everything exits at once.
+setTimeout(() => process.exit(code), 1000).unref()

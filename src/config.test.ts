@@ -26,6 +26,13 @@ describe('loadConfig', () => {
     expect(config.resourceThresholdBytes).toBe(256 * 1024)
   })
 
+  it('reads the shutdown deadline, 10 s unless set, and refuses one that is not a number of milliseconds', () => {
+    expect(loadConfig({}).shutdownTimeoutMs).toBe(10_000)
+    expect(loadConfig({ GREENLIGHT_SHUTDOWN_TIMEOUT_MS: '2500' }).shutdownTimeoutMs).toBe(2_500)
+    for (const bad of ['10s', '-1', 'soon', '1e4'])
+      expect(problemsOf({ GREENLIGHT_SHUTDOWN_TIMEOUT_MS: bad }), bad).toEqual(['GREENLIGHT_SHUTDOWN_TIMEOUT_MS'])
+  })
+
   it('reports every problem at once, each with a fix', () => {
     try {
       loadConfig({ PORT: 'abc', GREENLIGHT_SECRET_KEY: 'short', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x' })

@@ -41,6 +41,8 @@ export interface Config {
   expressions: { timeoutMs: number; memoryMb: number; workers: number }
   /** A run whose step was taken over after this many instance deaths in a row fails with `crashed_repeatedly`. */
   maxTakeovers: number
+  /** How long a SIGTERM waits for in-flight requests and steps before it hands the rest back and exits. */
+  shutdownTimeoutMs: number
 }
 
 export interface CliConfig {
@@ -316,6 +318,13 @@ export function loadConfig(env: Env): Config {
       1,
       100,
       'Use a small count such as 3: instance deaths in a row on one step before its run fails.',
+    ),
+    shutdownTimeoutMs: read.integer(
+      'GREENLIGHT_SHUTDOWN_TIMEOUT_MS',
+      10_000,
+      0,
+      3_600_000,
+      'Use milliseconds such as 10000: how long SIGTERM waits for in-flight requests and steps before exiting.',
     ),
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)

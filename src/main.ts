@@ -1,4 +1,5 @@
 // Composition root of `greenlight serve`: config → store → engine → http → slack.
+import { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -39,7 +40,12 @@ export interface RunningServer {
   url: string
   cliTokenPath: string
   logger: Logger
-  close(): Promise<void>
+  /**
+   * Drains and stops: stops accepting connections, lets in-flight requests, steps and commits finish for at most
+   * `shutdownTimeoutMs`, then cuts what is left (its runs' leases are released, so another instance continues them
+   * at once) and closes the database. `drained` is false when the deadline cut something off.
+   */
+  close(): Promise<{ drained: boolean }>
 }
 
 export interface ServerOptions {
@@ -195,10 +201,13 @@ export async function startServer(
     maxBodyBytes: config.maxBodyBytes,
     slackRoute: slack?.route,
   })
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+  const listening = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
     s.once('error', reject)
   })
+  // Without a createServer option, serve() builds a node:http server: the one whose connections a shutdown drains.
+  if (!(listening instanceof HttpServer)) throw new Error('expected a node:http server')
+  const server = listening
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
@@ -211,13 +220,51 @@ export async function startServer(
     cliTokenPath,
     logger,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const deadline = expiry(config.shutdownTimeoutMs)
+      let drained = true
+      const bounded = async (what: string, work: Promise<unknown>): Promise<void> => {
+        const settled = work.then(
+          () => true,
+          (error: unknown) => {
+            logger.error({ err: error }, `shutdown: ${what} failed`)
+            return true
+          },
+        )
+        if (await Promise.race([settled, deadline.expired.then(() => false)])) return
+        drained = false
+        logger.warn({ timeout_ms: config.shutdownTimeoutMs }, `shutdown: gave up waiting for ${what}`)
+      }
+      // No new connections from now on; idle keep-alive connections close as they become idle, so a client
+      // reconnects (and is refused) instead of sending a new request into a closing server.
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const idle = setInterval(() => server.closeIdleConnections(), 50)
+      server.closeIdleConnections()
+      // Requests first: a callback's commit resumes its run on this instance, so the scheduler must still be there.
+      await bounded('in-flight requests', httpClosed)
+      clearInterval(idle)
+      server.closeAllConnections()
       engine?.schedules.stop()
-      await engine?.scheduler.stop()
-      await slack?.stop()
+      const stopped = await engine?.scheduler.stop(deadline.expired)
+      if (stopped && stopped.abandoned > 0) {
+        drained = false
+        logger.warn({ runs: stopped.abandoned }, 'shutdown: steps still running were handed back to other instances')
+      }
+      await bounded('Slack', slack?.stop() ?? Promise.resolve())
+      await bounded('database commits', database.settled())
       uninstallPool()
-      await expressionPool.close()
+      await bounded('expression evaluators', expressionPool.close())
+      deadline.cancel()
       database.close()
+      return { drained }
     },
   }
+}
+
+/** A deadline `ms` from now; `expired` settles then, or never once cancelled. */
+function expiry(ms: number): { expired: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return { expired, cancel: () => clearTimeout(timer) }
 }

@@ -87,13 +87,24 @@ export function createScheduler(
       stopped = false
       schedule()
     },
-    /** Stops claiming work, lets running steps finish, and frees this instance's leases for others. */
-    async stop(): Promise<void> {
+    /**
+     * Stops claiming work, lets running steps finish, and frees this instance's leases for others. With `giveUp`
+     * (a shutdown's deadline), steps still running when it settles are abandoned: their leases are released too, so
+     * another instance continues those runs at once, and their late commits are fenced off. Returns how many runs
+     * were abandoned.
+     */
+    async stop(giveUp?: Promise<unknown>): Promise<{ abandoned: number }> {
       stopped = true
       clearTimeout(timer)
-      await ticking
-      await Promise.allSettled([...active.values()])
+      const drained = (async () => {
+        await ticking
+        await Promise.allSettled([...active.values()])
+        return true
+      })()
+      const done = giveUp === undefined ? await drained : await Promise.race([drained, giveUp.then(() => false)])
+      const abandoned = done ? 0 : active.size
       await store.releaseLeases(owner)
+      return { abandoned }
     },
     /** Runs one scheduling pass now (tests with a controlled clock). */
     tick,

@@ -33,6 +33,8 @@ export interface Database {
   stats(): { writes: number; commits: number }
   /** True when the database answers and every committed migration is applied. */
   ready(): Promise<boolean>
+  /** Resolves once every write requested so far has committed or failed. */
+  settled(): Promise<void>
   close(): void
 }
 
@@ -93,12 +95,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const reads = path === undefined ? reader : routedReader(writer, reader)
   const db = proxyDrizzle((sql, params, method) => reads.proxy(sql, params, method), { schema })
   const tx = proxyDrizzle((sql, params, method) => writer.proxy(sql, params, method), { schema })
-  const { write, stats } = createGroupCommit(writer, tx)
+  const { write, settled, stats } = createGroupCommit(writer, tx)
 
   return {
     db,
     sql: reads,
     write,
+    settled,
     stats,
     async ready() {
       try {

@@ -63,6 +63,8 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
     })
   }
 
+  let idle: { promise: Promise<void>; resolve(): void } | undefined
+
   async function drain(): Promise<void> {
     draining = true
     try {
@@ -79,7 +81,24 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
       }
     } finally {
       draining = false
+      if (queue.length === 0 && !scheduled) {
+        idle?.resolve()
+        idle = undefined
+      }
     }
+  }
+
+  /** Resolves once no write is queued or committing: what a shutdown waits for before it closes the connection. */
+  function settled(): Promise<void> {
+    if (!draining && !scheduled && queue.length === 0) return Promise.resolve()
+    if (idle === undefined) {
+      let resolve = () => {}
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      idle = { promise, resolve }
+    }
+    return idle.promise
   }
 
   function write<T>(fn: (tx: Tx, sql: SqlRunner) => Promise<T>): Promise<T> {
@@ -97,5 +116,5 @@ export function createGroupCommit<Tx>(connection: SqlConnection, tx: Tx, options
   }
 
   /** Writes requested and transactions committed so far (the ratio is the batching achieved). */
-  return { write, stats: (): { writes: number; commits: number } => ({ ...stats }) }
+  return { write, settled, stats: (): { writes: number; commits: number } => ({ ...stats }) }
 }

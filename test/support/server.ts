@@ -26,8 +26,9 @@ export async function startTestServer(
     token,
     env: fullEnv,
     async close() {
-      await server.close()
+      const closed = await server.close()
       rmSync(dataDir, { recursive: true, force: true })
+      return closed
     },
   }
 }

@@ -38,8 +38,9 @@ export const serve: Command = {
       if (ctx.signal.aborted) resolve()
       ctx.signal.addEventListener('abort', () => resolve(), { once: true })
     })
-    server.logger.info('shutting down')
-    await server.close()
-    return { data: { server: { url: server.url, status: 'stopped' } }, emitted: true }
+    server.logger.info('shutting down: draining in-flight requests and steps')
+    const { drained } = await server.close()
+    server.logger.info({ drained }, 'stopped')
+    return { data: { server: { url: server.url, status: 'stopped', drained } }, emitted: true }
   },
 }
