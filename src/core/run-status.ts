@@ -15,7 +15,8 @@ export function isRunStatus(value: string): value is RunStatus {
   return (RUN_STATUSES as readonly string[]).includes(value)
 }
 
-export type WaitKind = 'wait' | 'approval' | 'input' | 'job' | 'sleep'
+/** `flow`: a parent run waiting on a child run it started (a `flow` step). */
+export type WaitKind = 'wait' | 'approval' | 'input' | 'job' | 'sleep' | 'flow'
 /** `early`: a callback arrived before its wait step started; it is consumed when the step starts. */
 export type WaitStatus = 'early' | 'open' | 'completed' | 'failed' | 'timed_out' | 'canceled'
 

@@ -3,7 +3,7 @@ import { createRandom, fuzzRuns, fuzzSeed, randomJson } from '../../test/support
 import type { WaitKind } from './run-status.ts'
 import { callbackSchemaOf, decodeWaitSpec, specOf } from './wait-spec.ts'
 
-const KINDS: WaitKind[] = ['approval', 'input', 'wait', 'job', 'sleep']
+const KINDS: WaitKind[] = ['approval', 'input', 'wait', 'job', 'sleep', 'flow']
 
 /** Rows with the keys specs use, holding any JSON (and values a careless writer might leave). */
 const SPEC_JSON = {

@@ -60,7 +60,14 @@ export interface SleepSpec {
   until: string | null
 }
 
-export type WaitSpec = ApprovalSpec | InputSpec | CallbackWaitSpec | JobSpec | SleepSpec
+/** A parent waiting on the child run its `flow` step started. */
+export interface ChildFlowSpec {
+  kind: 'flow'
+  child: string
+  flow: string
+}
+
+export type WaitSpec = ApprovalSpec | InputSpec | CallbackWaitSpec | JobSpec | SleepSpec | ChildFlowSpec
 
 type Raw = Record<string, unknown>
 
@@ -129,6 +136,8 @@ export function decodeWaitSpec(kind: WaitKind, spec: Raw | null): WaitSpec {
       return { kind, type: text(raw.type) ?? '', payload: raw.payload ?? null }
     case 'sleep':
       return { kind, until: text(raw.until) }
+    case 'flow':
+      return { kind, child: text(raw.child) ?? '', flow: text(raw.flow) ?? '' }
   }
 }
 

@@ -5,6 +5,7 @@ import { createAudit } from './audit.ts'
 import { createAuthorization } from './authorization.ts'
 import { createCallbackUrls } from './callback-urls.ts'
 import { createCallbacks } from './callbacks.ts'
+import { createChildFlows } from './child-flows.ts'
 import { createDecisions } from './decisions.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { createInterpreter } from './interpreter.ts'
@@ -37,9 +38,12 @@ export function createEngine(
       deps.onRunChange?.(runId)
     },
   }
-  const interpreter = createInterpreter(withEvents)
   let scheduler: ReturnType<typeof createScheduler> | undefined
   const resume = (runId: string, leased?: boolean) => scheduler?.resume(runId, leased)
+  withEvents.wake = (runIds) => {
+    for (const id of runIds) resume(id, true)
+  }
+  const interpreter = createInterpreter(withEvents)
   const authorization = createAuthorization({ directory: deps.directory, admins: deps.admins ?? [] })
   const approvals = createApprovals({ ...withEvents, authorization }, resume)
   const fireTimer = createTimerFiring(withEvents, approvals, resume)
@@ -61,6 +65,10 @@ export function createEngine(
     }),
     ...createRefusedStarts({ ...withEvents, flows: deps.flows }),
   }
+  // The `flow` step starts children through the run service; their end completes the parent inside the store.
+  const childFlows = createChildFlows(withEvents, runs.prepare)
+  deps.runners.set('flow', childFlows.runner)
+  deps.store.onRunEnd?.(childFlows.childEnded)
   const schedules = createSchedules({
     store: deps.schedules,
     flows: deps.flows,

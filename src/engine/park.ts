@@ -2,7 +2,7 @@
 // gets its deadline and its timeout timer the same way and the interpreter opens every wait through openWait.
 import { parseDuration } from '../core/flow/index.ts'
 import type { WaitKind } from '../core/run-status.ts'
-import type { NewEvent, TimerArm } from './run-ports.ts'
+import type { NewEvent, TimerArm, Transition } from './run-ports.ts'
 import type { StepOutcome } from './step-runner.ts'
 
 export interface ParkOptions {
@@ -17,6 +17,8 @@ export interface ParkOptions {
   /** More timers (reminders, escalations, a sleep's wake). */
   timers?: TimerArm[]
   events?: NewEvent[]
+  /** A child run created with the wait (a `flow` step). */
+  createRun?: Transition['createRun']
 }
 
 export function parkFor(
@@ -41,6 +43,7 @@ export function parkFor(
       ...(options.digest === undefined ? {} : { digest: options.digest }),
       ...(options.jobType === undefined ? {} : { jobType: options.jobType }),
       ...(options.events === undefined ? {} : { events: options.events }),
+      ...(options.createRun === undefined ? {} : { createRun: options.createRun }),
     },
   }
 }

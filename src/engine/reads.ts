@@ -8,6 +8,8 @@ export interface RunDetail {
   steps: StepRunRecord[]
   wait: WaitRecord | null
   votes: VoteRecord[]
+  /** Runs its `flow` steps started, oldest first. */
+  children: RunRecord[]
 }
 
 export function createReads(store: RunStore) {
@@ -23,11 +25,18 @@ export function createReads(store: RunStore) {
     /** The run's step results and, while it waits, the open wait and its votes. */
     async runDetail(run: RunRecord): Promise<RunDetail> {
       const waitId = run.status === 'waiting' ? run.waitingOn?.wait_id : undefined
-      const [steps, wait] = await Promise.all([
+      const [steps, wait, children] = await Promise.all([
         store.stepRuns(run.id),
         waitId ? store.getWait(waitId) : Promise.resolve(undefined),
+        store.listRuns({ parent: run.id, limit: 200 }),
       ])
-      return { run, steps, wait: wait ?? null, votes: wait ? await store.votes(wait.id) : [] }
+      return {
+        run,
+        steps,
+        wait: wait ?? null,
+        votes: wait ? await store.votes(wait.id) : [],
+        children: children.reverse(),
+      }
     },
   }
 }

@@ -23,6 +23,12 @@ export interface RunRecord {
   eventCount: number
   /** Claims from an instance that died holding the lease, since the run's last commit. */
   takeovers: number
+  /** A child run (started by a `flow` step): the parent run, and the step visit its end completes. */
+  parentRunId?: string | null
+  parentStep?: string | null
+  parentVisit?: number | null
+  /** How deep in a chain of child flows (0: started by nobody's step). */
+  depth?: number
   createdAt: number
   startedAt: number | null
   endedAt: number | null
@@ -182,6 +188,11 @@ export interface Transition {
   billAttempts?: { stepId: string; visit: number; attempt: number; kind: string; at: number }[]
   /** The timer this transition fires; it applies only if the timer is still pending, so a timer fires once. */
   fireTimer?: number
+  /** A child run a `flow` step starts, created in the same transaction as the step's park (or its result). */
+  createRun?: {
+    input: NewRun
+    concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null
+  }
   /** Extra writes in the same transaction (kv steps); receives the store's transaction handle. */
   effect?: (tx: unknown) => Promise<unknown>
   /** The effect's result is the step's output (and the run's, if the run ends here). */
@@ -195,7 +206,17 @@ export interface CommitResult {
   effectResult?: unknown
   /** A queued run that this commit started. */
   promoted?: string
+  /** Parent runs this commit resumed (a child run ended and completed their `flow` step), leased to the committer. */
+  resumed?: string[]
+  /** The child run `createRun` created, or the one an earlier visit of the step created. */
+  created?: string
 }
+
+/**
+ * Called inside the transaction that ends a child run: the transition that completes its parent's step, or null
+ * when the parent no longer waits on it. The store applies it in that same transaction.
+ */
+export type RunEndHook = (view: TxView, child: RunRecord) => Promise<Transition | null>
 
 export interface NewRun {
   run: Omit<RunRecord, 'eventCount' | 'leaseExpiresAt' | 'leaseOwner' | 'takeovers'> & {
@@ -219,6 +240,8 @@ export type TriggerClaim =
 
 export interface RunQuery {
   flow?: string
+  /** Child runs of this run (started by its `flow` steps). */
+  parent?: string
   /** Runs this person (or token) started. */
   initiator?: string
   status?: RunStatus[]
@@ -260,6 +283,8 @@ export interface RunStore {
     concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null,
   ): Promise<{ run: RunRecord; skippedBecause?: string[]; duplicateOf?: string | null }>
   commit(t: Transition): Promise<CommitResult>
+  /** Sets what every transaction that ends a child run also does to its parent (the engine's child flows). */
+  onRunEnd?(hook: RunEndHook): void
   getRun(id: string): Promise<RunRecord | undefined>
   listRuns(query: RunQuery): Promise<RunRecord[]>
   stepRuns(runId: string): Promise<StepRunRecord[]>

@@ -1,7 +1,7 @@
 // The run lifecycle as people and tools see it: start (pinned to a revision), show, list, cancel, retry, usage.
 import type { EventEmitter } from 'node:events'
 import { allowsManualRuns } from '../core/flow/index.ts'
-import { enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
+import { ACTIVE_STATUSES, enterForRetry, initialCursor, isTerminal, type RunStatus } from '../core/run-status.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
 import { type Actor, type Authorization, actorNamed, type Credential } from './authorization.ts'
@@ -9,7 +9,7 @@ import { type CompiledFlow, resolveInputs } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { checkRetryFrom, latestAllowed, type RetryHistory } from './retry-gate.ts'
-import type { NewEvent, RunRecord, Transition, TriggerClaim } from './run-ports.ts'
+import type { NewEvent, NewRun, RunRecord, Transition, TriggerClaim } from './run-ports.ts'
 import { createSettle } from './settle.ts'
 import { endRun } from './transitions.ts'
 
@@ -27,6 +27,18 @@ export interface StartInput {
   claim?: TriggerClaim
   /** What the trigger saw (the tick, the delivery); kept in the run.started event. */
   triggerDetails?: Record<string, unknown>
+  /** A released version to start instead of the live one (a `flow` step's `version: N`). */
+  version?: number
+  /** The parent step visit a child run completes when it ends (a `flow` step). */
+  parent?: { run: string; step: string; visit: number; depth: number }
+}
+
+/** A start decided but not yet written. */
+export interface Prepared {
+  flow: string
+  key: string | null
+  newRun: NewRun
+  concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null
 }
 
 /** The first event of every run, started or refused at its start: what started it, on which revision, with what. */
@@ -47,6 +59,9 @@ export function runStartedEvent(
       trigger: input.trigger,
       ...(input.triggerDetails ? { trigger_details: input.triggerDetails } : {}),
       ...(input.credential ? { token: input.credential } : {}),
+      ...(input.parent
+        ? { parent: { run: input.parent.run, step: input.parent.step, visit: input.parent.visit } }
+        : {}),
       inputs,
     },
   }
@@ -124,7 +139,12 @@ export function createRuns(
     return run
   }
 
-  async function start(input: StartInput): Promise<RunRecord> {
+  /**
+   * Everything a start decides before the run row is written: the revision (live, a version, or the draft), whether
+   * it may start, its inputs and concurrency key, and the row and first event. A child flow's run is written in
+   * its parent step's transaction; every other start writes it at once (`start`).
+   */
+  async function prepare(input: StartInput): Promise<Prepared> {
     const flow = await flows.get(input.slug)
     if (!flow) {
       const suggestion = closest(
@@ -139,9 +159,16 @@ export function createRuns(
     }
     const revision = input.draft
       ? await flows.revisionByNumber(flow.slug, flow.draftRevision)
-      : flow.liveVersion === null
-        ? undefined
-        : await flows.revisionByVersion(flow.slug, flow.liveVersion)
+      : input.version !== undefined
+        ? await flows.revisionByVersion(flow.slug, input.version)
+        : flow.liveVersion === null
+          ? undefined
+          : await flows.revisionByVersion(flow.slug, flow.liveVersion)
+    if (!revision && input.version !== undefined) {
+      throw notFound('version_not_found', `Flow '${flow.slug}' has no version ${input.version}.`, {
+        hint: `Run 'greenlight flows show ${flow.slug}' to see its versions.`,
+      })
+    }
     if (!revision) {
       throw new AppError('no_live_version', `Flow '${flow.slug}' has no live version.`, {
         status: 409,
@@ -186,8 +213,11 @@ export function createRuns(
         )
       : null
     const first = compiled.steps[0]?.id ?? null
-    const { run, skippedBecause, duplicateOf } = await store.createRun(
-      {
+    const parent = input.parent
+    return {
+      flow: flow.slug,
+      key,
+      newRun: {
         run: {
           id,
           flowSlug: flow.slug,
@@ -207,6 +237,9 @@ export function createRuns(
           leaseOwner: deps.owner,
           leaseExpiresAt: at + deps.leaseMs,
           slack: input.slack ?? null,
+          ...(parent
+            ? { parentRunId: parent.run, parentStep: parent.step, parentVisit: parent.visit, depth: parent.depth }
+            : {}),
           createdAt: at,
           startedAt: at,
           endedAt: null,
@@ -215,15 +248,47 @@ export function createRuns(
         events: [runStartedEvent(input, flow.slug, revision, inputs)],
         ...(input.claim ? { claim: input.claim } : {}),
       },
-      definition.concurrency
+      concurrency: definition.concurrency
         ? { limit: definition.concurrency.limit ?? 1, onConflict: definition.concurrency.on_conflict ?? 'queue' }
         : null,
-    )
-    if (duplicateOf !== undefined) throw alreadyStarted(flow.slug, input.claim, duplicateOf)
+    }
+  }
+
+  /**
+   * Cancels a run, then its children that are still active (a `flow` step waiting on them), and theirs: a parent's
+   * cancel is not a child's permission to go on.
+   */
+  async function cancelTree(id: string, actor: Actor): Promise<RunRecord> {
+    const at = clock.now()
+    const { commit } = await settle.transactAndContinue(async (view) => {
+      const run = await view.getRun(id)
+      if (!run || isTerminal(run.status)) return { transition: null, result: null }
+      const flow = await deps.flowOf(run.revisionId)
+      const transition = endRun(run, flow, at, 'canceled', { actor: actor.id, token: actor.credential ?? null })
+      transition.fenceStatus = [run.status]
+      const waitId = run.waitingOn?.wait_id
+      if (waitId && run.status === 'waiting')
+        transition.updateWait = { id: waitId, fromStatus: ['open'], patch: { status: 'canceled', completedAt: at } }
+      return { transition, result: null }
+    })
+    const after = await requireRun(id)
+    if (!commit?.ok && !isTerminal(after.status))
+      throw conflict('cancel_conflict', 'The run changed while canceling; try again.')
+    if (commit?.ok) {
+      const children = await store.listRuns({ parent: id, status: [...ACTIVE_STATUSES, 'queued'], limit: 1000 })
+      for (const child of children) await cancelTree(child.id, { id: 'greenlight', user: null })
+    }
+    return after
+  }
+
+  async function start(input: StartInput): Promise<RunRecord> {
+    const { flow, key, newRun, concurrency } = await prepare(input)
+    const { run, skippedBecause, duplicateOf } = await store.createRun(newRun, concurrency)
+    if (duplicateOf !== undefined) throw alreadyStarted(flow, input.claim, duplicateOf)
     if (skippedBecause) {
       throw conflict(
         'concurrency_limit',
-        `Flow '${flow.slug}' already has ${skippedBecause.length} active run(s) for this key; skipped.`,
+        `Flow '${flow}' already has ${skippedBecause.length} active run(s) for this key; skipped.`,
         {
           hint: `Wait for ${skippedBecause[0]} to finish, or cancel it.`,
           details: { active_runs: skippedBecause, key },
@@ -250,6 +315,7 @@ export function createRuns(
 
   return {
     start,
+    prepare,
     requireRun,
 
     /** Where a retry of this run would start and whether it may; null for a run that cannot be retried. */
@@ -270,22 +336,7 @@ export function createRuns(
       const current = await requireRun(id)
       // The initiator and the pinned revision never change, so this holds for the transaction below too.
       await deps.authorization.assertMayCancel(current, (await deps.flowOf(current.revisionId)).definition, actor)
-      const at = clock.now()
-      const { commit } = await settle.transactAndContinue(async (view) => {
-        const run = await view.getRun(id)
-        if (!run || isTerminal(run.status)) return { transition: null, result: null }
-        const flow = await deps.flowOf(run.revisionId)
-        const transition = endRun(run, flow, at, 'canceled', { actor: actor.id, token: actor.credential ?? null })
-        transition.fenceStatus = [run.status]
-        const waitId = run.waitingOn?.wait_id
-        if (waitId && run.status === 'waiting')
-          transition.updateWait = { id: waitId, fromStatus: ['open'], patch: { status: 'canceled', completedAt: at } }
-        return { transition, result: null }
-      })
-      const after = await requireRun(id)
-      if (!commit?.ok && !isTerminal(after.status))
-        throw conflict('cancel_conflict', 'The run changed while canceling; try again.')
-      return after
+      return cancelTree(id, actor)
     },
 
     async retry(

@@ -6,6 +6,11 @@ import type { CommitResult, Transition, TxView } from './run-ports.ts'
 
 export type Resume = (runId: string, leased?: boolean) => void
 
+/** Runs a commit leased to this instance besides its own: a child it created, parents its child's end resumed. */
+export function alsoLeased(commit: CommitResult): string[] {
+  return [...(commit.created ? [commit.created] : []), ...(commit.resumed ?? [])]
+}
+
 export function createSettle(deps: Pick<EngineDeps, 'store' | 'onRunChange'>, resume: Resume) {
   /** After `commit` of `transition`: nothing when it did not apply. */
   function settle(transition: Transition | null, commit: CommitResult | null | undefined): void {
@@ -13,6 +18,10 @@ export function createSettle(deps: Pick<EngineDeps, 'store' | 'onRunChange'>, re
     deps.onRunChange?.(transition.runId)
     if (transition.run?.status === 'running') resume(transition.runId, true)
     if (commit.promoted) resume(commit.promoted)
+    for (const id of alsoLeased(commit)) {
+      deps.onRunChange?.(id)
+      resume(id, true)
+    }
   }
 
   return {

@@ -5,7 +5,7 @@ import type { EvaluateOptions, StepKind } from '../core/flow/index.ts'
 import type { WaitKind } from '../core/run-status.ts'
 import type { CompiledStep } from './compiled-flow.ts'
 import type { ResourceStore } from './resources.ts'
-import type { NewEvent, RunRecord, TimerArm } from './run-ports.ts'
+import type { NewEvent, RunRecord, TimerArm, Transition } from './run-ports.ts'
 
 export interface StepContext {
   run: RunRecord
@@ -27,6 +27,8 @@ export interface StepContext {
 
 export interface ParkRequest {
   kind: WaitKind
+  /** A child run to create in the same transaction as the wait (a `flow` step). */
+  createRun?: Transition['createRun']
   spec: Record<string, unknown>
   deadlineAt: number | null
   digest?: string | null
@@ -36,7 +38,7 @@ export interface ParkRequest {
 }
 
 export type StepOutcome =
-  | { type: 'done'; output: unknown; events?: NewEvent[] }
+  | { type: 'done'; output: unknown; events?: NewEvent[]; createRun?: Transition['createRun'] }
   /** Output computed inside the commit transaction (kv): exactly once with the run's advance. */
   | { type: 'effect'; effect: (tx: unknown) => Promise<unknown>; events?: NewEvent[] }
   | { type: 'park'; park: ParkRequest }

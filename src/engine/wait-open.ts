@@ -2,7 +2,8 @@
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { checkPayload } from './payload-schema.ts'
-import type { NewEvent, RunRecord, Transition } from './run-ports.ts'
+import type { CommitResult, NewEvent, RunRecord, Transition } from './run-ports.ts'
+import { alsoLeased } from './settle.ts'
 import type { ParkRequest } from './step-runner.ts'
 import { finishStep } from './transitions.ts'
 
@@ -98,11 +99,21 @@ export async function openWait(
       ...(park.events ?? []),
     ],
     armTimers: (park.timers ?? []).map((t) => ({ ...t, key: `w:${waitId}:${t.key}`, waitId })),
+    ...(park.createRun ? { createRun: park.createRun } : {}),
   }
   if (existing) transition.updateWait = { id: waitId, fromStatus: [existing.status], patch: { ...row, payload: null } }
   else transition.insertWait = { id: waitId, ...row }
   const committed = await deps.store.commit(transition)
   if (!committed.ok) return { type: 'lost' }
   deps.onRunChange?.(run.id)
+  wakeOthers(deps, committed)
   return { type: 'parked' }
+}
+
+/** Tells of and continues the runs a commit leased to this instance besides its own (see settle.ts). */
+export function wakeOthers(deps: EngineDeps, commit: CommitResult): void {
+  const others = alsoLeased(commit)
+  if (others.length === 0) return
+  for (const id of others) deps.onRunChange?.(id)
+  deps.wake?.(others)
 }

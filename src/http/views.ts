@@ -21,6 +21,9 @@ export function runView(run: RunRecord) {
     current_step: run.cursor.step,
     output: run.output ?? null,
     error: run.error,
+    ...(run.parentRunId
+      ? { parent: { run: run.parentRunId, step: run.parentStep ?? null, visit: run.parentVisit ?? null } }
+      : {}),
     created_at: iso(run.createdAt),
     started_at: iso(run.startedAt),
     ended_at: iso(run.endedAt),

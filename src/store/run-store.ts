@@ -3,19 +3,22 @@ import type { KeyObject } from 'node:crypto'
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import type { VoteDecision, VoteSummary } from '../core/approvals/policy.ts'
 import { eventHash } from '../core/hash-chain.ts'
-import { ACTIVE_STATUSES } from '../core/run-status.ts'
+import { ACTIVE_STATUSES, TERMINAL_STATUSES } from '../core/run-status.ts'
 import type {
   CommitResult,
   NewEvent,
+  NewRun,
+  RunEndHook,
   RunRecord,
   RunStore,
   StepRunRecord,
   TimerRecord,
   Transition,
+  TxView,
   VoteRecord,
   WaitRecord,
 } from '../engine/run-ports.ts'
-import type { Database } from './database.ts'
+import type { Database, Tx } from './database.ts'
 import { billedExecutions, runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
 import { tableCodec } from './sql-table.ts'
@@ -260,6 +263,74 @@ async function promoteQueued(
   return id
 }
 
+/** Inserts a new run (and its first events), in the caller's transaction: a start, or a child run a step starts. */
+async function insertRun(
+  tx: Tx,
+  sql: SqlRunner,
+  chainKey: KeyObject,
+  input: NewRun,
+  concurrency: { limit: number; onConflict: 'queue' | 'skip' | 'cancel_running' } | null,
+): Promise<{ run: RunRecord; skippedBecause?: string[]; duplicateOf?: string | null }> {
+  const { run } = input
+  // A parent step visit has one child: after a crash the step runs again and finds it.
+  if (run.parentRunId) {
+    const child = await sql.get(
+      'SELECT id FROM runs WHERE parent_run_id = ? AND parent_step = ? AND parent_visit = ?',
+      [run.parentRunId, run.parentStep ?? null, run.parentVisit ?? null],
+    )
+    if (child) return { run: run as RunRecord, duplicateOf: String(child.id) }
+  }
+  let status = run.status
+  if (input.claim) {
+    const claim = await claimTrigger(tx, run.flowSlug, input.claim, run.id, run.createdAt)
+    if (!claim.claimed) return { run: run as RunRecord, duplicateOf: claim.runId }
+  }
+  if (concurrency) {
+    const sameKey =
+      run.concurrencyKey === null ? isNull(runs.concurrencyKey) : eq(runs.concurrencyKey, run.concurrencyKey)
+    const active = await tx
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(eq(runs.flowSlug, run.flowSlug), sameKey, inArray(runs.status, [...ACTIVE_STATUSES, 'queued'])))
+      .orderBy(asc(runs.createdAt))
+      .all()
+    if (active.length >= concurrency.limit) {
+      if (concurrency.onConflict === 'skip') {
+        if (input.claim) await releaseSkippedClaim(tx, run.flowSlug, input.claim)
+        return { run: run as RunRecord, skippedBecause: active.map((r) => r.id) }
+      }
+      if (concurrency.onConflict === 'queue') status = 'queued'
+      else
+        await cancelForConcurrency(
+          sql,
+          chainKey,
+          active.map((r) => r.id),
+          run.createdAt,
+          run.initiator,
+          run.id,
+        )
+    }
+  }
+  const row = {
+    ...run,
+    status,
+    startedAt: status === 'running' ? run.createdAt : null,
+    runnableAt: status === 'running' ? run.createdAt : null,
+    leaseOwner: status === 'running' ? (run.leaseOwner ?? null) : null,
+    leaseExpiresAt: status === 'running' ? (run.leaseExpiresAt ?? null) : null,
+    eventCount: 0,
+    lastEventHash: '',
+    takeovers: 0,
+  }
+  const insert = runTable.insert(row as typeof runs.$inferInsert)
+  await sql.run(insert.sql, insert.args)
+  await appendEvents(sql, chainKey, run.id, run.createdAt, [
+    ...input.events,
+    ...(status === 'queued' ? [{ type: 'run.queued', data: { key: run.concurrencyKey } }] : []),
+  ])
+  return { run: { ...(row as RunRecord), status } }
+}
+
 /**
  * `known`: the run's head as read earlier in this same transaction (nothing else can have written it since), which
  * saves reading it again.
@@ -270,6 +341,7 @@ async function applyTransition(
   tx: unknown,
   t: Transition,
   known?: RunHead,
+  onRunEnd?: RunEndHook,
 ): Promise<CommitResult> {
   if (t.fireTimer !== undefined) {
     const fired = await sql.run(
@@ -301,6 +373,11 @@ async function applyTransition(
   if (t.insertWait) {
     const insert = waitTable.insert({ ...t.insertWait, attempts: 0 } as typeof waits.$inferInsert)
     await sql.run(insert.sql, insert.args)
+  }
+  let created: string | undefined
+  if (t.createRun) {
+    const child = await insertRun(tx as Tx, sql, key, t.createRun.input, t.createRun.concurrency)
+    created = child.duplicateOf ?? child.run.id
   }
   if (t.cancelRuns && t.cancelRuns.ids.length > 0)
     await cancelForConcurrency(sql, key, t.cancelRuns.ids, t.at, t.cancelRuns.actor, t.runId)
@@ -358,7 +435,61 @@ async function applyTransition(
     await sql.run(insert.sql, insert.args)
   }
   const promoted = t.releaseSlot ? await promoteQueued(sql, key, t.releaseSlot, t.at) : undefined
-  return { ok: true, effectResult, ...(promoted ? { promoted } : {}) }
+  const resumed =
+    onRunEnd && t.run?.status && TERMINAL.has(t.run.status) ? await endChild(sql, key, tx, t, onRunEnd) : []
+  return {
+    ok: true,
+    effectResult,
+    ...(promoted ? { promoted } : {}),
+    ...(created ? { created } : {}),
+    ...(resumed.length > 0 ? { resumed } : {}),
+  }
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES)
+
+/** What every transaction that reads runs inside a write offers its decisions. */
+function txView(sql: SqlRunner, heads?: Map<string, RunHead>): TxView {
+  return {
+    getRun: async (id: string) => {
+      const run = await getRun(sql, id)
+      if (run && heads) heads.set(id, headOf(run))
+      return run
+    },
+    getWait: (id: string) => getWait(sql, id),
+    getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
+    votes: (waitId: string) => votesOf(sql, waitId),
+    stepRuns: (runId: string) => stepRunsOf(sql, runId),
+    concurrencyHolders: (flowSlug: string, key: string | null, exceptRunId: string) =>
+      concurrencyHolders(sql, flowSlug, key, exceptRunId),
+    voteSummary: (waitId: string, digest: string, voter: string, decision: string) =>
+      voteSummaryOf(sql, waitId, digest, voter, decision),
+  }
+}
+
+/**
+ * The run `t` ended: if it is a child run whose parent still waits on it, the parent's step completes in this same
+ * transaction (and so on up the chain). A parent that no longer waits (canceled, or its step already resolved)
+ * changes nothing, and neither does a parent transition that loses a fence: the child's end stands.
+ */
+async function endChild(sql: SqlRunner, key: KeyObject, tx: unknown, t: Transition, onRunEnd: RunEndHook) {
+  const child = await getRun(sql, t.runId)
+  if (!child?.parentRunId) return []
+  const parent = await onRunEnd(txView(sql), child)
+  if (!parent) return []
+  await sql.run('SAVEPOINT child_ended')
+  try {
+    const applied = await applyTransition(sql, key, tx, parent, undefined, onRunEnd)
+    await sql.run('RELEASE child_ended')
+    return [parent.runId, ...(applied.resumed ?? [])].filter(
+      (id) => id !== parent.runId || parent.run?.status === 'running',
+    )
+  } catch (error) {
+    await sql.run('ROLLBACK TO child_ended')
+    await sql.run('RELEASE child_ended')
+    if (error instanceof Abort) return []
+    throw error
+  }
 }
 
 const KEYED_HEAD = "substr(last_event_hash, 1, 12) = 'hmac-sha256:'"
@@ -403,86 +534,26 @@ const dueTimer = (now: number) =>
 /** `chainKey`: the event chain's key (`deriveChainKey`), never stored with what it signs. */
 export function createRunStore(database: Database, chainKey: KeyObject): RunStore {
   const { db, sql: reader } = database
+  let hook: RunEndHook | undefined
 
   return {
+    onRunEnd(next) {
+      hook = next
+    },
+
     async createRun(input, concurrency) {
-      return database.write(async (tx, sql) => {
-        const { run } = input
-        let status = run.status
-        if (input.claim) {
-          const claim = await claimTrigger(tx, run.flowSlug, input.claim, run.id, run.createdAt)
-          if (!claim.claimed) return { run: run as RunRecord, duplicateOf: claim.runId }
-        }
-        if (concurrency) {
-          const sameKey =
-            run.concurrencyKey === null ? isNull(runs.concurrencyKey) : eq(runs.concurrencyKey, run.concurrencyKey)
-          const active = await tx
-            .select({ id: runs.id })
-            .from(runs)
-            .where(and(eq(runs.flowSlug, run.flowSlug), sameKey, inArray(runs.status, [...ACTIVE_STATUSES, 'queued'])))
-            .orderBy(asc(runs.createdAt))
-            .all()
-          if (active.length >= concurrency.limit) {
-            if (concurrency.onConflict === 'skip') {
-              if (input.claim) await releaseSkippedClaim(tx, run.flowSlug, input.claim)
-              return { run: run as RunRecord, skippedBecause: active.map((r) => r.id) }
-            }
-            if (concurrency.onConflict === 'queue') status = 'queued'
-            else
-              await cancelForConcurrency(
-                sql,
-                chainKey,
-                active.map((r) => r.id),
-                run.createdAt,
-                run.initiator,
-                run.id,
-              )
-          }
-        }
-        const row = {
-          ...run,
-          status,
-          startedAt: status === 'running' ? run.createdAt : null,
-          runnableAt: status === 'running' ? run.createdAt : null,
-          leaseOwner: status === 'running' ? (run.leaseOwner ?? null) : null,
-          leaseExpiresAt: status === 'running' ? (run.leaseExpiresAt ?? null) : null,
-          eventCount: 0,
-          lastEventHash: '',
-          takeovers: 0,
-        }
-        const insert = runTable.insert(row as typeof runs.$inferInsert)
-        await sql.run(insert.sql, insert.args)
-        await appendEvents(sql, chainKey, run.id, run.createdAt, [
-          ...input.events,
-          ...(status === 'queued' ? [{ type: 'run.queued', data: { key: run.concurrencyKey } }] : []),
-        ])
-        return { run: { ...(row as RunRecord), status } }
-      })
+      return database.write((tx, sql) => insertRun(tx, sql, chainKey, input, concurrency))
     },
 
     async transact(decide) {
       try {
         return await database.write(async (tx, sql) => {
           const heads = new Map<string, RunHead>()
-          const view = {
-            getRun: async (id: string) => {
-              const run = await getRun(sql, id)
-              if (run) heads.set(id, headOf(run))
-              return run
-            },
-            getWait: (id: string) => getWait(sql, id),
-            getWaitAt: (runId: string, stepId: string, visit: number) => getWaitAt(sql, runId, stepId, visit),
-            votes: (waitId: string) => votesOf(sql, waitId),
-            stepRuns: (runId: string) => stepRunsOf(sql, runId),
-            concurrencyHolders: (flowSlug: string, key: string | null, exceptRunId: string) =>
-              concurrencyHolders(sql, flowSlug, key, exceptRunId),
-            voteSummary: (waitId: string, digest: string, voter: string, decision: string) =>
-              voteSummaryOf(sql, waitId, digest, voter, decision),
-          }
+          const view = txView(sql, heads)
           const { transition, result } = await decide(view)
           try {
             const commit = transition
-              ? await applyTransition(sql, chainKey, tx, transition, heads.get(transition.runId))
+              ? await applyTransition(sql, chainKey, tx, transition, heads.get(transition.runId), hook)
               : null
             return { result, commit }
           } catch (error) {
@@ -499,7 +570,7 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
 
     async commit(t) {
       try {
-        return await database.write((tx, sql) => applyTransition(sql, chainKey, tx, t))
+        return await database.write((tx, sql) => applyTransition(sql, chainKey, tx, t, undefined, hook))
       } catch (error) {
         if (error instanceof Abort) return { ok: false, conflict: error.conflict }
         throw error
@@ -511,6 +582,7 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
     listRuns: async (q) => {
       const where = and(
         q.flow ? eq(runs.flowSlug, q.flow) : undefined,
+        q.parent ? eq(runs.parentRunId, q.parent) : undefined,
         q.initiator ? eq(runs.initiator, q.initiator) : undefined,
         q.status && q.status.length > 0 ? inArray(runs.status, q.status) : undefined,
         q.before ? lt(runs.id, q.before) : undefined,

@@ -66,6 +66,12 @@ export const runs = sqliteTable(
     lastEventHash: text('last_event_hash').notNull().default(''),
     /** Claims of this run from an instance whose lease ran out (it died mid-step) since the run last committed. */
     takeovers: integer('takeovers').notNull().default(0),
+    /** A child run (a `flow` step): the parent run and the step visit it completes when it ends. */
+    parentRunId: text('parent_run_id'),
+    parentStep: text('parent_step'),
+    parentVisit: integer('parent_visit'),
+    /** How deep in a chain of child flows: 0 for a run nobody started as a child. */
+    depth: integer('depth').notNull().default(0),
     createdAt: createdAt(),
     startedAt: integer('started_at'),
     endedAt: integer('ended_at'),
@@ -76,6 +82,8 @@ export const runs = sqliteTable(
     index('runs_flow_created').on(t.flowSlug, t.createdAt),
     index('runs_concurrency').on(t.flowSlug, t.concurrencyKey, t.status),
     index('runs_created').on(t.createdAt),
+    // One child per parent step visit: a parent step that runs again after a crash finds its child.
+    uniqueIndex('runs_parent_visit').on(t.parentRunId, t.parentStep, t.parentVisit),
   ],
 )
 

@@ -1,5 +1,6 @@
 // The flow file model (SPEC §2) as zod schemas, the single source of the TypeScript types and the JSON Schema.
 import { z } from 'zod'
+import { type FlowStep, flowStep } from './child-flow-model.ts'
 import { parseDuration } from './duration.ts'
 import type { ApprovalStep, InputStep } from './human-steps-model.ts'
 import { approvalStep, inputStep } from './human-steps-model.ts'
@@ -39,6 +40,7 @@ export const STEP_KINDS = [
   'kv',
   'transform',
   'job',
+  'flow',
 ] as const
 export type StepKind = (typeof STEP_KINDS)[number]
 
@@ -53,6 +55,7 @@ const stepKindSchemas = {
   kv: kvStep,
   transform: transformStep,
   job: jobStep,
+  flow: flowStep,
 } as const
 
 /** Editor help for each kind key, including the output shape later steps read as steps.<id>.output. */
@@ -67,6 +70,7 @@ const KIND_HELP: Record<StepKind, string> = {
   kv: 'Durable key-value store. Output: { key, value, existed }.',
   transform: 'Compute a value with JSONata (pure). Output: the value.',
   job: 'Hand work to a pull-based worker and park until it reports. Output: the job result.',
+  flow: 'Run another flow as a child and wait for it. Output: { run, status, output, error }.',
 }
 
 const retry = z
@@ -275,6 +279,7 @@ interface StepKindDefinitions {
   kv: KvStep
   transform: TransformStep
   job: JobStep
+  flow: FlowStep
 }
 
 /** A validated step: the common fields plus exactly one kind key; `step.http !== undefined` narrows to an http step. */

@@ -14,6 +14,7 @@ export const TEMPLATED_FIELDS: Record<StepKind, readonly string[]> = {
   kv: ['key', 'value'],
   transform: [],
   job: ['payload'],
+  flow: ['inputs'],
 }
 
 /** Fields of an input step's form fields that are templates. */

@@ -78,6 +78,14 @@ export function runRoutes(engine: Engine) {
       run: await oneRun(run),
       steps: detail.steps.map(stepView),
       wait: detail.wait ? waitView(detail.wait, detail.votes) : null,
+      children: detail.children.map((child) => ({
+        id: child.id,
+        flow: child.flowSlug,
+        version: child.version,
+        status: child.status,
+        step: child.parentStep ?? null,
+        visit: child.parentVisit ?? null,
+      })),
     })
   })
 

@@ -87,6 +87,7 @@ const WAIT_TEXT: Record<WaitKind, string> = {
   input: 'waiting for input',
   job: 'waiting for a worker',
   sleep: 'sleeping',
+  flow: 'waiting for a child flow',
 }
 
 /** Lists up to this many steps in full; longer flows collapse the middle. */
