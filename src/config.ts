@@ -1,6 +1,8 @@
 // Every environment variable Greenlight reads, validated in one place; all problems are reported at once.
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
+import { DEFAULT_MAX_FLOW_STEPS } from './core/flow/validate.ts'
+import { DEFAULT_MAX_RUN_EVENTS } from './core/run-limits.ts'
 import { AppError } from './errors.ts'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -43,6 +45,10 @@ export interface Config {
   maxTakeovers: number
   /** How long a SIGTERM waits for in-flight requests and steps before it hands the rest back and exits. */
   shutdownTimeoutMs: number
+  /** Most steps a flow may have: a longer one is refused at push (`too_many_steps`). */
+  maxFlowSteps: number
+  /** Most events one run may record: a run that would record more fails with `event_limit`. */
+  maxRunEvents: number
 }
 
 export interface CliConfig {
@@ -325,6 +331,20 @@ export function loadConfig(env: Env): Config {
       0,
       3_600_000,
       'Use milliseconds such as 10000: how long SIGTERM waits for in-flight requests and steps before exiting.',
+    ),
+    maxFlowSteps: read.integer(
+      'GREENLIGHT_MAX_FLOW_STEPS',
+      DEFAULT_MAX_FLOW_STEPS,
+      1,
+      100_000,
+      'Use a step count such as 1000: the most steps one flow may have.',
+    ),
+    maxRunEvents: read.integer(
+      'GREENLIGHT_MAX_RUN_EVENTS',
+      DEFAULT_MAX_RUN_EVENTS,
+      100,
+      100_000_000,
+      'Use an event count such as 100000: the most events one run may record before it fails with event_limit.',
     ),
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)

@@ -90,6 +90,7 @@ export async function startServer(
     flows,
     connections,
     clock,
+    maxFlowSteps: config.maxFlowSteps,
     // A promote (or release) changes the live version: its schedules replace the old ones at once.
     onLiveChange: async (slug) => {
       await engine?.schedules
@@ -134,6 +135,7 @@ export async function startServer(
     onRunChange: (runId) => slack?.onRunChange(runId),
     leaseMs: config.leaseMs,
     maxTakeovers: config.maxTakeovers,
+    maxRunEvents: config.maxRunEvents,
     resourceThresholdBytes: config.resourceThresholdBytes,
     // Slack resolves user groups and channel members; without Slack nobody can be resolved (null).
     directory: {
@@ -254,7 +256,9 @@ export async function startServer(
       uninstallPool()
       await bounded('expression evaluators', expressionPool.close())
       deadline.cancel()
-      database.close()
+      // Abandoned steps may still read and write: closing the native connections under them aborts the process.
+      // Left open, they end with the process (a commit never half-happens), which exits a moment later.
+      if (!stopped || stopped.abandoned === 0) database.close()
       return { drained }
     },
   }

@@ -31,15 +31,12 @@ export interface EngineDeps {
   leaseMs: number
   /** Instance deaths in a row on one step before its run fails with `crashed_repeatedly` (default 3). */
   maxTakeovers?: number
+  /** Events one run may record before it fails with `event_limit` (default 100,000). */
+  maxRunEvents?: number
   resourceThresholdBytes: number
   directory: Directory
   /** Masks secret values; the store masks what it writes, this keeps the in-memory scope the same as after a restart. */
   redactor?: Redactor
   /** Called after a commit that may interest listeners (Slack, `runs start --wait`). */
   onRunChange?: (runId: string) => void
-  /**
-   * Continues, on this instance, runs a commit leased to it besides the one it committed for: a child run a `flow`
-   * step created, a parent its child's end resumed. Set by the engine once its scheduler exists.
-   */
-  wake?: (runIds: readonly string[]) => void
 }

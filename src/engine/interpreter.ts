@@ -1,6 +1,7 @@
 // The durable interpreter: runs a leased run's steps until it parks, ends, or waits to retry. Every step result is
 // committed together with the run's advance, fenced by the lease, so a completed step never runs again.
 import { type EvaluateOptions, parseDuration } from '../core/flow/index.ts'
+import { DEFAULT_MAX_RUN_EVENTS } from '../core/run-limits.ts'
 import { isTerminal, visitsCounted } from '../core/run-status.ts'
 import { AppError, RetryableError, TerminalError } from '../errors.ts'
 import type { CompiledFlow, CompiledStep } from './compiled-flow.ts'
@@ -10,7 +11,7 @@ import type { RunRecord, Transition } from './run-ports.ts'
 import { buildScope, latestOutputs } from './scope.ts'
 import type { StepOutcome } from './step-runner.ts'
 import { endRun, errorInfo, finishStep, routeFailure } from './transitions.ts'
-import { openWait, wakeOthers } from './wait-open.ts'
+import { openWait } from './wait-open.ts'
 
 const truthy = (value: unknown): boolean =>
   !(
@@ -82,8 +83,11 @@ export async function namingStep<T>(step: CompiledStep, work: Promise<T>): Promi
   }
 }
 
+/** More events than one step visit records (started, retried, succeeded, waits, …): bounds a run's growth per step. */
+const EVENTS_PER_STEP_BOUND = 16
+
 /** Kinds whose runner parks the run on a wait with its own `timeout`. */
-const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job', 'flow'])
+const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job'])
 
 export function createInterpreter(deps: EngineDeps) {
   const { store, clock, logger } = deps
@@ -98,7 +102,6 @@ export function createInterpreter(deps: EngineDeps) {
       logger.warn({ run: t.runId, conflict: result.conflict }, 'lost the lease; leaving the run to its new owner')
     if (result.ok) deps.onRunChange?.(t.runId)
     if (result.promoted) deps.onRunChange?.(result.promoted)
-    if (result.ok) wakeOthers(deps, result)
     return result
   }
 
@@ -182,6 +185,26 @@ export function createInterpreter(deps: EngineDeps) {
     return { step, error }
   }
 
+  /**
+   * A run that has recorded GREENLIGHT_MAX_RUN_EVENTS events fails before its next step instead of growing without
+   * bound (a goto loop, a retry storm). The count is read only when the steps taken since the run was read could
+   * have brought it near the limit, so a normal step costs no extra read.
+   */
+  async function eventLimit(run: RunRecord, stepsSinceRead: number) {
+    const limit = deps.maxRunEvents ?? DEFAULT_MAX_RUN_EVENTS
+    if (run.eventCount + stepsSinceRead * EVENTS_PER_STEP_BOUND < limit) return undefined
+    const count = stepsSinceRead === 0 ? run.eventCount : ((await store.getRun(run.id))?.eventCount ?? run.eventCount)
+    if (count < limit) return undefined
+    logger.warn({ run: run.id, events: count, limit }, 'run reached the event limit')
+    return {
+      code: 'event_limit',
+      message: `The run recorded ${count} events; at most ${limit} are allowed (GREENLIGHT_MAX_RUN_EVENTS).`,
+      hint: 'Look for a goto loop or a step retried without end; fix the flow, or raise GREENLIGHT_MAX_RUN_EVENTS.',
+      events: count,
+      limit,
+    }
+  }
+
   async function advance(initial: RunRecord): Promise<void> {
     let run = initial
     const flow = await deps.flowOf(run.revisionId)
@@ -202,13 +225,18 @@ export function createInterpreter(deps: EngineDeps) {
         outputs.set(crashed.step.id, next.output)
         run = next.run
       }
-      for (;;) {
+      for (let steps = 0; ; steps++) {
         const stepId = run.cursor.step
         if (stepId === null) {
           await commitOwned(endRun(run, flow, clock.now(), 'succeeded', { output: run.output ?? null }))
           return
         }
         const step = flow.step(stepId)
+        const overLimit = await eventLimit(run, steps)
+        if (overLimit) {
+          await commitOwned(endRun(run, flow, clock.now(), 'failed', { error: { ...overLimit, step: step.id } }))
+          return
+        }
         if (visitsCounted(run.cursor) > step.def.max_visits) {
           await commitOwned(
             endRun(run, flow, clock.now(), 'failed', {
@@ -256,8 +284,6 @@ export function createInterpreter(deps: EngineDeps) {
           route: 'next',
           events: outcome === 'skipped' ? [] : outcome.events,
         })
-        if (outcome !== 'skipped' && outcome.type === 'done' && outcome.createRun)
-          transition.createRun = outcome.createRun
         if (outcome !== 'skipped' && outcome.type === 'effect') {
           transition.effect = outcome.effect
           transition.effectIsOutput = true

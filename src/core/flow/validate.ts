@@ -1,5 +1,5 @@
 // Validates flow YAML into a FlowDefinition, or into problems that each carry a line, a column and a fix; never throws.
-import { type Document, LineCounter, parseDocument, type YAMLError } from 'yaml'
+import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLError } from 'yaml'
 import { errorMessage } from '../../errors.ts'
 import { type FlowDefinition, flowSchema } from './model.ts'
 import { type FlowProblem, formatPath, type PendingProblem } from './problem.ts'
@@ -21,17 +21,29 @@ const MAX_ALIAS_COUNT = 100
 const MAX_YAML_ERRORS = 20
 const MAX_PROBLEMS = 100
 
+/** Most steps a flow may have unless configured (GREENLIGHT_MAX_FLOW_STEPS); `flows validate` offline uses it too. */
+export const DEFAULT_MAX_FLOW_STEPS = 1_000
+
+export interface FlowValidationOptions {
+  /** Most steps a flow may have; a longer one is refused with `too_many_steps` at the first step over it. */
+  maxSteps?: number
+}
+
 /** Parses and checks one flow file. Every problem is located (1-based line and column) and says how to fix it. */
-export function validateFlowSource(source: string, file = '<input>'): FlowValidationResult {
+export function validateFlowSource(
+  source: string,
+  file = '<input>',
+  options: FlowValidationOptions = {},
+): FlowValidationResult {
   try {
-    return validate(source, file)
+    return validate(source, file, options.maxSteps ?? DEFAULT_MAX_FLOW_STEPS)
   } catch (error) {
     // A bug in a check must not take down `flows push` or the server; report it like any other problem.
     return failAt(file, 'internal_error', `the validator failed: ${errorMessage(error)}`, 'report this as a bug')
   }
 }
 
-function validate(source: string, file: string): FlowValidationResult {
+function validate(source: string, file: string, maxSteps: number): FlowValidationResult {
   if (typeof source !== 'string') return failAt(file, 'invalid_input', 'the flow source is not text', 'pass YAML text')
   if (source.length > MAX_SOURCE_CHARS) {
     return failAt(file, 'too_large', `the file is over ${MAX_SOURCE_CHARS} characters`, 'split the flow in two')
@@ -77,6 +89,9 @@ function validate(source: string, file: string): FlowValidationResult {
   if (doc.errors.length > 0) {
     return { ok: false, problems: doc.errors.slice(0, MAX_YAML_ERRORS).map((e) => yamlProblem(e, lines, file)) }
   }
+  // Before the flow is built and checked: those cost memory and time in proportion to its steps.
+  const tooMany = tooManySteps(doc, lines, file, maxSteps)
+  if (tooMany) return { ok: false, problems: [tooMany] }
   const locator = new YamlLocator(doc, lines, source)
   const place = (problem: PendingProblem) => locate(problem, locator, file)
   const structural = checkStructure(doc)
@@ -98,6 +113,25 @@ function validate(source: string, file: string): FlowValidationResult {
   }
   const warnings = [...doc.warnings.map((w) => yamlProblem(w, lines, file)), ...report(semantic.warnings, place)]
   return { ok: true, flow: parsed.data as FlowDefinition, warnings: sortProblems(warnings) }
+}
+
+/** The first step over the limit, located, when `steps:` holds more than `maxSteps`. */
+function tooManySteps(doc: Document, lines: LineCounter, file: string, maxSteps: number): FlowProblem | undefined {
+  if (!isMap(doc.contents)) return undefined
+  const steps = doc.contents.items.find((pair) => isScalar(pair.key) && pair.key.value === 'steps')?.value
+  if (!isSeq(steps) || steps.items.length <= maxSteps) return undefined
+  const first = steps.items[maxSteps]
+  const offset = (isNode(first) ? first.range?.[0] : undefined) ?? steps.range?.[0] ?? 0
+  const { line, col } = lines.linePos(offset)
+  return {
+    file,
+    line,
+    column: col,
+    path: `steps[${maxSteps}]`,
+    code: 'too_many_steps',
+    message: `the flow has ${steps.items.length} steps; at most ${maxSteps} are allowed (this is step ${maxSteps + 1})`,
+    fix: 'split the flow into smaller flows, or loop with goto over fewer steps; the server limit is GREENLIGHT_MAX_FLOW_STEPS',
+  }
 }
 
 /** Only reachable if every schema issue was filtered out as a duplicate; the result must still say something. */
