@@ -39,4 +39,9 @@ export interface EngineDeps {
   redactor?: Redactor
   /** Called after a commit that may interest listeners (Slack, `runs start --wait`). */
   onRunChange?: (runId: string) => void
+  /**
+   * Continues, on this instance, runs a commit leased to it besides the one it committed for: a child run a `flow`
+   * step created, a parent its child's end resumed. Set by the engine once its scheduler exists.
+   */
+  wake?: (runIds: readonly string[]) => void
 }

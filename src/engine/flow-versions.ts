@@ -106,6 +106,47 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
     }
   }
 
+  /** The child flows a definition's steps name, with the revision each would start. */
+  function childrenOf(definition: FlowDefinition): { slug: string; version: 'live' | 'draft' | number }[] {
+    return definition.steps.flatMap((step) =>
+      step.flow ? [{ slug: step.flow.slug, version: step.flow.version ?? 'live' }] : [],
+    )
+  }
+
+  async function checkNoCycle(slug: string, definition: FlowDefinition): Promise<void> {
+    const seen = new Set<string>()
+    const walk = async (of: FlowDefinition, path: string[]): Promise<void> => {
+      for (const child of childrenOf(of)) {
+        const next = [...path, child.slug]
+        if (child.slug === slug) {
+          throw new AppError(
+            'flow_cycle',
+            `Releasing '${slug}' would make a cycle of child flows: ${next.join(' → ')}.`,
+            {
+              status: 422,
+              hint: 'A flow may not start itself, directly or through its children; remove one of the flow steps.',
+              details: { cycle: next },
+            },
+          )
+        }
+        const key = `${child.slug}@${child.version}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        const target = await flows.get(child.slug)
+        if (!target) continue
+        const revision =
+          child.version === 'draft'
+            ? await flows.revisionByNumber(child.slug, target.draftRevision)
+            : await flows.revisionByVersion(
+                child.slug,
+                child.version === 'live' ? (target.liveVersion ?? -1) : child.version,
+              )
+        if (revision) await walk(revision.definition as FlowDefinition, next)
+      }
+    }
+    await walk(definition, [slug])
+  }
+
   return {
     requireFlow,
     resolveRef,
@@ -128,6 +169,11 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
       return { slug: flow.slug, revision: revision.number, created, contentHash: hash }
     },
 
+    /**
+     * Refuses a release whose child flows lead back to it: this draft's `flow` steps, then the revisions they would
+     * start (live, a version, or the draft), and theirs. A cycle hidden behind something else is caught at run time
+     * by the depth limit.
+     */
     async release(slug: string, options: ReleaseOptions = {}): Promise<RevisionRecord> {
       const flow = await requireFlow(slug)
       const draft = await resolveRef(slug, 'draft')
@@ -141,6 +187,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
       const result = validateFlowSource(draft.source, `${slug}@r${draft.number}`, { maxSteps: deps.maxFlowSteps })
       if (!result.ok) throw invalidFlow(result.problems)
       await checkRequirements(result.flow)
+      await checkNoCycle(slug, result.flow)
       const released = await flows.release(
         slug,
         draft.number,

@@ -11,7 +11,7 @@ import type { RunRecord, Transition } from './run-ports.ts'
 import { buildScope, latestOutputs } from './scope.ts'
 import type { StepOutcome } from './step-runner.ts'
 import { endRun, errorInfo, finishStep, routeFailure } from './transitions.ts'
-import { openWait } from './wait-open.ts'
+import { openWait, wakeOthers } from './wait-open.ts'
 
 const truthy = (value: unknown): boolean =>
   !(
@@ -87,7 +87,7 @@ export async function namingStep<T>(step: CompiledStep, work: Promise<T>): Promi
 const EVENTS_PER_STEP_BOUND = 16
 
 /** Kinds whose runner parks the run on a wait with its own `timeout`. */
-const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job'])
+const PARKING_KINDS = new Set(['wait', 'approval', 'input', 'job', 'flow'])
 
 export function createInterpreter(deps: EngineDeps) {
   const { store, clock, logger } = deps
@@ -102,6 +102,7 @@ export function createInterpreter(deps: EngineDeps) {
       logger.warn({ run: t.runId, conflict: result.conflict }, 'lost the lease; leaving the run to its new owner')
     if (result.ok) deps.onRunChange?.(t.runId)
     if (result.promoted) deps.onRunChange?.(result.promoted)
+    if (result.ok) wakeOthers(deps, result)
     return result
   }
 
@@ -284,6 +285,8 @@ export function createInterpreter(deps: EngineDeps) {
           route: 'next',
           events: outcome === 'skipped' ? [] : outcome.events,
         })
+        if (outcome !== 'skipped' && outcome.type === 'done' && outcome.createRun)
+          transition.createRun = outcome.createRun
         if (outcome !== 'skipped' && outcome.type === 'effect') {
           transition.effect = outcome.effect
           transition.effectIsOutput = true
