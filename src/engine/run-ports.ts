@@ -270,6 +270,15 @@ export interface TxView {
   ): Promise<{ summary: VoteSummary; voted: boolean }>
 }
 
+export interface UsageRow {
+  flow: string
+  kind: string
+  executions: number
+  promptTokens: number
+  completionTokens: number
+  totalTokens: number
+}
+
 export interface RunStore {
   /**
    * Runs `decide` inside one write transaction and applies the transition it returns (if any), atomically.
@@ -314,5 +323,6 @@ export interface RunStore {
   claimDueTimers(owner: string, now: number, claimMs: number, limit: number): Promise<TimerRecord[]>
   /** Marks a claimed timer done without other changes (its target no longer needs it). */
   finishTimer(id: number, at: number): Promise<void>
-  usage(fromMs: number, toMs: number): Promise<{ flow: string; kind: string; executions: number }[]>
+  /** Billed executions and the tokens they used, per flow and step kind, started in [fromMs, toMs). */
+  usage(fromMs: number, toMs: number): Promise<UsageRow[]>
 }

@@ -12,6 +12,7 @@ import { checkRetryFrom, latestAllowed, type RetryHistory } from './retry-gate.t
 import type { NewEvent, NewRun, RunRecord, Transition, TriggerClaim } from './run-ports.ts'
 import { createSettle } from './settle.ts'
 import { endRun } from './transitions.ts'
+import { usageReport } from './usage.ts'
 
 export interface StartInput {
   slug: string
@@ -430,16 +431,7 @@ export function createRuns(
         throw new AppError('invalid_month', `'${month}' is not a month.`, { hint: 'Use YYYY-MM, e.g. 2026-11.' })
       const from = Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)
       const to = Date.UTC(Number(match[1]), Number(match[2]), 1)
-      const rows = await store.usage(from, to)
-      const byFlow = new Map<string, { flow: string; executions: number; by_kind: Record<string, number> }>()
-      for (const row of rows) {
-        const entry = byFlow.get(row.flow) ?? { flow: row.flow, executions: 0, by_kind: {} }
-        entry.executions += Number(row.executions)
-        entry.by_kind[row.kind] = Number(row.executions)
-        byFlow.set(row.flow, entry)
-      }
-      const flowsUsage = [...byFlow.values()].sort((a, b) => a.flow.localeCompare(b.flow))
-      return { month, flows: flowsUsage, total: flowsUsage.reduce((n, f) => n + f.executions, 0) }
+      return usageReport(month, await store.usage(from, to))
     },
 
     /** Resolves when the run ends or parks (or only ends, with `until: 'ended'`), or when the timeout passes. */

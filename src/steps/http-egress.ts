@@ -1,6 +1,7 @@
-// Where an http step's bytes may go: a connection's URL and redirects stay on its origin, and a body is read to a limit.
+// Where an http or llm step's bytes may go: a connection's URL and redirects stay on its origin, a body is read to a
+// limit, and a Retry-After is read the same way for both.
 import { readUpTo } from '../core/read-capped.ts'
-import { TerminalError } from '../errors.ts'
+import { RetryableError, TerminalError } from '../errors.ts'
 
 /** Redirects one request may follow before the step fails with `too_many_redirects`. */
 export const MAX_REDIRECTS = 5
@@ -120,4 +121,57 @@ export async function readLimited(
     throw tooLarge(limit, request)
   }
   return body
+}
+
+async function send(request: OutgoingRequest, signal: AbortSignal, stepSignal: AbortSignal): Promise<Response> {
+  try {
+    const { url, method, headers, body } = request
+    // Redirects are followed by hand (redirectFrom), so each hop's destination is checked before it gets a byte.
+    return await fetch(url, { method, headers, body, signal, redirect: 'manual' })
+  } catch (error) {
+    if (stepSignal.aborted) throw error
+    const cause =
+      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)
+    throw new RetryableError('http_unreachable', `${request.method} ${request.url.origin} failed: ${cause}`)
+  }
+}
+
+/**
+ * Sends the request and follows up to MAX_REDIRECTS redirects; `lockedOrigin` keeps every hop on one origin. A
+ * network failure is retryable (`http_unreachable`), unless the step itself was aborted (its timeout).
+ */
+export async function exchange(
+  first: OutgoingRequest,
+  lockedOrigin: string | undefined,
+  signal: AbortSignal,
+  stepSignal: AbortSignal,
+): Promise<{ response: Response; request: OutgoingRequest }> {
+  let request = first
+  for (let hop = 0; ; hop++) {
+    const response = await send(request, signal, stepSignal)
+    const next = redirectFrom(response, request, lockedOrigin)
+    if (next === undefined) return { response, request }
+    await response.body?.cancel().catch(() => undefined)
+    if (hop === MAX_REDIRECTS) {
+      throw new TerminalError(
+        'too_many_redirects',
+        `${first.method} ${first.url.pathname} redirected more than ${MAX_REDIRECTS} times.`,
+      )
+    }
+    request = next
+  }
+}
+
+/**
+ * How long a 429 or 503 asks us to wait, in ms, or undefined when it does not say: `retry-after-ms` (OpenAI's), then
+ * `Retry-After` as seconds or as an HTTP date. Capped at `capMs`, so a server cannot park a step for a day.
+ */
+export function retryAfterMs(headers: Headers, now: number, capMs: number): number | undefined {
+  const ms = Number(headers.get('retry-after-ms') ?? Number.NaN)
+  const raw = headers.get('retry-after')?.trim() ?? ''
+  let wait: number | undefined
+  if (Number.isFinite(ms) && ms > 0) wait = ms
+  else if (/^\d+(\.\d+)?$/.test(raw)) wait = Number(raw) * 1000
+  else if (raw !== '' && Number.isFinite(Date.parse(raw))) wait = Date.parse(raw) - now
+  return wait === undefined || wait <= 0 ? undefined : Math.min(Math.ceil(wait), capMs)
 }

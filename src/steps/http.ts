@@ -2,7 +2,7 @@
 import { toOptionalText, toText } from '../core/flow/index.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
 import { RetryableError, TerminalError } from '../errors.ts'
-import { connectionUrl, MAX_REDIRECTS, type OutgoingRequest, readLimited, redirectFrom } from './http-egress.ts'
+import { connectionUrl, exchange, readLimited } from './http-egress.ts'
 
 export interface HttpConnection {
   baseUrl: string
@@ -77,42 +77,6 @@ function decodeBody(bytes: Buffer, response: Response): unknown {
 function expectedStatus(expect: unknown, status: number): boolean {
   if (expect === undefined) return status >= 200 && status < 300
   return Array.isArray(expect) ? expect.includes(status) : expect === status
-}
-
-async function send(request: OutgoingRequest, signal: AbortSignal, stepSignal: AbortSignal): Promise<Response> {
-  try {
-    const { url, method, headers, body } = request
-    // Redirects are followed by hand (redirectFrom), so each hop's destination is checked before it gets a byte.
-    return await fetch(url, { method, headers, body, signal, redirect: 'manual' })
-  } catch (error) {
-    if (stepSignal.aborted) throw error
-    const cause =
-      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)
-    throw new RetryableError('http_unreachable', `${request.method} ${request.url.origin} failed: ${cause}`)
-  }
-}
-
-/** Sends the request and follows up to MAX_REDIRECTS redirects; `lockedOrigin` keeps every hop on one origin. */
-async function exchange(
-  first: OutgoingRequest,
-  lockedOrigin: string | undefined,
-  signal: AbortSignal,
-  stepSignal: AbortSignal,
-): Promise<{ response: Response; request: OutgoingRequest }> {
-  let request = first
-  for (let hop = 0; ; hop++) {
-    const response = await send(request, signal, stepSignal)
-    const next = redirectFrom(response, request, lockedOrigin)
-    if (next === undefined) return { response, request }
-    await response.body?.cancel().catch(() => undefined)
-    if (hop === MAX_REDIRECTS) {
-      throw new TerminalError(
-        'too_many_redirects',
-        `${first.method} ${first.url.pathname} redirected more than ${MAX_REDIRECTS} times.`,
-      )
-    }
-    request = next
-  }
 }
 
 export function createHttpRunner(deps: HttpRunnerDeps): StepRunner {

@@ -5,6 +5,7 @@ import { createHttpRunner, type HttpRunnerDeps } from './http.ts'
 import { inputRunner } from './input.ts'
 import { jobRunner } from './job.ts'
 import { createKvRunner } from './kv.ts'
+import { createLlmRunner } from './llm.ts'
 import { notifyRunner } from './notify.ts'
 import { sleepRunner } from './sleep.ts'
 import { createSshRunner, type SshRunnerDeps } from './ssh.ts'
@@ -28,6 +29,7 @@ export function createRunners(deps: RunnerDeps): Map<string, StepRunner> {
     approvalRunner,
     inputRunner,
     jobRunner,
+    createLlmRunner(deps),
   ]
   return new Map(runners.map((r) => [r.kind, r]))
 }

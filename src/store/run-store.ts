@@ -18,6 +18,7 @@ import type {
   VoteRecord,
   WaitRecord,
 } from '../engine/run-ports.ts'
+import { NO_TOKENS, tokensOf } from '../engine/usage.ts'
 import type { Database, Tx } from './database.ts'
 import { billedExecutions, runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
@@ -391,16 +392,34 @@ async function applyTransition(
   const billed = [
     ...(t.stepRun ? [t.stepRun, ...(t.moreStepRuns ?? [])] : [])
       .filter((r) => r.billable)
-      .map((r) => ({ stepId: r.stepId, visit: r.visit, attempt: r.attempt, kind: r.kind, at: r.startedAt })),
-    ...(t.billAttempts ?? []),
+      .map((r) => ({
+        stepId: r.stepId,
+        visit: r.visit,
+        attempt: r.attempt,
+        kind: r.kind,
+        at: r.startedAt,
+        ...tokensOf(r.kind, r.output, r.error),
+      })),
+    // A failed attempt that is retried carries no completion (only 429, 5xx and network failures are retried).
+    ...(t.billAttempts ?? []).map((b) => ({ ...b, ...NO_TOKENS })),
   ]
   if (billed.length > 0) {
     // A step result written again (the same visit and attempt) is still one execution.
     await sql.run(
-      `INSERT INTO billed_executions (run_id, step_id, visit, attempt, kind, at) VALUES ${billed
-        .map(() => '(?, ?, ?, ?, ?, ?)')
+      `INSERT INTO billed_executions (run_id, step_id, visit, attempt, kind, at, prompt_tokens, completion_tokens, total_tokens) VALUES ${billed
+        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .join(', ')} ON CONFLICT DO NOTHING`,
-      billed.flatMap((b) => [t.runId, b.stepId, b.visit, b.attempt, b.kind, b.at]),
+      billed.flatMap((b) => [
+        t.runId,
+        b.stepId,
+        b.visit,
+        b.attempt,
+        b.kind,
+        b.at,
+        b.promptTokens,
+        b.completionTokens,
+        b.totalTokens,
+      ]),
     )
   }
   const chain = await insertEvents(sql, key, t.runId, t.at, head, t.events ?? [])
@@ -723,7 +742,14 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
 
     usage: async (fromMs, toMs) =>
       db
-        .select({ flow: runs.flowSlug, kind: billedExecutions.kind, executions: sql<number>`count(*)` })
+        .select({
+          flow: runs.flowSlug,
+          kind: billedExecutions.kind,
+          executions: sql<number>`count(*)`,
+          promptTokens: sql<number>`sum(${billedExecutions.promptTokens})`,
+          completionTokens: sql<number>`sum(${billedExecutions.completionTokens})`,
+          totalTokens: sql<number>`sum(${billedExecutions.totalTokens})`,
+        })
         .from(billedExecutions)
         .innerJoin(runs, eq(runs.id, billedExecutions.runId))
         .where(and(gte(billedExecutions.at, fromMs), lt(billedExecutions.at, toMs)))

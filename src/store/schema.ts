@@ -108,7 +108,8 @@ export const stepRuns = sqliteTable(
 
 /**
  * What `greenlight usage` counts: one row per billable execution, an attempt of a step (each retry is one) or a job
- * however it ended; written in the transaction that records it, keyed so a repeated write counts once.
+ * however it ended; written in the transaction that records it, keyed so a repeated write counts once. An llm
+ * step's row holds the tokens it used (engine/usage.ts); every other row holds zeros.
  */
 export const billedExecutions = sqliteTable(
   'billed_executions',
@@ -119,6 +120,9 @@ export const billedExecutions = sqliteTable(
     attempt: integer('attempt').notNull(),
     kind: text('kind').notNull(),
     at: integer('at').notNull(),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.runId, t.stepId, t.visit, t.attempt] }), index('billed_executions_at').on(t.at)],
 )

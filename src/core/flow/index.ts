@@ -32,6 +32,7 @@ export {
   type InputStep,
 } from './human-steps-model.ts'
 export { FLOW_SCHEMA_ID, flowJsonSchema, flowSchemaFileText } from './json-schema.ts'
+export { LLM_ROLES, type LlmStep } from './llm-model.ts'
 export {
   type FlowDefinition,
   type FlowInputDefinition,

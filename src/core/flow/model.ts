@@ -4,6 +4,7 @@ import { type FlowStep, flowStep } from './child-flow-model.ts'
 import { parseDuration } from './duration.ts'
 import type { ApprovalStep, InputStep } from './human-steps-model.ts'
 import { approvalStep, inputStep } from './human-steps-model.ts'
+import { type LlmStep, llmStep } from './llm-model.ts'
 import {
   duration,
   help,
@@ -40,6 +41,7 @@ export const STEP_KINDS = [
   'kv',
   'transform',
   'job',
+  'llm',
   'flow',
 ] as const
 export type StepKind = (typeof STEP_KINDS)[number]
@@ -55,6 +57,7 @@ const stepKindSchemas = {
   kv: kvStep,
   transform: transformStep,
   job: jobStep,
+  llm: llmStep,
   flow: flowStep,
 } as const
 
@@ -70,6 +73,7 @@ const KIND_HELP: Record<StepKind, string> = {
   kv: 'Durable key-value store. Output: { key, value, existed }.',
   transform: 'Compute a value with JSONata (pure). Output: the value.',
   job: 'Hand work to a pull-based worker and park until it reports. Output: the job result.',
+  llm: 'Ask an OpenAI-compatible chat API for a completion. Output: { text, json, model, finish_reason, usage }.',
   flow: 'Run another flow as a child and wait for it. Output: { run, status, output, error }.',
 }
 
@@ -279,6 +283,7 @@ interface StepKindDefinitions {
   kv: KvStep
   transform: TransformStep
   job: JobStep
+  llm: LlmStep
   flow: FlowStep
 }
 

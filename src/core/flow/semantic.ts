@@ -1,4 +1,5 @@
 // Cross-field checks a schema cannot express: unique ids, goto targets, templates, connections, trigger inputs.
+import { checkLlmSchema } from './llm-model.ts'
 import { STEP_KINDS, type StepKind } from './model.ts'
 import { didYouMean } from './suggest.ts'
 import {
@@ -26,6 +27,7 @@ export function checkSemantics(data: Record<string, unknown>): CheckOutput {
     checkStepTemplates(step, path, facts, out)
     checkStepTimeouts(step, path, out)
     checkHttpBody(step, path, out)
+    checkLlmSchema(step, path, out)
   })
   checkConnections(data, steps, out)
   checkFlowTemplates(data, facts, out)
@@ -113,9 +115,12 @@ function checkKindTemplates(
     const at = [...path, key]
     if (kind === 'input' && key === 'fields' && Array.isArray(value)) checkInputFields(value, at, facts, out)
     else if (TEMPLATED_FIELDS[kind].includes(key)) checkTemplatesIn(value, at, 'step', facts, out)
-    else if (!(kind === 'wait' && key === 'schema')) warnLiteralTemplates(value, at, out) // JSON Schema text is data
+    else if (!JSON_SCHEMA_FIELDS.has(`${kind}.${key}`)) warnLiteralTemplates(value, at, out)
   }
 }
+
+/** JSON Schemas are data: text in them that looks like a template is kept as written, without a warning. */
+const JSON_SCHEMA_FIELDS = new Set(['wait.schema', 'llm.json_schema'])
 
 function checkInputFields(fields: unknown[], path: Path, facts: FlowFacts, out: CheckOutput): void {
   fields.forEach((field, index) => {
@@ -167,7 +172,7 @@ function checkConnections(data: Record<string, unknown>, steps: unknown[], out: 
   const requires = isRecord(data.requires) && Array.isArray(data.requires.connections) ? data.requires.connections : []
   steps.forEach((step, index) => {
     if (!isRecord(step)) return
-    for (const kind of ['http', 'ssh'] as const) {
+    for (const kind of ['http', 'ssh', 'llm'] as const) {
       const body = step[kind]
       if (!isRecord(body) || typeof body.connection !== 'string' || requires.includes(body.connection)) continue
       out.warnings.push({

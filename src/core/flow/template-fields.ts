@@ -14,6 +14,7 @@ export const TEMPLATED_FIELDS: Record<StepKind, readonly string[]> = {
   kv: ['key', 'value'],
   transform: [],
   job: ['payload'],
+  llm: ['model', 'system', 'prompt', 'messages'],
   flow: ['inputs'],
 }
 

@@ -1,0 +1,3 @@
+ALTER TABLE `billed_executions` ADD `prompt_tokens` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `billed_executions` ADD `completion_tokens` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `billed_executions` ADD `total_tokens` integer DEFAULT 0 NOT NULL;
