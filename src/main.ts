@@ -123,6 +123,7 @@ export async function startServer(
       connection: (name) => connectionService.http(name),
       maxResponseBytes: config.maxBodyBytes,
       sshConnection: (name) => connectionService.ssh(name),
+      databaseConnection: (name) => connectionService.database(name),
       kv: kvEffect,
     }),
     clock,

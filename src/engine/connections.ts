@@ -1,4 +1,4 @@
-// Named connections (ssh, http): validated configuration that names secrets, and their resolution for steps.
+// Named connections (ssh, http, database): validated configuration that names secrets, and their resolution for steps.
 import { z } from 'zod'
 import type { Redactor } from '../core/redact.ts'
 import { AppError, notFound } from '../errors.ts'
@@ -75,8 +75,61 @@ export const httpConfig = z
   })
   .strict()
 
+/** The database engines a `database` connection reaches, by URL scheme. */
+export type DatabaseEngine = 'postgres' | 'libsql'
+
+export function databaseEngine(url: string): DatabaseEngine | undefined {
+  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres'
+  if (/^(libsql:\/\/|file:)/i.test(url)) return 'libsql'
+  return undefined
+}
+
+/** Query parameters that carry a credential in one driver or the other; like a password in the URL, refused. */
+const CREDENTIAL_PARAMS = new Set(['password', 'authtoken', 'auth_token', 'sslpassword'])
+
+export const databaseConfig = z
+  .object({
+    url: z
+      .string()
+      .min(1)
+      .max(2000)
+      .refine((u) => databaseEngine(u) !== undefined, 'a postgres://, postgresql://, libsql:// or file: URL'),
+    password_secret: SECRET_NAME.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const engine = databaseEngine(c.url)
+    if (engine === undefined) return
+    let url: URL | undefined
+    try {
+      url = new URL(c.url)
+    } catch {
+      if (engine === 'postgres') ctx.addIssue({ code: 'custom', path: ['url'], message: 'not a valid URL' })
+    }
+    // The configuration is shown to every admin and stored in clear: credentials live in secrets only.
+    const credential =
+      (url?.password ?? '') !== '' ||
+      [...(url?.searchParams.keys() ?? [])].some((k) => CREDENTIAL_PARAMS.has(k.toLowerCase()))
+    if (credential) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          'the URL holds a password; store it as a secret and name it with password_secret (--password-secret) instead',
+      })
+    }
+    if (c.url.toLowerCase().startsWith('file:') && c.password_secret !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_secret'],
+        message: 'a file: database has no password; remove password_secret',
+      })
+    }
+  })
+
 export type SshConfig = z.infer<typeof sshConfig>
 export type HttpConfig = z.infer<typeof httpConfig>
+export type DatabaseConfig = z.infer<typeof databaseConfig>
 
 export interface ResolvedSsh {
   name: string
@@ -89,6 +142,14 @@ export interface ResolvedSsh {
   hostKey: string | null
 }
 
+export interface ResolvedDatabase {
+  name: string
+  engine: DatabaseEngine
+  url: string
+  /** Postgres: the role's password; libsql://: the auth token. */
+  password?: string
+}
+
 export interface ResolvedHttp {
   baseUrl: string
   headers: Record<string, string>
@@ -97,7 +158,7 @@ export interface ResolvedHttp {
 function invalid(error: z.ZodError, type: string): AppError {
   const problems = error.issues.map((i) => `${i.path.join('.') || type}: ${i.message}`)
   return new AppError('invalid_connection', `The ${type} connection is not valid: ${problems.join('; ')}.`, {
-    hint: 'See docs/agents.md for the fields of ssh and http connections.',
+    hint: 'See docs/agents.md for the fields of ssh, http and database connections.',
     details: { problems: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
   })
 }
@@ -107,9 +168,18 @@ export function secretNames(type: string, config: unknown): string[] {
     const c = config as SshConfig
     return [c.private_key_secret, c.passphrase_secret, c.password_secret].filter((s): s is string => !!s)
   }
+  if (type === 'database') {
+    const c = config as DatabaseConfig
+    return c.password_secret ? [c.password_secret] : []
+  }
   const c = config as HttpConfig
   return c.auth ? [c.auth.secret] : []
 }
+
+const CONFIG_SCHEMAS = { ssh: sshConfig, http: httpConfig, database: databaseConfig } as const
+type ConnectionType = keyof typeof CONFIG_SCHEMAS
+const isConnectionType = (type: unknown): type is ConnectionType =>
+  typeof type === 'string' && Object.hasOwn(CONFIG_SCHEMAS, type)
 
 export function createConnections(deps: {
   repository: ConnectionRepository
@@ -125,7 +195,7 @@ export function createConnections(deps: {
     return value
   }
 
-  async function require(name: string, type: 'ssh' | 'http'): Promise<ConnectionRecord> {
+  async function require(name: string, type: ConnectionType): Promise<ConnectionRecord> {
     const row = await repository.get(name)
     if (row?.type !== type) {
       throw notFound('connection_not_found', `No ${type} connection named '${name}'.`, {
@@ -145,10 +215,13 @@ export function createConnections(deps: {
       if (typeof input !== 'object' || input === null || Array.isArray(input))
         throw new AppError('invalid_body', 'The connection must be a JSON object with a type.')
       const { type, ...rest } = input as Record<string, unknown>
-      if (type !== 'ssh' && type !== 'http') {
-        throw new AppError('invalid_connection', `The connection type must be 'ssh' or 'http', not '${String(type)}'.`)
+      if (!isConnectionType(type)) {
+        throw new AppError(
+          'invalid_connection',
+          `The connection type must be 'ssh', 'http' or 'database', not '${String(type)}'.`,
+        )
       }
-      const parsed = (type === 'ssh' ? sshConfig : httpConfig).safeParse(rest)
+      const parsed = CONFIG_SCHEMAS[type].safeParse(rest)
       if (!parsed.success) throw invalid(parsed.error, type)
       const known = new Set((await secrets.list()).map((s) => s.name))
       const missing = secretNames(type, parsed.data).filter((s) => !known.has(s))
@@ -201,6 +274,18 @@ export function createConnections(deps: {
         headers.authorization = `Basic ${encoded}`
       }
       return { baseUrl: c.base_url, headers }
+    },
+
+    /** The database URL and its password (decrypted, and remembered by the redactor). */
+    async database(name: string): Promise<ResolvedDatabase> {
+      const c = (await require(name, 'database')).config as DatabaseConfig
+      const engine = databaseEngine(c.url) ?? 'postgres'
+      return {
+        name,
+        engine,
+        url: c.url,
+        ...(c.password_secret ? { password: await reveal(c.password_secret) } : {}),
+      }
     },
 
     async ssh(name: string): Promise<ResolvedSsh> {

@@ -1,6 +1,7 @@
 // The step runners this server has, by kind.
 import type { KvEffect, StepRunner } from '../engine/step-runner.ts'
 import { approvalRunner } from './approval.ts'
+import { createDbRunner, type DbRunnerDeps } from './db.ts'
 import { createHttpRunner, type HttpRunnerDeps } from './http.ts'
 import { inputRunner } from './input.ts'
 import { jobRunner } from './job.ts'
@@ -12,7 +13,7 @@ import { createSshRunner, type SshRunnerDeps } from './ssh.ts'
 import { transformRunner } from './transform.ts'
 import { waitRunner } from './wait.ts'
 
-export interface RunnerDeps extends HttpRunnerDeps, SshRunnerDeps {
+export interface RunnerDeps extends HttpRunnerDeps, SshRunnerDeps, DbRunnerDeps {
   /** Applies a kv step's operation inside its commit transaction (the store's, wired in main.ts). */
   kv: KvEffect
 }
@@ -25,6 +26,7 @@ export function createRunners(deps: RunnerDeps): Map<string, StepRunner> {
     notifyRunner,
     sleepRunner,
     createKvRunner(deps.kv),
+    createDbRunner(deps),
     waitRunner,
     approvalRunner,
     inputRunner,

@@ -1,4 +1,5 @@
 // Public API of the flow model: types, validation, expressions, durations and the published JSON Schema.
+export { type DbStep, DEFAULT_MAX_ROWS, MAX_ROWS_LIMIT } from './db-model.ts'
 export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.ts'
 export { DEFAULT_BUDGET, type ExpressionBudget } from './expression-budget.ts'
 export type { ExpressionReference } from './expression-references.ts'

@@ -1,6 +1,7 @@
 // The flow file model (SPEC §2) as zod schemas, the single source of the TypeScript types and the JSON Schema.
 import { z } from 'zod'
 import { type FlowStep, flowStep } from './child-flow-model.ts'
+import { type DbStep, dbStep } from './db-model.ts'
 import { parseDuration } from './duration.ts'
 import type { ApprovalStep, InputStep } from './human-steps-model.ts'
 import { approvalStep, inputStep } from './human-steps-model.ts'
@@ -39,6 +40,7 @@ export const STEP_KINDS = [
   'notify',
   'sleep',
   'kv',
+  'db',
   'transform',
   'job',
   'llm',
@@ -55,6 +57,7 @@ const stepKindSchemas = {
   notify: notifyStep,
   sleep: sleepStep,
   kv: kvStep,
+  db: dbStep,
   transform: transformStep,
   job: jobStep,
   llm: llmStep,
@@ -71,6 +74,7 @@ const KIND_HELP: Record<StepKind, string> = {
   notify: 'Post a Slack message in the run thread, a channel or DMs. Output: { channel, ts }.',
   sleep: 'Pause the run durably. Output: { until }.',
   kv: 'Durable key-value store. Output: { key, value, existed }.',
+  db: 'Run one SQL statement on a database connection. Output: { rows, row_count, columns }.',
   transform: 'Compute a value with JSONata (pure). Output: the value.',
   job: 'Hand work to a pull-based worker and park until it reports. Output: the job result.',
   llm: 'Ask an OpenAI-compatible chat API for a completion. Output: { text, json, model, finish_reason, usage }.',
@@ -281,6 +285,7 @@ interface StepKindDefinitions {
   notify: NotifyStep
   sleep: SleepStep
   kv: KvStep
+  db: DbStep
   transform: TransformStep
   job: JobStep
   llm: LlmStep

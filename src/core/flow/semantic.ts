@@ -1,4 +1,5 @@
 // Cross-field checks a schema cannot express: unique ids, goto targets, templates, connections, trigger inputs.
+import { checkDbSql } from './db-model.ts'
 import { checkLlmSchema } from './llm-model.ts'
 import { STEP_KINDS, type StepKind } from './model.ts'
 import { didYouMean } from './suggest.ts'
@@ -27,6 +28,7 @@ export function checkSemantics(data: Record<string, unknown>): CheckOutput {
     checkStepTemplates(step, path, facts, out)
     checkStepTimeouts(step, path, out)
     checkHttpBody(step, path, out)
+    checkDbSql(step, path, out)
     checkLlmSchema(step, path, out)
   })
   checkConnections(data, steps, out)
@@ -115,6 +117,8 @@ function checkKindTemplates(
     const at = [...path, key]
     if (kind === 'input' && key === 'fields' && Array.isArray(value)) checkInputFields(value, at, facts, out)
     else if (TEMPLATED_FIELDS[kind].includes(key)) checkTemplatesIn(value, at, 'step', facts, out)
+    else if (kind === 'db' && key === 'sql')
+      continue // a template there is an error (checkDbSql)
     else if (!JSON_SCHEMA_FIELDS.has(`${kind}.${key}`)) warnLiteralTemplates(value, at, out)
   }
 }
@@ -172,7 +176,7 @@ function checkConnections(data: Record<string, unknown>, steps: unknown[], out: 
   const requires = isRecord(data.requires) && Array.isArray(data.requires.connections) ? data.requires.connections : []
   steps.forEach((step, index) => {
     if (!isRecord(step)) return
-    for (const kind of ['http', 'ssh', 'llm'] as const) {
+    for (const kind of ['http', 'ssh', 'llm', 'db'] as const) {
       const body = step[kind]
       if (!isRecord(body) || typeof body.connection !== 'string' || requires.includes(body.connection)) continue
       out.warnings.push({

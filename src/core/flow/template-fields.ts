@@ -12,6 +12,7 @@ export const TEMPLATED_FIELDS: Record<StepKind, readonly string[]> = {
   notify: ['text', 'blocks', 'channel', 'dm'],
   sleep: ['until'],
   kv: ['key', 'value'],
+  db: ['params'],
   transform: [],
   job: ['payload'],
   llm: ['model', 'system', 'prompt', 'messages'],
