@@ -241,6 +241,19 @@ describe('the llm step', () => {
     expect(chats()).toEqual([])
   })
 
+  it("keeps to the connection's origin: a redirect elsewhere fails the step and the other host gets nothing", async () => {
+    const elsewhere = await startFakeOpenAI({ apiKey: API_KEY })
+    try {
+      fake.reply({ raw: '', status: 307, headers: { location: `${elsewhere.url}/chat/completions` } })
+      const done = await run('llm_plain', { topic: 'redirects' })
+      expect([done.status, done.error.code]).toEqual(['failed', 'connection_origin_mismatch'])
+      expect(chats().map((r) => r.status)).toEqual([307])
+      expect(elsewhere.requests).toEqual([])
+    } finally {
+      await elsewhere.close()
+    }
+  })
+
   it('counts the tokens of every llm execution per flow in usage, beside the executions', async () => {
     fake.reply(
       { status: 429, retryAfter: '0' },

@@ -14,7 +14,7 @@ export interface ApiError {
  * - `{ content }` or `{ json }` (content = JSON.stringify(json)): a completion; `finish_reason` (default `stop`),
  *   `model` (default the requested one), `usage` (default: about 4 characters a token) and `refusal` may be set;
  * - `{ status, error?, retryAfter?, headers? }`: an error answer, OpenAI-shaped, with `Retry-After` when given;
- * - `{ raw, status?, contentType? }`: these exact bytes (a proxy's HTML page, a truncated body).
+ * - `{ raw, status?, contentType?, headers? }`: these exact bytes (a proxy's HTML page, a redirect, a cut body).
  */
 export type Reply =
   | {
@@ -26,7 +26,7 @@ export type Reply =
       usage?: Partial<Usage>
     }
   | { status: number; error?: Partial<ApiError>; retryAfter?: number | string; headers?: Record<string, string> }
-  | { raw: string; status?: number; contentType?: string }
+  | { raw: string; status?: number; contentType?: string; headers?: Record<string, string> }
 
 export interface Usage {
   prompt_tokens: number
@@ -200,7 +200,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     }
     const reply = queue.shift() ?? handler(body, record)
     if ('raw' in reply) {
-      res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'text/html' })
+      res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'text/html', ...reply.headers })
       res.end(reply.raw)
       return reply.status ?? 200
     }
