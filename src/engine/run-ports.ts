@@ -46,6 +46,8 @@ export interface RunErrorInfo {
   code: string
   message: string
   step?: string
+  /** What to do about it, when the step's error said (an unlisted connection, a missing requirement). */
+  hint?: string
   details?: unknown
 }
 

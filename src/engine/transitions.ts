@@ -185,11 +185,12 @@ function moveOn(
 }
 
 export function errorInfo(error: unknown, step?: string): RunErrorInfo {
-  const e = error as { code?: unknown; message?: unknown; details?: unknown }
+  const e = error as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown }
   return {
     code: typeof e?.code === 'string' ? e.code : 'step_error',
     message: typeof e?.message === 'string' ? e.message : String(error),
     ...(step ? { step } : {}),
+    ...(typeof e?.hint === 'string' && e.hint !== '' ? { hint: e.hint } : {}),
     ...(e?.details && Object.keys(e.details as object).length > 0 ? { details: e.details } : {}),
   }
 }

@@ -113,6 +113,8 @@ steps:
       expect(evil.requests.map((r) => r.headers.authorization)).toEqual([])
       expect(done.run.status).toBe('failed')
       expect(done.run.error).toMatchObject({ code: 'connection_origin_mismatch', step: 'call' })
+      // The step's hint reaches the run's error, so the person reading it learns what to change.
+      expect(done.run.error.hint).toContain('use a path that starts with /')
     })
 
     it('refuses paths that would move the host, port or user info, and sends the rest to the connection', async () => {
