@@ -85,6 +85,9 @@ const VALUES = [
   '{ $ref: "#/nope" }',
   '{ pattern: "(" }',
   '[{ role: user }]',
+  'live',
+  'draft',
+  '{ slug: other, wait: false }',
 ]
 const KEYS = [
   'slug',
@@ -118,6 +121,8 @@ const KEYS = [
   'json_schema',
   'max_tokens',
   'temperature',
+  'flow',
+  'version',
   '<<',
   '__proto__',
   'constructor',
