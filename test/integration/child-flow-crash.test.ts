@@ -10,14 +10,12 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnServe, stopChild } from '../support/cli.ts'
 import type { Json } from '../support/runs.ts'
+import { api } from '../support/server.ts'
 
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: response.status, ...((await response.json()) as Json) }
+/** The API of the server now running (its URL changes with each restart). */
+const call = async (url: string, token: string, method: string, path: string, body?: unknown): Promise<Json> => {
+  const { status, body: json } = await api({ url, token }, method, path, body)
+  return { status, ...json }
 }
 
 describe('a child flow across a crash', () => {
