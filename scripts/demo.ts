@@ -74,7 +74,15 @@ const post = async (url, body) => {
   if (res.status >= 300) throw new Error(url + ' answered ' + res.status + ': ' + (await res.text()))
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-await post(cb + '/heartbeat', { progress: 'Reproduced ' + process.env.REPO + '#' + process.env.ISSUE + ': page 1 skips the first 50 invoices' })
+// The agent may be faster than the run: before its wait step opens, a heartbeat answers 409 not_started. Try again.
+const progress = { progress: 'Reproduced ' + process.env.REPO + '#' + process.env.ISSUE + ': page 1 skips the first 50 invoices' }
+for (let attempt = 1; ; attempt++) {
+  const res = await fetch(cb + '/heartbeat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(progress) })
+  if (res.status < 300) break
+  const answer = await res.text()
+  if (res.status !== 409 || !answer.includes('not_started') || attempt === 50) throw new Error('heartbeat answered ' + res.status + ': ' + answer)
+  await sleep(100)
+}
 await sleep(2000)
 await post(cb, { diff: process.env.DIFF, summary: 'Fix the off-by-one in /invoices paging and reject page < 1; two tests added.', pr: 117 })
 `
