@@ -33,6 +33,7 @@ import { createOutboxStore } from './store/outbox-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore, keyPlainChains } from './store/run-store.ts'
 import { createScheduleStore } from './store/schedule-store.ts'
+import { createSearchIndex } from './store/search-store.ts'
 import { createSecretRepository } from './store/secret-repository.ts'
 import { createTokenRepository } from './store/token-repository.ts'
 
@@ -111,9 +112,11 @@ export async function startServer(
   const connectionService = createConnections({ repository: connections, secrets, clock, redactor })
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
+  const searchIndex = createSearchIndex(database)
   engine = createEngine({
     store: redactingRunStore(createRunStore(database, chainKey), redactor),
     resources: redactingResources(createResourceStore(database, clock.now), redactor),
+    search: searchIndex,
     flowOf: createFlowCache(async (id) => {
       const revision = await flows.revisionById(id)
       if (!revision) throw new Error(`revision ${id} not found`)
@@ -125,6 +128,7 @@ export async function startServer(
       sshConnection: (name) => connectionService.ssh(name),
       databaseConnection: (name) => connectionService.database(name),
       kv: kvEffect,
+      search: searchIndex,
     }),
     clock,
     ids,

@@ -99,6 +99,11 @@ export const COMMANDS: CommandEntry[] = [
     summary: "Write runs' events as a JSON Lines file that verifies offline.",
     load: async () => (await audit()).exportRuns,
   },
+  {
+    name: 'search',
+    summary: 'Full-text search over runs, events, resources and flow sources.',
+    load: async () => (await import('./commands/search.ts')).search,
+  },
   { name: 'usage', summary: 'Billable step executions per flow for a month.', load: async () => (await audit()).usage },
   {
     name: 'secrets set',

@@ -6,6 +6,7 @@ import type { CompiledFlow } from './compiled-flow.ts'
 import type { Clock } from './ports.ts'
 import type { ResourceStore } from './resources.ts'
 import type { RunRecord, RunStore } from './run-ports.ts'
+import type { SearchIndex } from './search.ts'
 import type { StepRunner } from './step-runner.ts'
 
 export interface Directory {
@@ -18,6 +19,8 @@ export interface Directory {
 export interface EngineDeps {
   store: RunStore
   resources: ResourceStore
+  /** The full-text index the store keeps (reads.search). */
+  search: SearchIndex
   flowOf(revisionId: number): Promise<CompiledFlow>
   runners: Map<string, StepRunner>
   clock: Clock

@@ -93,7 +93,7 @@ export function createEngine(
     scheduler,
     schedules,
     changes,
-    reads: createReads(deps.store),
+    reads: createReads(deps.store, deps.search),
     resources: deps.resources,
     flowOf: deps.flowOf,
   }

@@ -1,6 +1,7 @@
 // What transports may read of runs: the engine's one read door. Slack, the HTTP API and the console ask here and
 // never hold the run store, so every write goes through the engine's services.
 import type { RunEventRecord, RunRecord, RunStore, StepRunRecord, VoteRecord, WaitRecord } from './run-ports.ts'
+import { createSearch, type SearchIndex } from './search.ts'
 
 /** A run as `runs show` presents it: the run, its step results, and the wait it is parked on with its votes. */
 export interface RunDetail {
@@ -12,8 +13,11 @@ export interface RunDetail {
   children: RunRecord[]
 }
 
-export function createReads(store: RunStore) {
+export function createReads(store: RunStore, index: SearchIndex) {
+  const { search } = createSearch(index)
   return {
+    /** Full-text search over runs, events, resources and flow sources (`invalid_query` on a bad query). */
+    search,
     run: (id: string) => store.getRun(id),
     events: (runId: string, afterSeq?: number): Promise<RunEventRecord[]> => store.events(runId, afterSeq),
     stepRuns: (runId: string) => store.stepRuns(runId),

@@ -15,6 +15,7 @@ import { flowRoutes } from './api/flows.ts'
 import { jobRoutes } from './api/jobs.ts'
 import { resourceRoutes } from './api/resources.ts'
 import { runRoutes, usageRoutes } from './api/runs.ts'
+import { searchRoutes } from './api/search.ts'
 import { secretRoutes } from './api/secrets.ts'
 import { tokenRoutes, whoamiRoute } from './api/tokens.ts'
 import { waitRoutes } from './api/waits.ts'
@@ -69,6 +70,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/runs', runRoutes(deps.engine))
   api.route('/waits', waitRoutes(deps.engine))
   api.route('/resources', resourceRoutes(deps.engine))
+  api.route('/search', searchRoutes(deps.engine))
   api.route('/usage', usageRoutes(deps.engine))
   api.route('/audit', auditRoutes(deps.engine))
   api.route('/secrets', secretRoutes(deps.secrets))

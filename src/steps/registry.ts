@@ -8,12 +8,13 @@ import { jobRunner } from './job.ts'
 import { createKvRunner } from './kv.ts'
 import { createLlmRunner } from './llm.ts'
 import { notifyRunner } from './notify.ts'
+import { createSearchRunner, type SearchRunnerDeps } from './search.ts'
 import { sleepRunner } from './sleep.ts'
 import { createSshRunner, type SshRunnerDeps } from './ssh.ts'
 import { transformRunner } from './transform.ts'
 import { waitRunner } from './wait.ts'
 
-export interface RunnerDeps extends HttpRunnerDeps, SshRunnerDeps, DbRunnerDeps {
+export interface RunnerDeps extends HttpRunnerDeps, SshRunnerDeps, DbRunnerDeps, SearchRunnerDeps {
   /** Applies a kv step's operation inside its commit transaction (the store's, wired in main.ts). */
   kv: KvEffect
 }
@@ -32,6 +33,7 @@ export function createRunners(deps: RunnerDeps): Map<string, StepRunner> {
     inputRunner,
     jobRunner,
     createLlmRunner(deps),
+    createSearchRunner(deps),
   ]
   return new Map(runners.map((r) => [r.kind, r]))
 }

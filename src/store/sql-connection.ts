@@ -72,21 +72,33 @@ export function openNativeConnection(path: string, timeoutMs: number): SqlConnec
     }
   }
   const args = (values: readonly unknown[] | undefined): unknown[] => (values ?? []) as unknown[]
+  /**
+   * A statement whose step failed keeps that error: the next use of it throws it again whatever the arguments (an
+   * FTS5 syntax error in one search would fail the next valid one). It is dropped from the cache and prepared anew.
+   */
+  const using = <T>(sql: string, raw: boolean, work: (prepared: NativeStatement) => T): Promise<T> =>
+    settle(() => {
+      try {
+        return work(statement(sql, raw))
+      } catch (error) {
+        ;(raw ? arrays : objects).delete(sql)
+        throw error
+      }
+    })
   return {
-    all: (sql, values) => settle(() => statement(sql, false).all(args(values)) as Row[]),
-    get: (sql, values) => settle(() => statement(sql, false).get(args(values)) as Row | undefined),
-    run: (sql, values) => settle(() => ({ changes: statement(sql, false).run(args(values)).changes })),
-    rows: (sql, values) => settle(() => statement(sql, true).all(args(values)) as unknown[][]),
-    row: (sql, values) => settle(() => statement(sql, true).get(args(values)) as unknown[] | undefined),
-    proxy: (sql, params, method) =>
-      settle(() => {
-        if (method === 'run') {
-          statement(sql, false).run(params)
+    all: (sql, values) => using(sql, false, (s) => s.all(args(values)) as Row[]),
+    get: (sql, values) => using(sql, false, (s) => s.get(args(values)) as Row | undefined),
+    run: (sql, values) => using(sql, false, (s) => ({ changes: s.run(args(values)).changes })),
+    rows: (sql, values) => using(sql, true, (s) => s.all(args(values)) as unknown[][]),
+    row: (sql, values) => using(sql, true, (s) => s.get(args(values)) as unknown[] | undefined),
+    proxy: (sql, params, method) => {
+      if (method === 'run')
+        return using(sql, false, (s) => {
+          s.run(params)
           return { rows: [] }
-        }
-        const prepared = statement(sql, true)
-        return { rows: (method === 'get' ? prepared.get(params) : prepared.all(params)) as unknown[] }
-      }),
+        })
+      return using(sql, true, (s) => ({ rows: (method === 'get' ? s.get(params) : s.all(params)) as unknown[] }))
+    },
     begin: () => settle(() => db.exec('BEGIN IMMEDIATE')),
     commit: () => settle(() => db.exec('COMMIT')),
     rollback: () =>

@@ -88,6 +88,10 @@ const VALUES = [
   'live',
   'draft',
   '{ slug: other, wait: false }',
+  '[runs, flows]',
+  '[everything]',
+  '{ query: "deploy AND (" }',
+  '101',
 ]
 const KEYS = [
   'slug',
@@ -123,6 +127,10 @@ const KEYS = [
   'temperature',
   'flow',
   'version',
+  'search',
+  'query',
+  'in',
+  'limit',
   '<<',
   '__proto__',
   'constructor',

@@ -50,6 +50,7 @@ export {
 } from './model.ts'
 export type { People, Route } from './model-common.ts'
 export { type FlowProblem, formatProblem } from './problem.ts'
+export type { SearchStep } from './search-model.ts'
 export {
   HTTP_METHODS,
   type HttpMethod,

@@ -17,6 +17,7 @@ import {
   stringList,
   template,
 } from './model-common.ts'
+import { type SearchStep, searchStep } from './search-model.ts'
 import type {
   HttpStep,
   JobStep,
@@ -44,6 +45,7 @@ export const STEP_KINDS = [
   'transform',
   'job',
   'llm',
+  'search',
   'flow',
 ] as const
 export type StepKind = (typeof STEP_KINDS)[number]
@@ -61,6 +63,7 @@ const stepKindSchemas = {
   transform: transformStep,
   job: jobStep,
   llm: llmStep,
+  search: searchStep,
   flow: flowStep,
 } as const
 
@@ -78,6 +81,8 @@ const KIND_HELP: Record<StepKind, string> = {
   transform: 'Compute a value with JSONata (pure). Output: the value.',
   job: 'Hand work to a pull-based worker and park until it reports. Output: the job result.',
   llm: 'Ask an OpenAI-compatible chat API for a completion. Output: { text, json, model, finish_reason, usage }.',
+  search:
+    'Full-text search over runs, events, resources and flow sources. Output: { hits: [{ kind, id, run, flow, step, snippet, score }] }.',
   flow: 'Run another flow as a child and wait for it. Output: { run, status, output, error }.',
 }
 
@@ -289,6 +294,7 @@ interface StepKindDefinitions {
   transform: TransformStep
   job: JobStep
   llm: LlmStep
+  search: SearchStep
   flow: FlowStep
 }
 

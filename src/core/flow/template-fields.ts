@@ -16,6 +16,7 @@ export const TEMPLATED_FIELDS: Record<StepKind, readonly string[]> = {
   transform: [],
   job: ['payload'],
   llm: ['model', 'system', 'prompt', 'messages'],
+  search: ['query', 'flow'],
   flow: ['inputs'],
 }
 
