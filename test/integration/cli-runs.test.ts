@@ -333,7 +333,12 @@ describe('runs, waits and approvals through the CLI', () => {
     const sum = usage.json.data.usage.flows.reduce((n: number, f: { executions: number }) => n + f.executions, 0)
     expect(usage.json.data.usage.total).toBe(sum)
     const empty = await ok(['usage', '--month', '2001-01'])
-    expect(empty.json.data.usage).toEqual({ month: '2001-01', flows: [], total: 0 })
+    expect(empty.json.data.usage).toEqual({
+      month: '2001-01',
+      flows: [],
+      total: 0,
+      tokens: { prompt: 0, completion: 0, total: 0 },
+    })
   })
 
   it('reports a tampered event chain as audit_failed', async () => {
