@@ -11,7 +11,7 @@ import type { SqlArg } from './sql-connection.ts'
 
 const SNIPPET_TOKENS = 16
 /** Matches ranked per query, the newest: bounds a query for a word most rows have (see search()). */
-export const RANKED_MATCHES = 5000
+export const RANKED_MATCHES = 2000
 const ALL_KINDS = new Set(Object.values(KINDS_OF_SCOPE).flat())
 
 /** An FTS5 phrase of the words of `text` (`"leaky search"` for leaky_search): quotes doubled, never operators. */
@@ -50,7 +50,7 @@ export function createSearchIndex(database: Database): SearchIndex {
         const from = oldest === undefined ? 0 : Number(oldest[0])
         rows = await sql.rows(
           `SELECT kind, ref, run_id, flow, step, snippet(search_index, 0, '[', ']', '…', ${SNIPPET_TOKENS}), rank
-           FROM search_index WHERE ${where} AND rowid >= ? ORDER BY rank LIMIT ?`,
+           FROM search_index WHERE ${where} AND rowid >= CAST(? AS INTEGER) ORDER BY rank LIMIT ?`,
           [match, ...args, from, query.limit],
         )
       } catch (error) {
