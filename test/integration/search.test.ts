@@ -28,17 +28,27 @@ steps:
     transform: "{{ { 'note': 'flamingo pelican' } }}"
 `
 
+// Over GREENLIGHT_RESOURCE_THRESHOLD (1 KiB here), the output is stored as a JSON resource, masked the same way.
+const BIG = `slug: big_search
+inputs: { token: { type: string, required: true } }
+steps:
+  - id: dump
+    transform: "{{ { 'log': $join([1..200].('okapi line ' & $string($)), ' ') & ' ' & inputs.token } }}"
+`
+
+// limit 3: more hits would make the output pass the 1 KiB resource threshold of this server.
 const FINDER = `slug: finder
 inputs: { q: { type: string, required: true } }
 steps:
   - id: find
-    search: { query: "{{ inputs.q }}", in: [runs], flow: leaky_search, limit: 5 }
+    search: { query: "{{ inputs.q }}", in: [runs], flow: leaky_search, limit: 3 }
 `
 
 describe('search', () => {
   let server: TestServer
   let env: Record<string, string>
   let leakRun: string
+  let bigRun: string
 
   async function start(flow: string, inputs: Record<string, unknown> = {}): Promise<Json> {
     const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs })
@@ -49,7 +59,7 @@ describe('search', () => {
   const search = async (params: string) => api(server, 'GET', `/api/v1/search?${params}`)
 
   beforeAll(async () => {
-    server = await startTestServer()
+    server = await startTestServer({ GREENLIGHT_RESOURCE_THRESHOLD: '1024' })
     env = { GREENLIGHT_URL: server.url, GREENLIGHT_DATA_DIR: server.dataDir }
     const set = await api(server, 'PUT', '/api/v1/secrets/leak', { value: SECRET })
     expect(set.status, JSON.stringify(set.body)).toBeLessThan(300)
@@ -60,6 +70,10 @@ describe('search', () => {
     expect(leaked.run.status).toBe('succeeded')
     leakRun = leaked.run.id
     expect((await start('other_search')).run.status).toBe('succeeded')
+    await pushRelease(server, BIG)
+    const big = await start('big_search', { token: SECRET })
+    expect(big.run.status).toBe('succeeded')
+    bigRun = big.run.id
   }, 60_000)
   afterAll(async () => {
     await server?.close()
@@ -89,6 +103,17 @@ describe('search', () => {
       expect(bytes.includes(Buffer.from(SECRET)), name).toBe(false)
       expect(bytes.includes(Buffer.from(SECRET.toLowerCase())), name).toBe(false)
     }
+  })
+
+  it('finds the text of a resource, masked, under in=resources', async () => {
+    const found = ((await search('q=okapi&in=resources')).body.data as Json).hits as Json[]
+    expect(found.map((h) => [h.kind, h.run, h.flow])).toEqual([['resource', bigRun, 'big_search']])
+    expect(found[0].id).toMatch(/^[0-9a-f]{64}$/)
+    expect(found[0].snippet).toContain('[okapi]')
+    const masked = ((await search('q=okapi+AND+line&in=resources&limit=1')).body.data as Json).hits as Json[]
+    expect(masked).toHaveLength(1)
+    const shown = await api(server, 'GET', `/api/v1/resources/${found[0].id}`)
+    expect(shown.status).toBe(200)
   })
 
   it('filters by flow and by where to look', async () => {
