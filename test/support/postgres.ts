@@ -2,9 +2,9 @@
 // run as a non-root user when the tests run as root (PostgreSQL refuses to run as root).
 import { execFileSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './free-port.ts'
 
 export interface TestPostgres {
   host: string
@@ -36,18 +36,6 @@ export function postgresBinDir(): string | undefined {
   }
   for (const dir of (process.env.PATH ?? '').split(':')) candidates.push(dir)
   return candidates.find((dir) => dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')))
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** The account PostgreSQL runs as: ourselves, or (as root) `postgres` if the package made it, else `nobody`. */
