@@ -492,6 +492,9 @@ function txView(sql: SqlRunner, heads?: Map<string, RunHead>): TxView {
  * changes nothing, and neither does a parent transition that loses a fence: the child's end stands.
  */
 async function endChild(sql: SqlRunner, key: KeyObject, tx: unknown, t: Transition, onRunEnd: RunEndHook) {
+  // Most runs are nobody's child: one indexed column read decides, the whole row is read only for a child.
+  const link = await sql.get('SELECT parent_run_id AS parent FROM runs WHERE id = ?', [t.runId])
+  if (!link?.parent) return []
   const child = await getRun(sql, t.runId)
   if (!child?.parentRunId) return []
   const parent = await onRunEnd(txView(sql), child)
