@@ -19,7 +19,7 @@ function fingerprint() {
     for (const entry of entries) {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      else if (/\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name)) {
         const { mtimeMs, size } = statSync(path)
         hash.update(`${relative(root, path)}:${mtimeMs}:${size}\n`)
       }
