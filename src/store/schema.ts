@@ -344,3 +344,34 @@ export const instances = sqliteTable('instances', {
   heartbeatAt: integer('heartbeat_at').notNull(),
   meta: json('meta'),
 })
+
+/** Who a console sign-in acts as: a Slack user (`/gl console`), or an API token (`greenlight console login`). */
+const consoleIdentity = () => ({
+  actor: text('actor').notNull(),
+  slackUser: text('slack_user'),
+  tokenId: text('token_id'),
+  tokenName: text('token_name'),
+  scopes: json('scopes').notNull(),
+})
+
+/** One-time console sign-in links; only a hash of the link's secret is stored, and a link is used once. */
+export const consoleLinks = sqliteTable('console_links', {
+  secretHash: text('secret_hash').primaryKey(),
+  ...consoleIdentity(),
+  createdAt: createdAt(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at'),
+})
+
+/** Console sessions behind the session cookie; only a hash of the cookie's secret is stored. */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    secretHash: text('secret_hash').primaryKey(),
+    ...consoleIdentity(),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('console_sessions_expiry').on(t.expiresAt)],
+)
