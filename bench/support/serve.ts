@@ -30,9 +30,16 @@ export function serverNodeFlags(): string[] {
   return words.slice(1, words.indexOf('bin/greenlight.mjs')).filter((word) => word.startsWith('--'))
 }
 
-export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'))
-  const secretKey = randomBytes(32)
+/**
+ * `dir` (with `secretKey`) starts the server on a directory an earlier server (or a bench's fill) left, to measure a
+ * database as it has grown; by default a fresh temp directory and key.
+ */
+export async function startBenchServer(
+  env: Record<string, string> = {},
+  options: { dir?: string; secretKey?: Buffer } = {},
+): Promise<BenchServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'greenlight-bench-'))
+  const secretKey = options.secretKey ?? randomBytes(32)
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
   const flags = [...serverNodeFlags(), ...profile]
   const child = spawn(process.execPath, [...flags, join(repoRoot(), 'bin', 'greenlight.mjs'), 'serve'], {
