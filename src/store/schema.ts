@@ -82,6 +82,8 @@ export const runs = sqliteTable(
     index('runs_flow_created').on(t.flowSlug, t.createdAt),
     index('runs_concurrency').on(t.flowSlug, t.concurrencyKey, t.status),
     index('runs_created').on(t.createdAt),
+    // Retention walks ended runs oldest first (engine/retention.ts); unended runs have no ended_at.
+    index('runs_ended').on(t.endedAt),
     // One child per parent step visit: a parent step that runs again after a crash finds its child.
     uniqueIndex('runs_parent_visit').on(t.parentRunId, t.parentStep, t.parentVisit),
   ],
@@ -302,7 +304,7 @@ export const outbox = sqliteTable(
     createdAt: createdAt(),
     sentAt: integer('sent_at'),
   },
-  (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)],
+  (t) => [index('outbox_due').on(t.status, t.nextAttemptAt), index('outbox_run').on(t.runId)],
 )
 
 /** One row per fired schedule tick: the primary key makes a tick fire once across instances. */
@@ -327,7 +329,7 @@ export const webhookDeliveries = sqliteTable(
     runId: text('run_id').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.flowSlug, t.dedupeKey] })],
+  (t) => [primaryKey({ columns: [t.flowSlug, t.dedupeKey] }), index('webhook_deliveries_run').on(t.runId)],
 )
 
 /** Cached Slack directory lookups (user groups, channel members) used for approver eligibility. */
@@ -375,3 +377,34 @@ export const consoleSessions = sqliteTable(
   },
   (t) => [index('console_sessions_expiry').on(t.expiresAt)],
 )
+
+/**
+ * The ledger of pruned runs (engine/retention.ts): what a run was and the head of its event chain, so `audit verify`
+ * tells a pruned run from a deleted (tampered) one, and what the prune removed with it.
+ */
+export const prunedRuns = sqliteTable(
+  'pruned_runs',
+  {
+    runId: text('run_id').primaryKey(),
+    flowSlug: text('flow_slug').notNull(),
+    status: text('status').notNull(),
+    /** The root run it was pruned with (a child goes with its root); null for a root. */
+    rootRunId: text('root_run_id'),
+    runCreatedAt: integer('run_created_at').notNull(),
+    endedAt: integer('ended_at').notNull(),
+    eventCount: integer('event_count').notNull(),
+    lastEventHash: text('last_event_hash').notNull(),
+    /** Rows removed with the run: steps, events, waits, votes, timers, outbox, resources. */
+    counts: json('counts').notNull(),
+    prunedAt: integer('pruned_at').notNull(),
+  },
+  (t) => [index('pruned_runs_at').on(t.prunedAt)],
+)
+
+/** Named leases on work only one instance may do at a time (the prune); a holder that dies lets it expire. */
+export const maintenanceLeases = sqliteTable('maintenance_leases', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  acquiredAt: integer('acquired_at').notNull(),
+})
