@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
 import { canonicalJson } from '../core/hash-chain.ts'
+import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
 import { parkFor } from '../engine/park.ts'
 import { RESOURCE_REF } from '../engine/resources.ts'
 import type { TimerArm } from '../engine/run-ports.ts'
@@ -20,11 +21,28 @@ interface ApprovalConfig {
   on?: Record<string, unknown>
 }
 
+/**
+ * The built-in request flow asks whom each call names: its approvers, quorum, timeout and reminders are the run's
+ * inputs (checked by the request endpoint before the run starts), where every other flow writes them as literals.
+ */
+function requestPolicy(inputs: Record<string, unknown>): Partial<ApprovalConfig> {
+  const { approvers, required, timeout, remind_every } = inputs
+  return {
+    ...(typeof approvers === 'object' && approvers !== null
+      ? { approvers: approvers as ApprovalConfig['approvers'] }
+      : {}),
+    ...(typeof required === 'number' ? { required } : {}),
+    ...(typeof timeout === 'string' ? { timeout } : {}),
+    ...(typeof remind_every === 'string' ? { remind_every } : {}),
+  }
+}
+
 export const approvalRunner: StepRunner = {
   kind: 'approval',
   billable: false,
   async run(ctx) {
-    const c = ctx.config as unknown as ApprovalConfig
+    const configured = ctx.config as unknown as ApprovalConfig
+    const c = ctx.run.flowSlug === REQUEST_FLOW_SLUG ? { ...configured, ...requestPolicy(ctx.run.inputs) } : configured
     // Every diff an approval shows is kept as a resource: the digest then binds the exact bytes people saw.
     let diff: string | null = null
     if (typeof c.diff === 'string' && c.diff !== '') {
