@@ -27,6 +27,37 @@ const escalationLevel = z
   .strict()
   .meta({ description: 'After this long (from when the approval opened), these people may vote too and are pinged.' })
 
+export const EDIT_FIELD_TYPES = ['text', 'textarea'] as const
+export type EditFieldType = (typeof EDIT_FIELD_TYPES)[number]
+/** Fields an approval may offer for editing: each is a form input in Slack, and its value part of the digest. */
+export const MAX_EDIT_FIELDS = 10
+/** Characters an edit field's value may hold, as written, rendered, or edited. */
+export const MAX_EDIT_VALUE_CHARS = 20_000
+
+const editField = z
+  .object({
+    type: z.enum(EDIT_FIELD_TYPES).default('text').meta({ description: 'text: one line; textarea: several.' }),
+    label: z.string().min(1).max(100).optional().meta({ description: 'Shown above the field; default: its name.' }),
+    value: z
+      .string()
+      .max(MAX_EDIT_VALUE_CHARS)
+      .meta({ description: 'The draft approvers may correct (a template), e.g. "{{ steps.draft.output.text }}".' }),
+  })
+  .strict()
+
+const approvalEdit = z
+  .object({
+    fields: z
+      .record(stepId, editField)
+      .meta({ description: 'Editable values by name (output.edited.<name>); names like step ids.' }),
+  })
+  .strict()
+  .meta({
+    description:
+      'Approve with edits: approvers may correct these values before approving; the digest covers them and the ' +
+      'output carries edited.<name>: { value, was_edited }.',
+  })
+
 /** The escalation levels of an approval, a single `{after, to}` being a ladder of one. */
 export function escalationLadder(escalate: ApprovalStep['escalate']): { after: string; to: People }[] {
   return escalate === undefined ? [] : Array.isArray(escalate) ? escalate : [escalate]
@@ -55,6 +86,7 @@ export const approvalStep = z
         description:
           'Add these people as voters and ping them after a delay; a list is a ladder, each level after the last.',
       }),
+    edit: approvalEdit.optional(),
     on: z
       .object(
         Object.fromEntries(APPROVAL_OUTCOMES.map((outcome) => [outcome, route.optional()])) as Record<
@@ -76,6 +108,18 @@ export const approvalStep = z
         path: ['required'],
         message: `required is ${approval.required} but only ${users.length} approver(s) are listed`,
         ...help('invalid_value', `lower required to ${users.length} or add approvers`),
+      })
+    }
+    const editFields = Object.keys(approval.edit?.fields ?? {}).length
+    if (approval.edit !== undefined && (editFields === 0 || editFields > MAX_EDIT_FIELDS)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edit', 'fields'],
+        message:
+          editFields === 0
+            ? 'edit needs at least one field'
+            : `edit has ${editFields} fields; at most ${MAX_EDIT_FIELDS} are allowed`,
+        ...help('invalid_value', editFields === 0 ? 'add a field, e.g. reply: { value: "…" }' : 'remove fields'),
       })
     }
     const timeoutMs = parseDuration(approval.timeout ?? '') ?? Number.POSITIVE_INFINITY

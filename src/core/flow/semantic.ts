@@ -116,6 +116,7 @@ function checkKindTemplates(
   for (const [key, value] of Object.entries(body)) {
     const at = [...path, key]
     if (kind === 'input' && key === 'fields' && Array.isArray(value)) checkInputFields(value, at, facts, out)
+    else if (kind === 'approval' && key === 'edit' && isRecord(value)) checkEditFields(value, at, facts, out)
     else if (TEMPLATED_FIELDS[kind].includes(key)) checkTemplatesIn(value, at, 'step', facts, out)
     else if (kind === 'db' && key === 'sql')
       continue // a template there is an error (checkDbSql)
@@ -135,6 +136,20 @@ function checkInputFields(fields: unknown[], path: Path, facts: FlowFacts, out: 
       else warnLiteralTemplates(value, at, out)
     }
   })
+}
+
+/** An approval's `edit.fields.<name>.value` are templates; the rest of `edit` is written literally. */
+function checkEditFields(edit: Record<string, unknown>, path: Path, facts: FlowFacts, out: CheckOutput): void {
+  const fields = edit.fields
+  if (!isRecord(fields)) return
+  for (const [name, field] of Object.entries(fields)) {
+    if (!isRecord(field)) continue
+    for (const [key, value] of Object.entries(field)) {
+      const at = [...path, 'fields', name, key]
+      if (key === 'value') checkTemplatesIn(value, at, 'step', facts, out)
+      else warnLiteralTemplates(value, at, out)
+    }
+  }
 }
 
 function checkStepTimeouts(step: Record<string, unknown>, path: Path, out: CheckOutput): void {

@@ -26,6 +26,8 @@ export const TEMPLATED_INPUT_FIELD_KEYS: readonly string[] = ['label', 'options'
 /** Whether the string at `path` (from the kind's settings) is a template. */
 export function isTemplatedField(kind: StepKind, path: readonly (string | number)[]): boolean {
   const [key, index, field] = path
+  // An approval's edit fields: only each field's value is a template (`edit.fields.<name>.value`).
+  if (kind === 'approval' && key === 'edit') return index === 'fields' && path[3] === 'value' && path.length === 4
   if (kind === 'input' && key === 'fields')
     return typeof index === 'number' && TEMPLATED_INPUT_FIELD_KEYS.includes(String(field))
   return typeof key === 'string' && TEMPLATED_FIELDS[kind].includes(key)
