@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
 import type { FlowDefinition, FlowProblem } from '../core/flow/index.ts'
 import { validateFlowSource } from '../core/flow/index.ts'
+import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
 import { closest } from '../core/suggest.ts'
 import { AppError, conflict, notFound } from '../errors.ts'
 import type { Clock, ConnectionLookup, FlowRecord, FlowRepository, RevisionRecord } from './ports.ts'
@@ -40,6 +41,15 @@ export function invalidFlow(problems: FlowProblem[], file?: string): AppError {
     status: 422,
     hint: first?.fix,
     details: { problems },
+  })
+}
+
+/** The built-in request flow is changed only by migrations: every run of it must mean the same thing. */
+function refuseBuiltIn(slug: string): void {
+  if (slug !== REQUEST_FLOW_SLUG) return
+  throw conflict('builtin_flow', `Flow '${slug}' is built in; it cannot be pushed, released or promoted.`, {
+    hint: "Ask for an ad-hoc approval with 'greenlight request-approval' (MCP: request_approval), or give your flow another slug.",
+    details: { slug },
   })
 }
 
@@ -155,6 +165,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
       const result = validateFlowSource(source, file, { maxSteps: deps.maxFlowSteps })
       if (!result.ok) throw invalidFlow(result.problems, file)
       const flow = result.flow
+      refuseBuiltIn(flow.slug)
       const hash = contentHash(source)
       const { revision, created } = await flows.pushRevision({
         slug: flow.slug,
@@ -175,6 +186,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
      * by the depth limit.
      */
     async release(slug: string, options: ReleaseOptions = {}): Promise<RevisionRecord> {
+      refuseBuiltIn(slug)
       const flow = await requireFlow(slug)
       const draft = await resolveRef(slug, 'draft')
       if (draft.version !== null) {
@@ -201,6 +213,7 @@ export function createFlowVersions(deps: FlowVersionsDeps) {
     },
 
     async promote(slug: string, version: number): Promise<{ previous: number | null; live: number }> {
+      refuseBuiltIn(slug)
       const flow = await requireFlow(slug)
       const revision = await flows.revisionByVersion(slug, version)
       if (!revision) {
