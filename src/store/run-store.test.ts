@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRandom, fuzzRuns, fuzzSeed, NASTY_CHARS } from '../../test/support/fuzz-env.ts'
+import { type StartedTarget, storeTargets } from '../../test/support/store-targets.ts'
 import { summarize, type Vote, type VoteDecision } from '../core/approvals/policy.ts'
 import { deriveChainKey } from '../core/hash-chain.ts'
 import { openDatabase } from './database.ts'
 import { createRunStore } from './run-store.ts'
 
-describe('run store: vote summary', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'greenlight-votes-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+describe.each(storeTargets)('run store on $name: vote summary', (target) => {
+  let started: StartedTarget
+  beforeAll(async () => {
+    started = await target.start()
+  })
+  afterAll(() => started.stop())
 
   it('summarizes in SQL exactly as the tally does over every vote, for random votes', async () => {
-    const database = await openDatabase({ url: `file:${join(dir, 'votes.db')}` })
+    const database = await openDatabase({ url: await started.fresh() })
     const store = createRunStore(database, deriveChainKey(randomBytes(32)))
     const random = createRandom(fuzzSeed(4242))
     const decisions: VoteDecision[] = ['approve', 'approve', 'approve', 'reject', 'request_changes']

@@ -88,10 +88,14 @@ async function getWaitAt(sql: SqlRunner, runId: string, stepId: string, visit: n
   return row ? toWait(waitTable.decodeRow(row)) : undefined
 }
 
-/** One statement, however many votes: the approvers in order, the first blocking vote, the latest approval's comment. */
+/**
+ * One statement, however many votes: the approvers in order, the first blocking vote, the latest approval's comment.
+ * The order comes from an ordered subquery, not `json_group_array(… ORDER BY …)`: a libSQL server parses statements
+ * itself and refuses ORDER BY inside an aggregate.
+ */
 const VOTE_SUMMARY = `SELECT
-  (SELECT json_group_array(voter ORDER BY at, id) FROM votes
-    WHERE wait_id = ? AND digest = ? AND decision = 'approve'),
+  (SELECT json_group_array(voter) FROM (SELECT voter FROM votes
+    WHERE wait_id = ? AND digest = ? AND decision = 'approve' ORDER BY at, id)),
   (SELECT json_array(decision, comment) FROM votes
     WHERE wait_id = ? AND digest = ? AND decision <> 'approve' ORDER BY at, id LIMIT 1),
   (SELECT comment FROM votes

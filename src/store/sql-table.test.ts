@@ -1,17 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type StartedTarget, storeTargets } from '../../test/support/store-targets.ts'
 import { openDatabase } from './database.ts'
 import { stepRuns, waits } from './schema.ts'
 import { tableCodec } from './sql-table.ts'
 
-describe('tableCodec', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'greenlight-codec-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+describe.each(storeTargets)('tableCodec on $name', (target) => {
+  let started: StartedTarget
+  beforeAll(async () => {
+    started = await target.start()
+  })
+  afterAll(() => started.stop())
 
   it('writes and reads JSON and boolean columns as drizzle does', async () => {
-    const database = await openDatabase({ url: `file:${join(dir, 'a.db')}` })
+    const database = await openDatabase({ url: await started.fresh() })
     const table = tableCodec(stepRuns)
     const row = {
       runId: 'run_1',
@@ -51,7 +52,7 @@ describe('tableCodec', () => {
   })
 
   it('inserts several rows in one statement, each read back as written', async () => {
-    const database = await openDatabase({ url: `file:${join(dir, 'b.db')}` })
+    const database = await openDatabase({ url: await started.fresh() })
     const table = tableCodec(stepRuns)
     const rows = [1, 2, 3].map((visit) => ({
       runId: 'run_2',
@@ -73,7 +74,9 @@ describe('tableCodec', () => {
     expect(read.map((values) => table.decodeRow(values))).toEqual(rows)
     database.close()
   })
+})
 
+describe('tableCodec', () => {
   it('parses a shared column once per distinct large text and hands out the same frozen value', () => {
     const table = tableCodec(waits, { shared: ['spec'] })
     const big = JSON.stringify({ approvers: { users: Array.from({ length: 200 }, (_, i) => `U${i}`) }, required: 2 })
