@@ -64,7 +64,11 @@ describe('Greenlight on sqld', () => {
     const handOut = (await showRun(server, id)).steps.find((s: Json) => s.step === 'hand_out')
     const token = String(handOut?.output).split('/callbacks/')[1]
     const post = (body: unknown) =>
-      fetch(`${server.url}/callbacks/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      fetch(`${server.url}/callbacks/${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
 
     // A payload that misses the schema leaves the wait open; the right one resumes it; a repeat is the same result.
     expect((await post({ nope: 1 })).status).toBe(422)
