@@ -2,7 +2,9 @@
 // closed loop at concurrency 32 (next callback when the previous run completed) and a burst at concurrency 64.
 // Prints JSON: completions/s, p50/p99 latency (callback sent → run completed), RSS with N runs parked. In the closed
 // loop a run counts as completed when the callback's 202 reports it ended, or else when a settle read sees it end.
+// BENCH_DATABASE=sqld runs the server on a throwaway libSQL server (sqld on loopback) instead of the embedded file.
 import { signCallbackToken } from '../src/core/callback-token.ts'
+import { startSqld } from '../test/support/sqld.ts'
 import { createBenchClient } from './support/http-client.ts'
 import { call, cpuMsOf, memoryOf, percentile, serverNodeFlags, startBenchServer } from './support/serve.ts'
 
@@ -121,7 +123,9 @@ async function phase(
   }
 }
 
-const server = await startBenchServer()
+const database = process.env.BENCH_DATABASE === 'sqld' ? 'sqld' : 'file'
+const sqld = database === 'sqld' ? await startSqld() : undefined
+const server = await startBenchServer(sqld ? { DATABASE_URL: sqld.url } : {})
 try {
   const push = await call(server, 'POST', '/api/v1/flows', { source: FLOW })
   if (push.status >= 300) throw new Error(JSON.stringify(push.json))
@@ -131,6 +135,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'callbacks',
+      database,
       runs_per_phase: N,
       server_node_flags: serverNodeFlags(),
       closed_loop: closed,
@@ -141,4 +146,5 @@ try {
   )
 } finally {
   await server.stop()
+  await sqld?.stop()
 }
