@@ -27,6 +27,11 @@ const SPEC_JSON = {
     'on_timeout',
     'type',
     'until',
+    'edit',
+    'value',
+    'original',
+    'revision',
+    'history',
     '__proto__',
   ],
   chosen: [-1, 0, 1e308, Number.NaN, '', 'x', [], {}],
@@ -66,6 +71,34 @@ describe('decodeWaitSpec', () => {
       ],
       escalatedTo: ['U2'],
       on: { rejected: 'continue' },
+      edit: null,
+    })
+  })
+
+  it('reads the edit fields of an approval with edits, tolerating a missing original', () => {
+    const spec = specOf(
+      {
+        kind: 'approval',
+        spec: {
+          edit: {
+            fields: [
+              { name: 'reply', type: 'textarea', label: 'Reply', value: 'Hi!', original: 'Hi', edited_by: 'U1' },
+              { name: 'cmd', type: 'bogus', value: 'ls' },
+            ],
+            revision: 1,
+            history: [{ replaced: 'a', digest: 'b', by: 'U1', at: 5, fields: ['reply'] }],
+          },
+        },
+      },
+      'approval',
+    )
+    expect(spec.edit).toEqual({
+      fields: [
+        { name: 'reply', type: 'textarea', label: 'Reply', value: 'Hi!', original: 'Hi', editedBy: 'U1' },
+        { name: 'cmd', type: 'text', label: null, value: 'ls', original: 'ls', editedBy: null },
+      ],
+      revision: 1,
+      history: [{ replaced: 'a', digest: 'b', by: 'U1', at: 5, fields: ['reply'] }],
     })
   })
 

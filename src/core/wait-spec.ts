@@ -1,5 +1,6 @@
 // What a parked step asked for, as its wait row keeps it: decoded once into a typed union per wait kind, so no
 // reader casts `wait.spec`. Decoding is tolerant: rows written by earlier versions (a single `escalate`) still read.
+import { type ApprovalEdit, decodeEdit } from './approvals/edits.ts'
 import type { ApprovalOutcome, InputField } from './flow/human-steps-model.ts'
 import type { Route } from './flow/index.ts'
 import type { WaitKind } from './run-status.ts'
@@ -31,6 +32,8 @@ export interface ApprovalSpec {
   /** People added by the escalation levels that fired so far. */
   escalatedTo: string[]
   on: Partial<Record<ApprovalOutcome, Route>>
+  /** Approve with edits: the fields approvers may correct, their current values and the edits so far. */
+  edit: ApprovalEdit | null
 }
 
 export interface InputSpec {
@@ -109,6 +112,7 @@ function approvalSpec(raw: Raw): ApprovalSpec {
     escalate: ladderOf(raw.escalate),
     escalatedTo: strings(raw.escalated_to),
     on: record(raw.on) as ApprovalSpec['on'],
+    edit: decodeEdit(raw.edit),
   }
 }
 

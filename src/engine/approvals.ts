@@ -1,6 +1,17 @@
 // Approvals, in one place: who may vote (users, user groups, channel members, the default voters), votes and the
 // decision they reach, the timers of an open approval (timeout, reminders, escalation ladder) and what waits on whom.
-// The pure rules (eligibility, quorum, tally) are in core/approvals; this module applies them to the stored approval.
+// The pure rules (eligibility, quorum, tally, edits) are in core/approvals; this module applies them to the stored
+// approval.
+import {
+  type ApprovalEdit,
+  changedFields,
+  checkEdits,
+  editAfter,
+  editedOutput,
+  encodeEdit,
+  MAX_EDIT_REVISIONS,
+  revise,
+} from '../core/approvals/edits.ts'
 import {
   type ApprovalPolicy,
   checkVoter,
@@ -18,7 +29,7 @@ import type { Authorization, Credential } from './authorization.ts'
 import type { CompiledFlow } from './compiled-flow.ts'
 import type { EngineDeps } from './engine-deps.ts'
 import { continueInline } from './inline-steps.ts'
-import type { RunRecord, TimerRecord, Transition, VoteRecord, WaitRecord } from './run-ports.ts'
+import type { NewEvent, RunRecord, TimerRecord, Transition, TxView, VoteRecord, WaitRecord } from './run-ports.ts'
 import { createSettle } from './settle.ts'
 import { resolveWait } from './transitions.ts'
 
@@ -34,6 +45,12 @@ export interface VoteInput {
   credential?: Credential | null
   /** The digest the voter saw (Slack buttons carry it, the API may send it); a vote on another is refused. */
   digest?: string
+  /**
+   * Approve with edits: `{field: text}` for the approval's edit fields (an approve only). Values that differ from
+   * the current ones make a new revision (new digest, earlier votes void) that this approve is the first vote on;
+   * values equal to the current ones make it a plain approve.
+   */
+  edits?: Record<string, unknown>
 }
 
 export interface VoteResult {
@@ -43,6 +60,10 @@ export interface VoteResult {
   run_id: string
   tally: { approvals: number; required: number; approvers: string[] }
   outcome: string | null
+  /** The digest the vote was recorded on: the approval's current one (a new one when this vote edited it). */
+  digest: string
+  /** The fields this vote changed (a new revision), when it carried edits that changed something. */
+  edited?: string[]
 }
 
 /** An open approval someone may vote on, with what a list of them shows. */
@@ -171,6 +192,107 @@ export function createApprovals(
     return tally((await store.votes(wait.id)) as never, specOf(wait, 'approval').required, wait.digest ?? '')
   }
 
+  /**
+   * Refuses a vote for something this approval no longer shows: a newer visit of the step (a changes-requested
+   * loop), an edit made after the voter looked (their digest is the one the edit replaced), or a digest it never had.
+   */
+  async function assertShown(
+    reader: Pick<TxView, 'getWaitAt'>,
+    wait: WaitRecord,
+    spec: ApprovalSpec,
+    digest: string | undefined,
+  ): Promise<void> {
+    const superseded = () =>
+      refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
+    if (await reader.getWaitAt(wait.runId, wait.stepId, wait.visit + 1)) throw superseded()
+    if (digest === undefined || digest === wait.digest) return
+    // The text an edit replaced: the voter saw the draft (or an earlier edit), not what is shown now.
+    const edit = editAfter(spec.edit, digest)
+    if (edit) {
+      throw refuse(
+        'approval_superseded',
+        `This request was edited (${edit.fields.join(', ')}) by ${edit.by} after you saw it, so your vote would be for the earlier text; read the edited version and vote on that.`,
+        {
+          hint: `Read it with 'greenlight waits show ${wait.id}' (digest ${wait.digest ?? ''}), or in the updated Slack message.`,
+        },
+      )
+    }
+    // The digest of an earlier revision of this request: the voter saw that one. Anything else is not what was
+    // ever shown here.
+    for (let visit = wait.visit - 1; visit >= 1; visit--) {
+      if ((await reader.getWaitAt(wait.runId, wait.stepId, visit))?.digest === digest) throw superseded()
+    }
+    throw refuse(
+      'digest_mismatch',
+      'The digest you sent does not match what this approval shows, so the vote is not for this artifact.',
+      { hint: `Read the approval ('greenlight runs show ${wait.runId}') and vote with its digest, or without one.` },
+    )
+  }
+
+  /**
+   * What a vote's edits do: null when they change nothing (a plain approve), else the next revision of the edit
+   * fields and its digest. Refuses edits on anything but an approve, unknown fields, non-text and oversized values.
+   */
+  function editOf(
+    wait: WaitRecord,
+    spec: ApprovalSpec,
+    input: VoteInput,
+    at: number,
+  ): { edit: ApprovalEdit; digest: string; changed: string[] } | null {
+    if (input.decision !== 'approve') {
+      throw new AppError('invalid_edits', 'Only an approval carries edits; a rejection or change request cannot.', {
+        status: 400,
+        hint: 'Approve with the edits, or request changes with a comment saying what to change.',
+      })
+    }
+    const checked = checkEdits(spec.edit, input.edits)
+    if (!checked.ok) {
+      throw new AppError(checked.code, checked.message, {
+        status: 400,
+        details: { problems: checked.problems, fields: spec.edit?.fields.map((f) => f.name) ?? [] },
+      })
+    }
+    // Stored values are masked (the store redacts every record), so compare and digest what will be stored.
+    const values = deps.redactor ? (deps.redactor.value(checked.values) as Record<string, string>) : checked.values
+    if (!spec.edit || changedFields(spec.edit, values).length === 0) return null
+    if (spec.edit.history.length >= MAX_EDIT_REVISIONS) {
+      throw refuse('too_many_edits', `This request was edited ${MAX_EDIT_REVISIONS} times already; no more edits.`, {
+        hint: 'Approve it as it is, or request changes.',
+      })
+    }
+    const { message, diff, attachments } = spec
+    return revise({ message, diff, attachments }, spec.edit, values, input.voter, at, wait.digest ?? '')
+  }
+
+  /** The run event of an edit: who changed which fields to what, and how many approvals it voided. */
+  async function editedEvent(
+    view: TxView,
+    wait: WaitRecord,
+    input: VoteInput,
+    edited: { edit: ApprovalEdit; digest: string; changed: string[] },
+  ): Promise<NewEvent> {
+    const replaced = wait.digest ?? ''
+    const before = await view.voteSummary(wait.id, replaced, input.voter, 'approve')
+    const values = Object.fromEntries(
+      edited.edit.fields.filter((f) => edited.changed.includes(f.name)).map((f) => [f.name, f.value]),
+    )
+    return {
+      type: 'approval.edited',
+      stepId: wait.stepId,
+      actor: input.voter,
+      data: {
+        wait_id: wait.id,
+        revision: edited.edit.revision,
+        fields: values,
+        previous_digest: replaced,
+        digest: edited.digest,
+        voided_approvals: before.summary.approvers.length,
+        via: input.via,
+        ...(input.credential ? { token: input.credential } : {}),
+      },
+    }
+  }
+
   /** A decided approval's transition: the step result, the route, and the run's advance. */
   function decided(
     run: RunRecord,
@@ -181,10 +303,12 @@ export function createApprovals(
     output: Record<string, unknown>,
     comment: string | null,
     events: NonNullable<Transition['events']>,
+    waitPatch?: Partial<WaitRecord>,
   ): Transition {
     const spec = specOf(wait, 'approval')
     const route = routeOf(spec, outcome)
     return resolveWait({
+      ...(waitPatch ? { waitPatch } : {}),
       run,
       flow,
       wait,
@@ -259,24 +383,7 @@ export function createApprovals(
         if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${input.waitId}'.`)
         const spec = specOf(wait, 'approval')
         const policy = policyOf(spec)
-        if (await view.getWaitAt(wait.runId, wait.stepId, wait.visit + 1)) {
-          throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
-        }
-        if (input.digest !== undefined && input.digest !== wait.digest) {
-          // The digest of an earlier revision of this request: the voter saw that one. Anything else is not what
-          // was ever shown here.
-          for (let visit = wait.visit - 1; visit >= 1; visit--) {
-            if ((await view.getWaitAt(wait.runId, wait.stepId, visit))?.digest === input.digest)
-              throw refuse('approval_superseded', 'A newer revision of this request was posted; vote on that one.')
-          }
-          throw refuse(
-            'digest_mismatch',
-            'The digest you sent does not match what this approval shows, so the vote is not for this artifact.',
-            {
-              hint: `Read the approval ('greenlight runs show ${wait.runId}') and vote with its digest, or without one.`,
-            },
-          )
-        }
+        await assertShown(view, wait, spec, input.digest)
         if (wait.status !== 'open')
           throw refuse(
             'approval_closed',
@@ -293,10 +400,11 @@ export function createApprovals(
           throw new AppError(eligibility.code, eligibility.message, {
             status: eligibility.code === 'comment_required' ? 400 : 403,
           })
-        const digest = wait.digest ?? ''
+        const edited = input.edits === undefined ? null : editOf(wait, spec, input, at)
+        const digest = edited?.digest ?? wait.digest ?? ''
         // The tally comes from a summary the store computes; every vote is read only when this one decides.
         const { summary, voted: already } = await view.voteSummary(wait.id, digest, input.voter, input.decision)
-        const base = { wait_id: wait.id, run_id: wait.runId }
+        const base = { wait_id: wait.id, run_id: wait.runId, digest }
         if (already) {
           const t = decide(summary, policy.required)
           return {
@@ -317,7 +425,9 @@ export function createApprovals(
           at,
         }
         const t = decide(withVote(summary, input), policy.required)
-        const voted = {
+        const events: NonNullable<Transition['events']> = []
+        if (edited) events.push(await editedEvent(view, wait, input, edited))
+        events.push({
           type: 'approval.voted',
           stepId: wait.stepId,
           actor: input.voter,
@@ -328,28 +438,42 @@ export function createApprovals(
             digest,
             via: input.via,
             ...(credential ? { token: credential } : {}),
+            ...(edited ? { edited: edited.changed } : {}),
           },
+        })
+        const result: VoteResult = {
+          ...base,
+          recorded: true,
+          duplicate: false,
+          tally: t,
+          outcome: t.outcome,
+          ...(edited ? { edited: edited.changed } : {}),
         }
-        const result: VoteResult = { ...base, recorded: true, duplicate: false, tally: t, outcome: t.outcome }
-        if (!t.outcome) return { transition: { runId: wait.runId, at, insertVote: vote, events: [voted] }, result }
+        // An edit makes the new revision current in the same transaction as the vote on it.
+        const revised = edited ? { spec: { ...wait.spec, edit: encodeEdit(edited.edit) }, digest } : undefined
+        if (!t.outcome) {
+          const transition: Transition = { runId: wait.runId, at, insertVote: vote, events }
+          if (revised) transition.updateWait = { id: wait.id, fromStatus: ['open'], patch: revised }
+          return { transition, result }
+        }
         const run = await view.getRun(wait.runId)
         if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
         const flow = await deps.flowOf(run.revisionId)
+        const edit = edited?.edit ?? spec.edit
         const output = {
           decision: t.outcome,
           votes: votesShown([...(await view.votes(wait.id)), vote], digest),
           comment: t.comment,
           digest,
+          ...(edit ? { edited: editedOutput(edit) } : {}),
         }
-        const transition = decided(run, flow, wait, at, t.outcome, output, t.comment, [
-          voted,
-          {
-            type: 'approval.decided',
-            stepId: wait.stepId,
-            actor: input.voter,
-            data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
-          },
-        ])
+        events.push({
+          type: 'approval.decided',
+          stepId: wait.stepId,
+          actor: input.voter,
+          data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
+        })
+        const transition = decided(run, flow, wait, at, t.outcome, output, t.comment, events, revised)
         transition.insertVote = vote
         return { transition: await continueInline(deps, view, run, flow, transition), result }
       })
@@ -358,6 +482,21 @@ export function createApprovals(
       if (commit?.ok === false)
         throw refuse('approval_closed', 'This approval was decided while your vote was on its way.')
       return result
+    },
+
+    /**
+     * Refuses, as a vote would, a voter who may not approve this open approval now (Slack asks before opening the
+     * Edit & approve form, so nobody types into a form whose submission would be refused).
+     */
+    async assertMayApprove(waitId: string, voter: string, digest?: string): Promise<WaitRecord> {
+      const wait = await requireApproval(waitId)
+      const spec = specOf(wait, 'approval')
+      await assertShown(store, wait, spec, digest)
+      if (wait.status !== 'open') throw refuse('approval_closed', 'This approval is already decided.')
+      const members = await membersOf(wait)
+      const eligibility = checkVoter(policyOf(spec), voter, 'approve', { members, anonymousToken: false }, null)
+      if (!eligibility.ok) throw new AppError(eligibility.code, eligibility.message, { status: 403 })
+      return wait
     },
 
     /** What an approval timer does when it fires (timeout, reminder, escalation level); null: nothing to do. */
@@ -383,6 +522,7 @@ export function createApprovals(
               comment: null,
               digest: wait.digest,
               approvals: t.approvals,
+              ...(spec.edit ? { edited: editedOutput(spec.edit) } : {}),
             },
             error:
               route === 'fail'

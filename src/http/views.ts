@@ -1,4 +1,5 @@
 // JSON views of engine records, shared by the API routes (snake_case, ISO times).
+import type { ApprovalEdit } from '../core/approvals/edits.ts'
 import { tally } from '../core/approvals/policy.ts'
 import { decodeWaitSpec } from '../core/wait-spec.ts'
 import type { RunEventRecord, RunRecord, StepRunRecord, VoteRecord, WaitRecord } from '../engine/run-ports.ts'
@@ -48,6 +49,29 @@ export function eventView(e: RunEventRecord) {
   return { seq: e.seq, type: e.type, at: iso(e.at), actor: e.actor, step: e.stepId, data: e.data, hash: e.hash }
 }
 
+/** An approval's edit fields as the API shows them: current and original values, and every edit so far. */
+export function editView(edit: ApprovalEdit) {
+  return {
+    revision: edit.revision,
+    fields: edit.fields.map((f) => ({
+      name: f.name,
+      type: f.type,
+      label: f.label,
+      value: f.value,
+      original: f.original,
+      was_edited: f.value !== f.original,
+      edited_by: f.editedBy,
+    })),
+    history: edit.history.map((h) => ({
+      by: h.by,
+      at: iso(h.at),
+      fields: h.fields,
+      replaced: h.replaced,
+      digest: h.digest,
+    })),
+  }
+}
+
 export function waitView(w: WaitRecord, votes: VoteRecord[] = []) {
   const base = {
     id: w.id,
@@ -76,6 +100,7 @@ export function waitView(w: WaitRecord, votes: VoteRecord[] = []) {
           }
         : {}),
       tally: { approvals: t.approvals, required: t.required, approvers: t.approvers },
+      ...(spec.edit ? { edit: editView(spec.edit) } : {}),
       votes: votes.map((v) => ({
         user: v.voter,
         decision: v.decision,

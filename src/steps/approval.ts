@@ -1,12 +1,12 @@
 // approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
-import { createHash } from 'node:crypto'
+import { approvalDigest, encodeEdit, MAX_EDIT_VALUE_CHARS, openEdit, oversizedFields } from '../core/approvals/edits.ts'
 import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
-import { canonicalJson } from '../core/hash-chain.ts'
 import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
 import { parkFor } from '../engine/park.ts'
 import { RESOURCE_REF } from '../engine/resources.ts'
 import type { TimerArm } from '../engine/run-ports.ts'
 import type { StepRunner } from '../engine/step-runner.ts'
+import { TerminalError } from '../errors.ts'
 
 interface ApprovalConfig {
   message: string
@@ -19,6 +19,7 @@ interface ApprovalConfig {
   remind_every?: string
   escalate?: ApprovalStep['escalate']
   on?: Record<string, unknown>
+  edit?: { fields?: Record<string, { type?: string; label?: string; value?: unknown }> }
 }
 
 /**
@@ -53,7 +54,17 @@ export const approvalRunner: StepRunner = {
       diff = await ctx.resources.put(Buffer.from(JSON.stringify(c.diff, null, 2)), 'application/json', ctx.run.id)
     }
     const shown = { message: toText(c.message), diff, attachments: c.attachments ?? [] }
-    const digest = createHash('sha256').update(canonicalJson(shown)).digest('hex')
+    // The drafts approvers may correct are part of what is shown, so the digest covers them from the start.
+    const edit = openEdit(c.edit?.fields)
+    const oversized = edit ? oversizedFields(edit) : []
+    if (oversized.length > 0) {
+      throw new TerminalError(
+        'approval_edit_too_large',
+        `Edit field ${oversized.map((f) => `'${f.name}' (${f.chars} characters)`).join(', ')} is longer than the ${MAX_EDIT_VALUE_CHARS} characters an edit field may hold.`,
+        { hint: 'Shorten the draft, or show it as the diff or an attachment instead of an edit field.' },
+      )
+    }
+    const digest = approvalDigest(shown, edit)
     const at = ctx.now
     const timers: TimerArm[] = []
     const remindMs = c.remind_every === undefined ? undefined : parseDuration(c.remind_every)
@@ -89,6 +100,7 @@ export const approvalRunner: StepRunner = {
         escalate: ladder,
         escalated_to: [],
         on: c.on ?? {},
+        ...(edit ? { edit: encodeEdit(edit) } : {}),
       },
       {
         timeout: c.timeout,
@@ -96,7 +108,16 @@ export const approvalRunner: StepRunner = {
         digest,
         timers,
         events: [
-          { type: 'approval.requested', stepId: ctx.step.id, data: { digest, required: c.required ?? 1, diff } },
+          {
+            type: 'approval.requested',
+            stepId: ctx.step.id,
+            data: {
+              digest,
+              required: c.required ?? 1,
+              diff,
+              ...(edit ? { edit_fields: edit.fields.map((f) => f.name) } : {}),
+            },
+          },
         ],
       },
     )

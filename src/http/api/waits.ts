@@ -80,6 +80,10 @@ export function waitRoutes(engine: Engine) {
     if (!decision) throw notFound('not_found', `No route for POST ${c.req.path}.`)
     const body = await readJson(c)
     const principal = c.get('principal')
+    if ('edits' in body && decision !== 'approve')
+      throw new AppError('invalid_edits', 'Only an approval carries edits; a rejection or change request cannot.', {
+        hint: `Send the edits to POST /api/v1/waits/${c.req.param('id')}/approve.`,
+      })
     const result = await approvals.vote({
       waitId: c.req.param('id'),
       voter: actorOf(principal),
@@ -89,6 +93,8 @@ export function waitRoutes(engine: Engine) {
       anonymousToken: principal.asUser === null,
       credential: credentialOf(principal),
       ...(typeof body.digest === 'string' ? { digest: body.digest } : {}),
+      // Checked by the engine: declared fields only, text values, each within the limit.
+      ...('edits' in body ? { edits: body.edits as Record<string, unknown> } : {}),
     })
     return ok(c, { vote: result }, result.recorded ? 201 : 200)
   })

@@ -1,0 +1,254 @@
+// Approve with edits (SPEC §4): the values an approval offers for editing, how an edit makes a new revision of what
+// is shown (and so a new digest), and what the step output says about them. Pure: the engine stores and applies it.
+import { createHash } from 'node:crypto'
+import {
+  EDIT_FIELD_TYPES,
+  type EditFieldType,
+  MAX_EDIT_FIELDS,
+  MAX_EDIT_VALUE_CHARS,
+} from '../flow/human-steps-model.ts'
+import { canonicalJson } from '../hash-chain.ts'
+
+export { EDIT_FIELD_TYPES, type EditFieldType, MAX_EDIT_FIELDS, MAX_EDIT_VALUE_CHARS }
+
+/** Edits one approval may take before it is decided: each is a revision of what is shown, kept in the wait's spec. */
+export const MAX_EDIT_REVISIONS = 50
+
+export interface EditField {
+  name: string
+  type: EditFieldType
+  /** As the flow wrote it; null: show the name. */
+  label: string | null
+  /** The current value: the rendered draft, or the latest edit. */
+  value: string
+  /** The value the approval opened with (the rendered template). */
+  original: string
+  /** Who last changed the value, when someone did. */
+  editedBy: string | null
+}
+
+/** One edit that replaced what was shown: the digest it replaced, who made it, when, and which fields changed. */
+export interface EditRevision {
+  replaced: string
+  digest: string
+  by: string
+  at: number
+  fields: string[]
+}
+
+export interface ApprovalEdit {
+  fields: EditField[]
+  /** 0 as opened; each edit that changes a value adds one. */
+  revision: number
+  history: EditRevision[]
+}
+
+/** What an approval shows besides its edit values; the digest binds these bytes. */
+export interface ShownArtifact {
+  message: string
+  diff: string | null
+  attachments: unknown[]
+}
+
+type Raw = Record<string, unknown>
+const record = (value: unknown): Raw =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Raw) : {}
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null)
+
+/** The values by name, as the digest and the output read them. */
+export function editValues(edit: ApprovalEdit): Record<string, string> {
+  return Object.fromEntries(edit.fields.map((f) => [f.name, f.value]))
+}
+
+/**
+ * The digest of what an approval shows: message, diff and attachments, and with edit fields their current values and
+ * the revision (so an edit that restores an earlier text is still a new revision, and earlier votes stay void).
+ * Without edit fields it is the digest approvals always had.
+ */
+export function approvalDigest(shown: ShownArtifact, edit: ApprovalEdit | null): string {
+  const input =
+    edit === null
+      ? { message: shown.message, diff: shown.diff, attachments: shown.attachments }
+      : {
+          message: shown.message,
+          diff: shown.diff,
+          attachments: shown.attachments,
+          edit: { revision: edit.revision, values: editValues(edit) },
+        }
+  return createHash('sha256').update(canonicalJson(input)).digest('hex')
+}
+
+/** A rendered template as an edit field's text: a string as is, JSON for an object, '' for nothing. */
+export function editText(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  if (typeof value === 'string') return value
+  if (typeof value === 'object') return JSON.stringify(value, null, 2) ?? ''
+  return String(value)
+}
+
+/** The edit of a freshly opened approval, from the step's evaluated `edit.fields`; null when it declares none. */
+export function openEdit(
+  fields: Record<string, { type?: string; label?: string; value?: unknown }> | undefined,
+): ApprovalEdit | null {
+  if (fields === undefined || Object.keys(fields).length === 0) return null
+  return {
+    fields: Object.entries(fields).map(([name, f]) => {
+      const value = editText(f.value)
+      return {
+        name,
+        type: f.type === 'textarea' ? 'textarea' : 'text',
+        label: f.label ?? null,
+        value,
+        original: value,
+        editedBy: null,
+      }
+    }),
+    revision: 0,
+    history: [],
+  }
+}
+
+/** Fields whose rendered value is longer than an edit field may be; the approval refuses to open with them. */
+export function oversizedFields(edit: ApprovalEdit): { name: string; chars: number }[] {
+  return edit.fields
+    .filter((f) => f.value.length > MAX_EDIT_VALUE_CHARS)
+    .map((f) => ({ name: f.name, chars: f.value.length }))
+}
+
+/** The edit as the wait's spec stores it (snake_case JSON). */
+export function encodeEdit(edit: ApprovalEdit): Raw {
+  return {
+    fields: edit.fields.map((f) => ({
+      name: f.name,
+      type: f.type,
+      label: f.label,
+      value: f.value,
+      original: f.original,
+      edited_by: f.editedBy,
+    })),
+    revision: edit.revision,
+    history: edit.history,
+  }
+}
+
+/** Reads the stored edit tolerantly; null when the approval has no edit fields. */
+export function decodeEdit(value: unknown): ApprovalEdit | null {
+  const raw = record(value)
+  if (!Array.isArray(raw.fields) || raw.fields.length === 0) return null
+  const fields = raw.fields.map((item): EditField => {
+    const f = record(item)
+    const current = text(f.value) ?? ''
+    return {
+      name: text(f.name) ?? '',
+      type: f.type === 'textarea' ? 'textarea' : 'text',
+      label: text(f.label),
+      value: current,
+      original: text(f.original) ?? current,
+      editedBy: text(f.edited_by),
+    }
+  })
+  const history = (Array.isArray(raw.history) ? raw.history : []).map((item): EditRevision => {
+    const h = record(item)
+    return {
+      replaced: text(h.replaced) ?? '',
+      digest: text(h.digest) ?? '',
+      by: text(h.by) ?? '',
+      at: Number(h.at ?? 0),
+      fields: Array.isArray(h.fields) ? h.fields.filter((x): x is string => typeof x === 'string') : [],
+    }
+  })
+  return { fields, revision: Number(raw.revision ?? 0) || 0, history }
+}
+
+/** What the step output carries: every field's final value and whether it differs from the draft. */
+export function editedOutput(edit: ApprovalEdit): Record<string, { value: string; was_edited: boolean }> {
+  return Object.fromEntries(edit.fields.map((f) => [f.name, { value: f.value, was_edited: f.value !== f.original }]))
+}
+
+export interface EditProblem {
+  field: string | null
+  message: string
+}
+
+export type EditCheck =
+  | { ok: true; values: Record<string, string> }
+  | { ok: false; code: 'invalid_edits' | 'edit_too_large'; message: string; problems: EditProblem[] }
+
+/**
+ * Checks what a voter sent as edits, `{name: text}`: only declared fields, text values, each within the limit.
+ * Reports every problem at once; nothing is applied unless all are fine.
+ */
+export function checkEdits(edit: ApprovalEdit | null, given: unknown): EditCheck {
+  const declared = edit?.fields.map((f) => f.name) ?? []
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    return {
+      ok: false,
+      code: 'invalid_edits',
+      message: 'Edits are an object of field names to text, e.g. {"reply": "…"}.',
+      problems: [{ field: null, message: 'not an object' }],
+    }
+  }
+  const entries = Object.entries(given as Raw)
+  if (edit === null) {
+    return {
+      ok: false,
+      code: 'invalid_edits',
+      message: 'This approval declares no edit fields, so it cannot be approved with edits.',
+      problems: entries.map(([name]) => ({ field: name, message: 'not an edit field of this approval' })),
+    }
+  }
+  const problems: EditProblem[] = []
+  let tooLarge = false
+  for (const [name, value] of entries) {
+    if (!declared.includes(name)) problems.push({ field: name, message: `not an edit field (${declared.join(', ')})` })
+    else if (typeof value !== 'string') problems.push({ field: name, message: 'must be text' })
+    else if (value.length > MAX_EDIT_VALUE_CHARS) {
+      tooLarge = true
+      problems.push({
+        field: name,
+        message: `is ${value.length} characters; at most ${MAX_EDIT_VALUE_CHARS} are allowed`,
+      })
+    }
+  }
+  if (problems.length > 0) {
+    return {
+      ok: false,
+      code: tooLarge && problems.every((p) => p.message.startsWith('is ')) ? 'edit_too_large' : 'invalid_edits',
+      message: `The edits were refused: ${problems.map((p) => (p.field ? `'${p.field}' ${p.message}` : p.message)).join('; ')}.`,
+      problems,
+    }
+  }
+  return { ok: true, values: Object.fromEntries(entries) as Record<string, string> }
+}
+
+/** The fields whose sent value differs from the current one, in declaration order. */
+export function changedFields(edit: ApprovalEdit, values: Record<string, string>): string[] {
+  return edit.fields.filter((f) => values[f.name] !== undefined && values[f.name] !== f.value).map((f) => f.name)
+}
+
+/**
+ * The next revision once `by` changed `values`: the new values, the revision counter, and the history entry (the
+ * digest it replaces and the new one), computed over what is shown with the new values.
+ */
+export function revise(
+  shown: ShownArtifact,
+  edit: ApprovalEdit,
+  values: Record<string, string>,
+  by: string,
+  at: number,
+  replaced: string,
+): { edit: ApprovalEdit; digest: string; changed: string[] } {
+  const changed = changedFields(edit, values)
+  const fields = edit.fields.map((f) =>
+    changed.includes(f.name) ? { ...f, value: values[f.name] as string, editedBy: by } : f,
+  )
+  const next: ApprovalEdit = { fields, revision: edit.revision + 1, history: edit.history }
+  const digest = approvalDigest(shown, next)
+  next.history = [...edit.history, { replaced, digest, by, at, fields: changed }]
+  return { edit: next, digest, changed }
+}
+
+/** The edit that replaced `digest`, when `digest` is one this approval showed before an edit. */
+export function editAfter(edit: ApprovalEdit | null, digest: string): EditRevision | undefined {
+  return edit?.history.find((h) => h.replaced === digest)
+}

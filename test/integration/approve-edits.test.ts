@@ -1,0 +1,225 @@
+// Approve with edits (SPEC §4) through the API: the draft an approval opens with, an edit that makes a new revision
+// (new digest, earlier votes void), a quorum of two where the second approves the edited version, the old digest
+// refused, the output's `edited`, the run events, bad edits refused without change, and randomized values.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRandom, fuzzSeed } from '../support/fuzz-env.ts'
+import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
+
+const DRAFT_FLOW = `slug: edit_reply
+inputs:
+  ticket: { type: string, required: true }
+steps:
+  - id: draft
+    transform: "{{ 'Hello, about ' & inputs.ticket & ': we are on it.' }}"
+  - id: review
+    approval:
+      message: "Send this reply to {{ inputs.ticket }}?"
+      approvers: { users: [U0ANN, U0BOB, U0CAT] }
+      required: 2
+      edit:
+        fields:
+          reply: { type: textarea, label: Reply to the customer, value: "{{ steps.draft.output }}" }
+          subject: { value: "Re: {{ inputs.ticket }}" }
+  - id: send
+    transform: "{{ steps.review.output.edited }}"
+`
+
+const SINGLE_FLOW = `slug: edit_single
+steps:
+  - id: review
+    approval:
+      message: "Run this command?"
+      approvers: { users: [U0ANN, U0BOB] }
+      edit:
+        fields:
+          command: { value: "rm -rf /tmp/build" }
+`
+
+const vote = (server: TestServer, waitId: string, body: Record<string, unknown>, token: string, decision = 'approve') =>
+  api(server, 'POST', `/api/v1/waits/${waitId}/${decision}`, body, token)
+
+describe('approve with edits through the API', () => {
+  let server: TestServer
+  const tokens: Record<string, string> = {}
+
+  beforeAll(async () => {
+    server = await startTestServer({})
+    await pushRelease(server, DRAFT_FLOW)
+    await pushRelease(server, SINGLE_FLOW)
+    tokens.init = (await mintToken(server, 'init', ['runs:write', 'runs:read'], 'U0INIT')).secret
+    for (const user of ['ANN', 'BOB', 'CAT'])
+      tokens[user.toLowerCase()] = (await mintToken(server, user, ['approvals:decide'], `U0${user}`)).secret
+  })
+  afterAll(async () => server.close())
+
+  async function parked(flow: string, inputs: Record<string, unknown> = {}): Promise<{ runId: string; wait: Json }> {
+    const started = await api(server, 'POST', '/api/v1/runs', { flow, inputs, wait: true }, tokens.init)
+    expect(started.status, JSON.stringify(started.body)).toBe(201)
+    const run = (started.body.data as Json).run
+    expect(run.status).toBe('waiting')
+    const wait = await api(server, 'GET', `/api/v1/waits/${run.waiting_on.wait_id}`)
+    return { runId: run.id, wait: (wait.body.data as Json).wait }
+  }
+
+  it('opens with the rendered drafts; an edit is a new revision the second voter approves; old digests are refused', async () => {
+    const { runId, wait } = await parked('edit_reply', { ticket: 'T-42' })
+    expect(wait.edit).toMatchObject({
+      revision: 0,
+      fields: [
+        {
+          name: 'reply',
+          type: 'textarea',
+          label: 'Reply to the customer',
+          value: 'Hello, about T-42: we are on it.',
+          was_edited: false,
+        },
+        { name: 'subject', type: 'text', label: null, value: 'Re: T-42', was_edited: false },
+      ],
+    })
+    const draftDigest: string = wait.digest
+
+    // Cat approves the draft as it is; then Ann corrects the reply and approves: Cat's vote is void.
+    expect((await vote(server, wait.id, { digest: draftDigest }, tokens.cat as string)).status).toBe(201)
+    const edited = await vote(
+      server,
+      wait.id,
+      { digest: draftDigest, edits: { reply: 'Hello, about T-42: fixed in 1.2.3.', subject: 'Re: T-42' } },
+      tokens.ann as string,
+    )
+    expect(edited.status, JSON.stringify(edited.body)).toBe(201)
+    const editedVote = (edited.body.data as Json).vote
+    expect(editedVote).toMatchObject({ recorded: true, outcome: null, edited: ['reply'], tally: { approvals: 1 } })
+    expect(editedVote.digest).not.toBe(draftDigest)
+    expect(editedVote.tally.approvers).toEqual(['U0ANN'])
+
+    const shown = (await api(server, 'GET', `/api/v1/waits/${wait.id}`)).body.data as Json
+    expect(shown.wait.digest).toBe(editedVote.digest)
+    expect(shown.wait.edit.revision).toBe(1)
+    expect(shown.wait.edit.fields[0]).toMatchObject({
+      value: 'Hello, about T-42: fixed in 1.2.3.',
+      original: 'Hello, about T-42: we are on it.',
+      was_edited: true,
+      edited_by: 'U0ANN',
+    })
+    expect(shown.wait.edit.history).toMatchObject([
+      { by: 'U0ANN', fields: ['reply'], replaced: draftDigest, digest: editedVote.digest },
+    ])
+    expect(shown.wait.tally).toMatchObject({ approvals: 1, approvers: ['U0ANN'] })
+
+    // Bob looked at the draft: his vote on the old digest is refused, and says why.
+    const stale = await vote(server, wait.id, { digest: draftDigest }, tokens.bob as string)
+    expect(stale.status, JSON.stringify(stale.body)).toBe(409)
+    expect(stale.body.error?.code).toBe('approval_superseded')
+    expect(stale.body.error?.message).toContain('edited (reply) by U0ANN')
+    // Cat's earlier approval of the draft counted for nothing: one approval still.
+    expect(((await api(server, 'GET', `/api/v1/waits/${wait.id}`)).body.data as Json).wait.tally.approvals).toBe(1)
+
+    // Bob approves the edited version: the quorum of two on the edited digest.
+    const second = await vote(server, wait.id, { digest: editedVote.digest }, tokens.bob as string)
+    expect(second.status, JSON.stringify(second.body)).toBe(201)
+    expect((second.body.data as Json).vote).toMatchObject({ outcome: 'approved', digest: editedVote.digest })
+
+    const done = await runReaches(server, runId, ['succeeded', 'failed'])
+    expect(done.run.status).toBe('succeeded')
+    const output = done.steps.find((s: Json) => s.step === 'review').output
+    expect(output.digest).toBe(editedVote.digest)
+    expect(output.edited).toEqual({
+      reply: { value: 'Hello, about T-42: fixed in 1.2.3.', was_edited: true },
+      subject: { value: 'Re: T-42', was_edited: false },
+    })
+    expect(output.votes.map((v: Json) => v.user)).toEqual(['U0ANN', 'U0BOB'])
+    expect(done.run.output).toEqual(output.edited)
+
+    const events = await runEvents(server, runId)
+    const editEvent = events.find((e: Json) => e.type === 'approval.edited')
+    expect(editEvent).toMatchObject({
+      actor: 'U0ANN',
+      data: {
+        wait_id: wait.id,
+        revision: 1,
+        fields: { reply: 'Hello, about T-42: fixed in 1.2.3.' },
+        previous_digest: draftDigest,
+        digest: editedVote.digest,
+        voided_approvals: 1,
+      },
+    })
+    const voted = events.filter((e: Json) => e.type === 'approval.voted')
+    expect(voted.map((e: Json) => [e.actor, e.data.digest === draftDigest ? 'draft' : 'edited'])).toEqual([
+      ['U0CAT', 'draft'],
+      ['U0ANN', 'edited'],
+      ['U0BOB', 'edited'],
+    ])
+  })
+
+  it('treats unchanged edits as a plain approve, and reports was_edited false when nobody edited', async () => {
+    const { runId, wait } = await parked('edit_single')
+    const same = await vote(server, wait.id, { edits: { command: 'rm -rf /tmp/build' } }, tokens.ann as string)
+    expect(same.status, JSON.stringify(same.body)).toBe(201)
+    expect((same.body.data as Json).vote).toMatchObject({ outcome: 'approved', digest: wait.digest })
+    expect((same.body.data as Json).vote.edited).toBeUndefined()
+    const done = await runReaches(server, runId, ['succeeded', 'failed'])
+    const output = done.steps.find((s: Json) => s.step === 'review').output
+    expect(output.edited).toEqual({ command: { value: 'rm -rf /tmp/build', was_edited: false } })
+    expect(output.digest).toBe(wait.digest)
+    expect((await runEvents(server, runId)).some((e: Json) => e.type === 'approval.edited')).toBe(false)
+  })
+
+  it('refuses bad edits with a clear error and changes nothing', async () => {
+    const { runId, wait } = await parked('edit_single')
+    const cases: [Record<string, unknown>, string, number, string?][] = [
+      [{ edits: { nope: 'x' } }, 'invalid_edits', 400],
+      [{ edits: { command: 42 } }, 'invalid_edits', 400],
+      [{ edits: ['command'] }, 'invalid_edits', 400],
+      [{ edits: 'command=ls' }, 'invalid_edits', 400],
+      [{ edits: { command: 'x'.repeat(20_001) } }, 'edit_too_large', 400],
+      [{ edits: { command: 'ls' }, comment: 'no' }, 'invalid_edits', 400, 'reject'],
+      [{ edits: { command: 'ls' } }, 'self_approval', 403],
+    ]
+    for (const [body, code, status, decision] of cases) {
+      const token = code === 'self_approval' ? tokens.init : tokens.ann
+      const refused = await vote(server, wait.id, body, token as string, decision)
+      expect(refused.status, `${JSON.stringify(body).slice(0, 80)} → ${JSON.stringify(refused.body)}`).toBe(
+        code === 'self_approval' ? 403 : status,
+      )
+      if (code !== 'self_approval') expect(refused.body.error?.code).toBe(code)
+    }
+    const after = (await api(server, 'GET', `/api/v1/waits/${wait.id}`)).body.data as Json
+    expect(after.wait).toMatchObject({ status: 'open', digest: wait.digest, edit: { revision: 0 } })
+    expect(after.wait.votes).toEqual([])
+    expect((await showRun(server, runId)).run.status).toBe('waiting')
+  })
+
+  it('round-trips randomized values (unicode, long, empty, control characters) without a crash', async () => {
+    const random = createRandom(fuzzSeed())
+    const pieces = [
+      '',
+      ' ',
+      '\n',
+      'é',
+      '漢字',
+      '🚀',
+      '\u0000',
+      '\u200b',
+      '"',
+      '\\',
+      '{{ x }}',
+      '<@U0ANN>',
+      '*b*',
+      '\r\n',
+    ]
+    for (let i = 0; i < 6; i++) {
+      const { runId, wait } = await parked('edit_single')
+      const length = i === 0 ? 0 : random.int(i === 5 ? 19_000 : 300)
+      let value = ''
+      while (value.length < length) value += random.pick(pieces)
+      value = value.slice(0, 20_000)
+      const cast = await vote(server, wait.id, { edits: { command: value } }, tokens.bob as string)
+      expect(cast.status, JSON.stringify(cast.body).slice(0, 300)).toBe(201)
+      const done = await runReaches(server, runId, ['succeeded', 'failed'])
+      const output = done.steps.find((s: Json) => s.step === 'review').output
+      expect(output.edited.command.value).toBe(value)
+      expect(output.edited.command.was_edited).toBe(value !== 'rm -rf /tmp/build')
+    }
+  })
+})
