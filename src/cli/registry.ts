@@ -35,6 +35,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await flows()).promote,
   },
   {
+    name: 'flows export',
+    summary: 'Write a flow version as a template (source, requirements, content hash).',
+    load: async () => (await import('./commands/flow-templates.ts')).exportFlow,
+  },
+  {
+    name: 'flows import',
+    summary: 'Push a template as a draft and list what it still needs bound.',
+    load: async () => (await import('./commands/flow-templates.ts')).importFlow,
+  },
+  {
     name: 'runs start',
     summary: 'Start a run; --wait returns when it ends or parks.',
     load: async () => (await runs()).start,

@@ -1,0 +1,395 @@
+// Flow templates: one YAML document holding a flow's source, what it requires (connections with their type and
+// non-secret configuration, secret names) and a content hash; built for `flows export`, parsed, checked and re-bound
+// for `flows import`. Pure: no I/O, never throws on bad input (problems carry a line and a column).
+import { createHash } from 'node:crypto'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify } from 'yaml'
+import { z } from 'zod'
+import { errorMessage } from '../../errors.ts'
+import { canonicalJson } from '../hash-chain.ts'
+import type { FlowDefinition } from './model.ts'
+import { type FlowProblem, formatPath, type PendingProblem } from './problem.ts'
+import { validateFlowSource } from './validate.ts'
+import { YamlLocator } from './yaml-locate.ts'
+import { findTooDeep, positionOf } from './yaml-nesting.ts'
+import { isRecord, issuesToProblems } from './zod-issues.ts'
+
+export const TEMPLATE_FORMAT = 'greenlight.flow-template/v1'
+export const CONNECTION_TYPES = ['ssh', 'http', 'database'] as const
+export type ConnectionType = (typeof CONNECTION_TYPES)[number]
+
+/** The steps that name a connection, and the connection type each needs (llm calls an http API). */
+const STEP_CONNECTION_TYPES = { ssh: 'ssh', http: 'http', llm: 'http', db: 'database' } as const
+
+const NAME = z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, 'a connection or secret name (lower-case, digits, _ . -)')
+
+const connectionRequirement = z
+  .object({
+    type: z.enum(CONNECTION_TYPES).meta({ description: 'ssh, http or database' }),
+    /** The exporter's configuration (secret names, never values), or null when it could not be read. */
+    config: z.record(z.string(), z.unknown()).nullable().default(null),
+    secrets: z.array(NAME).max(20).default([]),
+  })
+  .strict()
+
+const requirements = z
+  .object({
+    connections: z.record(NAME, connectionRequirement).default({}),
+    /** Secrets the flow names itself (a webhook's), besides those its connections name. */
+    secrets: z.array(NAME).max(50).default([]),
+  })
+  .strict()
+
+const templateSchema = z
+  .object({
+    format: z.literal(TEMPLATE_FORMAT),
+    slug: z.string().min(1).max(63),
+    name: z.string().max(500).optional(),
+    description: z.string().max(20_000).optional(),
+    exported_from: z.object({ version: z.number().int().nullable(), revision: z.number().int() }).strict().optional(),
+    requires: requirements.default({ connections: {}, secrets: [] }),
+    content_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256: and 64 lower-case hex digits'),
+    source: z.string().min(1).max(1_000_000),
+  })
+  .strict()
+
+export type ConnectionRequirement = z.infer<typeof connectionRequirement>
+export type TemplateRequirements = z.infer<typeof requirements>
+export type FlowTemplate = z.infer<typeof templateSchema>
+
+export type TemplateParseResult =
+  | { ok: true; template: FlowTemplate; flow: FlowDefinition; hashMatches: boolean }
+  | { ok: false; problems: FlowProblem[] }
+
+/** What the hash covers: the flow source byte for byte and the requirements (canonical JSON, so key order is free). */
+export function templateHash(source: string, requires: TemplateRequirements): string {
+  const digest = createHash('sha256').update(canonicalJson({ source, requires })).digest('hex')
+  return `sha256:${digest}`
+}
+
+/** Every connection a flow names (requires and steps), with the type its steps need (undefined: only listed). */
+export function connectionsOf(flow: FlowDefinition): Map<string, ConnectionType | undefined> {
+  const found = new Map<string, ConnectionType | undefined>()
+  for (const name of flow.requires?.connections ?? []) found.set(name, undefined)
+  for (const step of flow.steps) {
+    for (const [kind, type] of Object.entries(STEP_CONNECTION_TYPES)) {
+      const body = (step as Record<string, unknown>)[kind]
+      if (isRecord(body) && typeof body.connection === 'string') found.set(body.connection, type)
+    }
+  }
+  return found
+}
+
+/** The secret names a connection configuration holds: every `secret` or `*_secret` string, at any depth. */
+export function secretNamesIn(config: unknown): string[] {
+  const names = new Set<string>()
+  const walk = (value: unknown, depth: number) => {
+    if (!isRecord(value) || depth > 4) return
+    for (const [key, inner] of Object.entries(value)) {
+      if ((key === 'secret' || key.endsWith('_secret')) && typeof inner === 'string') names.add(inner)
+      else walk(inner, depth + 1)
+    }
+  }
+  walk(config, 0)
+  return [...names].sort()
+}
+
+export interface TemplateInput {
+  source: string
+  flow: FlowDefinition
+  exportedFrom?: { version: number | null; revision: number }
+  /** What the server knows of each connection the flow names (undefined: not found or not readable). */
+  connections: Record<string, { type: string; config: unknown } | undefined>
+}
+
+/** The template of a flow revision, as YAML text with a header saying how to import it. */
+export function buildTemplate(input: TemplateInput): { template: FlowTemplate; text: string } {
+  const connections: Record<string, ConnectionRequirement> = {}
+  for (const [name, needed] of [...connectionsOf(input.flow)].sort(([a], [b]) => a.localeCompare(b))) {
+    const known = input.connections[name]
+    const knownType = CONNECTION_TYPES.find((t) => t === known?.type)
+    const type = knownType ?? needed ?? 'http'
+    const config = knownType && isRecord(known?.config) ? known.config : null
+    connections[name] = { type, config, secrets: secretNamesIn(config) }
+  }
+  const webhookSecret = input.flow.triggers?.webhook?.secret
+  const requires: TemplateRequirements = { connections, secrets: webhookSecret ? [webhookSecret] : [] }
+  const template: FlowTemplate = {
+    format: TEMPLATE_FORMAT,
+    slug: input.flow.slug,
+    ...(input.flow.name ? { name: input.flow.name } : {}),
+    ...(input.flow.description ? { description: input.flow.description } : {}),
+    ...(input.exportedFrom ? { exported_from: input.exportedFrom } : {}),
+    requires,
+    content_hash: templateHash(input.source, requires),
+    source: input.source,
+  }
+  const header =
+    `# A Greenlight flow template. Import it with: greenlight flows import <this file> [--slug S] [--bind NAME=CONNECTION]\n` +
+    `# The import checks content_hash against source and requires; an edited file is refused unless --allow-modified.\n`
+  return { template, text: header + stringify(template, { lineWidth: 0, blockQuote: 'literal' }) }
+}
+
+const MAX_TEMPLATE_CHARS = 2_000_000
+
+/** Parses and checks a template file; the flow inside is validated too, its problems placed in the template file. */
+export function parseTemplate(text: string, file = '<template>'): TemplateParseResult {
+  try {
+    return parse(text, file)
+  } catch (error) {
+    return fail(file, 1, 1, 'internal_error', `the template check failed: ${errorMessage(error)}`, 'report a bug')
+  }
+}
+
+function parse(text: string, file: string): TemplateParseResult {
+  if (typeof text !== 'string' || text.length > MAX_TEMPLATE_CHARS) {
+    return fail(
+      file,
+      1,
+      1,
+      'too_large',
+      `a template is text of at most ${MAX_TEMPLATE_CHARS} characters`,
+      'export again',
+    )
+  }
+  const nul = text.indexOf('\u0000')
+  if (nul >= 0) {
+    const { line, column } = positionOf(text, nul)
+    return fail(file, line, column, 'control_character', 'the file contains a NUL character', 'remove it')
+  }
+  const deep = findTooDeep(text)
+  if (deep !== undefined) {
+    const { line, column } = positionOf(text, deep)
+    return fail(file, line, column, 'nesting_too_deep', 'nested too deep for a template', 'export the template again')
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, logLevel: 'error', uniqueKeys: true })
+  const syntax = [...doc.errors, ...doc.warnings][0]
+  if (syntax) {
+    const position = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0])
+    const message = syntax.message.split('\n')[0] || 'invalid YAML'
+    return fail(file, position.line, position.col, 'yaml_syntax', message, 'fix the YAML syntax at this position')
+  }
+  const locator = new YamlLocator(doc, lines, text)
+  const place = (p: PendingProblem): FlowProblem => {
+    const at =
+      p.target === 'key'
+        ? locator.key(p.path)
+        : p.target === 'missing'
+          ? locator.missing(p.path)
+          : locator.value(p.path)
+    return { file, ...at, path: formatPath(p.path), code: p.code, message: p.message, fix: p.fix }
+  }
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: 50 })
+  } catch (error) {
+    return fail(file, 1, 1, 'yaml_alias', `too many aliases: ${errorMessage(error)}`, 'write the values out')
+  }
+  if (!isRecord(data)) {
+    return fail(
+      file,
+      1,
+      1,
+      'not_a_template',
+      'a template is a map with format, slug, requires, content_hash and source',
+      'export it with greenlight flows export',
+    )
+  }
+  if (data.format !== TEMPLATE_FORMAT) {
+    const problem: PendingProblem = {
+      path: ['format'],
+      target: data.format === undefined ? 'missing' : 'value',
+      code: 'not_a_template',
+      message: `not a Greenlight flow template (format must be ${TEMPLATE_FORMAT})`,
+      fix: 'export the flow with greenlight flows export, or push a plain flow file with greenlight flows push',
+    }
+    return { ok: false, problems: [place(problem)] }
+  }
+  const parsed = templateSchema.safeParse(data)
+  if (!parsed.success) {
+    return { ok: false, problems: issuesToProblems(parsed.error.issues, data, templateSchema).slice(0, 20).map(place) }
+  }
+  const template = parsed.data
+  const flow = validateFlowSource(template.source, file)
+  if (!flow.ok) return { ok: false, problems: flow.problems.map((p) => inTemplate(p, doc, lines, text, locator)) }
+  if (flow.flow.slug !== template.slug) {
+    const message = `the template's slug '${template.slug}' differs from its flow's slug '${flow.flow.slug}'`
+    return {
+      ok: false,
+      problems: [
+        place({ path: ['slug'], target: 'value', code: 'slug_mismatch', message, fix: 'export the template again' }),
+      ],
+    }
+  }
+  const used = connectionsOf(flow.flow)
+  const unlisted = [...used.keys()].filter((name) => !(name in template.requires.connections))
+  if (unlisted.length > 0) {
+    const message = `the flow uses connection(s) the template does not list: ${unlisted.join(', ')}`
+    const fix = 'export the template again, or add them under requires.connections'
+    return {
+      ok: false,
+      problems: [
+        place({ path: ['requires', 'connections'], target: 'missing', code: 'unlisted_connection', message, fix }),
+      ],
+    }
+  }
+  const hashMatches = templateHash(template.source, template.requires) === template.content_hash
+  return { ok: true, template, flow: flow.flow, hashMatches }
+}
+
+/**
+ * A problem of the flow inside `source:` placed in the template file: a literal block (`source: |`, what export
+ * writes) maps line for line, shifted by its first line and indentation; any other scalar points at `source`.
+ */
+function inTemplate(
+  problem: FlowProblem,
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  text: string,
+  locator: YamlLocator,
+): FlowProblem {
+  const node = isMap(doc.contents) ? doc.contents.get('source', true) : undefined
+  const path = problem.path ? `source: ${problem.path}` : 'source'
+  if (isScalar(node) && node.type === Scalar.BLOCK_LITERAL && node.range) {
+    const header = lines.linePos(node.range[0]).line
+    const firstLine = text.slice(node.range[0]).split('\n')[1] ?? ''
+    const indent = firstLine.length - firstLine.trimStart().length
+    return { ...problem, line: header + problem.line, column: problem.column + indent, path }
+  }
+  return { ...problem, ...locator.value(['source']), path }
+}
+
+export interface Binding {
+  /** A new slug for the imported flow. */
+  slug?: string
+  /** Template connection name → the connection of this server that stands for it. */
+  bind?: Record<string, string>
+}
+
+export type BindResult =
+  | { ok: true; source: string; slug: string; requires: TemplateRequirements }
+  | { ok: false; code: string; message: string; hint: string }
+
+/**
+ * The template's source with its slug and connection names replaced (steps' `connection:` and requires.connections);
+ * unchanged byte for byte when nothing is replaced.
+ */
+export function bindTemplate(template: FlowTemplate, binding: Binding): BindResult {
+  const bind = binding.bind ?? {}
+  const known = Object.keys(template.requires.connections)
+  for (const [from, to] of Object.entries(bind)) {
+    if (!known.includes(from)) {
+      const listed = known.length > 0 ? `it requires ${known.join(', ')}` : 'it requires no connections'
+      return {
+        ok: false,
+        code: 'unknown_binding',
+        message: `The template has no connection '${from}' to bind: ${listed}.`,
+        hint: 'Use --bind NAME=CONNECTION with NAME from requires.connections.',
+      }
+    }
+    if (!NAME.safeParse(to).success) {
+      return {
+        ok: false,
+        code: 'invalid_binding',
+        message: `'${to}' is not a connection name.`,
+        hint: 'Use lower-case letters, digits and _ . - (up to 63), starting with a letter.',
+      }
+    }
+  }
+  const connections: Record<string, ConnectionRequirement> = {}
+  for (const [name, requirement] of Object.entries(template.requires.connections)) {
+    const target = bind[name] ?? name
+    if (connections[target] && connections[target].type !== requirement.type) {
+      return {
+        ok: false,
+        code: 'invalid_binding',
+        message: `Connections of types ${connections[target].type} and ${requirement.type} cannot both be bound to '${target}'.`,
+        hint: 'Bind each to a connection of its type.',
+      }
+    }
+    connections[target] = requirement
+  }
+  const requires = { connections, secrets: template.requires.secrets }
+  const renames = Object.entries(bind).filter(([from, to]) => from !== to)
+  const slug = binding.slug ?? template.slug
+  if (renames.length === 0 && slug === template.slug) return { ok: true, source: template.source, slug, requires }
+  const doc = parseDocument(template.source, { logLevel: 'error' })
+  if (!isMap(doc.contents))
+    return {
+      ok: false,
+      code: 'invalid_template',
+      message: 'The template source is not a flow.',
+      hint: 'Export it again.',
+    }
+  if (slug !== template.slug) doc.set('slug', slug)
+  const rename = (name: unknown) => (typeof name === 'string' ? bind[name] : undefined)
+  const listed = doc.getIn(['requires', 'connections'], true)
+  if (isSeq(listed)) {
+    listed.items.forEach((item, i) => {
+      const to = isScalar(item) ? rename(item.value) : undefined
+      if (to) listed.set(i, to)
+    })
+  }
+  const steps = doc.get('steps', true)
+  if (isSeq(steps)) {
+    for (const step of steps.items) {
+      if (!isMap(step)) continue
+      for (const kind of Object.keys(STEP_CONNECTION_TYPES)) {
+        const to = rename(step.getIn([kind, 'connection']))
+        if (to) step.setIn([kind, 'connection'], to)
+      }
+    }
+  }
+  return { ok: true, source: doc.toString({ lineWidth: 0 }), slug, requires }
+}
+
+/** The commands that create a missing connection from its requirement: its secrets first, then the connection. */
+export function bindingCommand(name: string, requirement: ConnectionRequirement): string {
+  const c = requirement.config ?? {}
+  const text = (key: string, placeholder: string) =>
+    shellWord(typeof c[key] === 'string' || typeof c[key] === 'number' ? String(c[key]) : placeholder)
+  const base = `greenlight connections set ${name} --type ${requirement.type}`
+  if (requirement.type === 'ssh') {
+    const auth =
+      typeof c.password_secret === 'string'
+        ? `--password-secret ${c.password_secret}`
+        : `--key-secret ${text('private_key_secret', `${name}_key`)}`
+    const port = typeof c.port === 'number' && c.port !== 22 ? ` --port ${c.port}` : ''
+    const hostKey = ` --host-key ${text('host_key', 'SHA256:<fingerprint>')}`
+    return `${base} --host ${text('host', '<host>')}${port} --user ${text('user', '<user>')} ${auth}${hostKey}`
+  }
+  if (requirement.type === 'database') {
+    const password = typeof c.password_secret === 'string' ? ` --password-secret ${c.password_secret}` : ''
+    return `${base} --url ${text('url', '<postgres://… or libsql://… or file:…>')}${password}`
+  }
+  const auth = isRecord(c.auth) ? c.auth : undefined
+  const secret = typeof auth?.secret === 'string' ? auth.secret : `${name}_token`
+  const authFlags =
+    auth?.type === 'header' && typeof auth.header === 'string'
+      ? ` --header-secret ${shellWord(`${auth.header}=${secret}`)}`
+      : auth?.type === 'basic' && typeof auth.username === 'string'
+        ? ` --basic-user ${shellWord(auth.username)} --basic-secret ${secret}`
+        : auth === undefined && requirement.config !== null
+          ? ''
+          : ` --bearer-secret ${secret}`
+  return `${base} --base-url ${text('base_url', '<https://…>')}${authFlags}`
+}
+
+/** A word the shell passes through unchanged: as is when safe, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+}
+
+function fail(
+  file: string,
+  line: number,
+  column: number,
+  code: string,
+  message: string,
+  fix: string,
+): TemplateParseResult {
+  return {
+    ok: false,
+    problems: [{ file, line: Math.max(1, line), column: Math.max(1, column), path: '', code, message, fix }],
+  }
+}
