@@ -6,6 +6,7 @@ export type GlCommand =
   | { name: 'status'; run: string }
   | { name: 'cancel'; run: string }
   | { name: 'approvals' }
+  | { name: 'console' }
   | { name: 'release'; slug: string; note: string | null }
   | { name: 'promote'; slug: string; version: number }
   | { name: 'help'; problem: string | null }
@@ -16,6 +17,7 @@ export const USAGE = [
   '`/gl status <run>` where a run stands',
   '`/gl cancel <run>` cancel a run',
   '`/gl approvals` approvals waiting on you',
+  '`/gl console` a one-time link to the web console, signed in as you',
   '`/gl release <flow> [note]` / `/gl promote <flow> <version>` (admins)',
   '`/gl help` this list',
 ].join('\n')
@@ -113,6 +115,8 @@ export function parseGlCommand(text: string): GlCommand {
       return rest.length === 0 ? { name: 'list' } : help('`list` takes no arguments.')
     case 'approvals':
       return rest.length === 0 ? { name: 'approvals' } : help('`approvals` takes no arguments.')
+    case 'console':
+      return rest.length === 0 ? { name: 'console' } : help('`console` takes no arguments.')
     case 'status':
     case 'cancel': {
       const run = rest[0]

@@ -27,6 +27,8 @@ export interface SlackHandlerDeps {
   admins: readonly string[]
   directory: Directory
   logger: Logger
+  /** A one-time web console URL signed in as this Slack user (`/gl console`); absent, the console is off. */
+  consoleLink?: ((slackUser: string) => Promise<{ url: string; expiresAt: number }>) | undefined
 }
 
 const ephemeral = (text: string): SlackReply => ({ text, responseType: 'ephemeral' })
@@ -113,6 +115,11 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
               )
               .join('\n'),
           )
+        }
+        case 'console': {
+          if (!deps.consoleLink) return ephemeral('The web console is not served by this Greenlight.')
+          const link = await deps.consoleLink(input.userId)
+          return ephemeral(`Your one-time console link (valid 10 minutes, works once; do not share it): ${link.url}`)
         }
         case 'release':
         case 'promote': {

@@ -26,6 +26,10 @@ export interface SlackSurfaceDeps {
   logger: Logger
   admins: readonly string[]
   defaultChannel: string | undefined
+  /** `/gl console`: a one-time web console URL for a Slack user. */
+  consoleLink?: ((slackUser: string) => Promise<{ url: string; expiresAt: number }>) | undefined
+  /** The console page of an approval (the "View full diff" button), when the console is served. */
+  approvalUrl?: ((waitId: string) => string) | undefined
 }
 
 export interface SlackSurface {
@@ -78,6 +82,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     client: slackApp.client as never,
     admins: deps.admins,
     logger,
+    consoleLink: deps.consoleLink,
   })
   let stopped = false
   let retry: NodeJS.Timeout | undefined
