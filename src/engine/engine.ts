@@ -1,5 +1,7 @@
 // Wires the engine's parts: interpreter, scheduler, timers, callbacks, approvals, decisions and the run service.
+
 import { EventEmitter } from 'node:events'
+import { createApprovalRequests } from './approval-requests.ts'
 import { createApprovals } from './approvals.ts'
 import { createAudit } from './audit.ts'
 import { createAuthorization } from './authorization.ts'
@@ -77,8 +79,10 @@ export function createEngine(
     clock: deps.clock,
     logger: deps.logger,
   })
+  const reads = createReads(deps.store, deps.search)
   return {
     runs,
+    requests: createApprovalRequests({ runs, reads }),
     audit: createAudit({
       store: deps.store,
       secretKey: deps.secretKey,
@@ -93,7 +97,7 @@ export function createEngine(
     scheduler,
     schedules,
     changes,
-    reads: createReads(deps.store, deps.search),
+    reads,
     resources: deps.resources,
     flowOf: deps.flowOf,
   }

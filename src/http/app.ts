@@ -9,6 +9,8 @@ import type { Secrets } from '../engine/secrets.ts'
 import type { Tokens } from '../engine/tokens.ts'
 import type { Webhooks } from '../engine/webhooks.ts'
 import { AppError } from '../errors.ts'
+import { createMcpHandler } from '../mcp/http.ts'
+import { approvalRequestRoutes } from './api/approval-requests.ts'
 import { auditRoutes } from './api/audit.ts'
 import { connectionRoutes } from './api/connections.ts'
 import { flowRoutes } from './api/flows.ts'
@@ -68,6 +70,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/tokens', tokenRoutes(deps.tokens))
   api.route('/whoami', whoamiRoute())
   api.route('/runs', runRoutes(deps.engine))
+  api.route('/approval-requests', approvalRequestRoutes(deps.engine.requests))
   api.route('/waits', waitRoutes(deps.engine))
   api.route('/resources', resourceRoutes(deps.engine))
   api.route('/search', searchRoutes(deps.engine))
@@ -77,6 +80,12 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/connections', connectionRoutes(deps.connections))
   api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))
   app.route('/api/v1', api)
+  // MCP for coding agents: its tools call this same app with the agent's token, so scopes and errors are the API's.
+  const mcp = createMcpHandler({
+    scopesOf: async (token) => (await deps.tokens.authenticate(token))?.scopes,
+    fetch: async (request) => app.fetch(request),
+  })
+  app.all('/mcp', (c) => mcp(c.req.raw))
   if (deps.slackRoute) app.route('/', deps.slackRoute)
   app.route('/callbacks', callbackRoutes(deps.engine, deps.secretKey, deps.maxBodyBytes))
   if (deps.webhooks) app.route('/hooks', hookRoutes(deps.webhooks, Math.min(deps.maxBodyBytes, WEBHOOK_MAX_BYTES)))

@@ -1,0 +1,144 @@
+// MCP over Streamable HTTP at POST /mcp, driven by the SDK's own Client: the tool list, validating and pushing a
+// draft, a run that parks and its wait completed, events, scopes (a deciding token is refused, runs:read cannot
+// start), request_approval approved, rejected with a reason and timed out, and a second call while one waits.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { shiftedClock } from '../support/clock.ts'
+import { eventually, type Json, pushRelease } from '../support/runs.ts'
+import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
+
+const PARK_FLOW = `slug: mcp_park
+inputs:
+  who: { type: string, required: true }
+steps:
+  - id: agent_done
+    wait: { timeout: 1h }
+  - id: greet
+    transform: "{{ 'hello ' & inputs.who & ' ' & steps.agent_done.output.note }}"
+`
+
+const clock = shiftedClock()
+let server: TestServer
+let agent: { secret: string; id: string }
+let reader: { secret: string; id: string }
+
+async function connect(token: string): Promise<Client> {
+  const client = new Client({ name: 'test-agent', version: '1' })
+  const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  })
+  await client.connect(transport)
+  return client
+}
+
+/** A tool's structured result; fails the test with the tool error when it is one. */
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<Json> {
+  const result = await client.callTool({ name, arguments: args })
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.structuredContent)}`)
+  return result.structuredContent
+}
+
+async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<Json> {
+  const result = await client.callTool({ name, arguments: args })
+  expect(result.isError).toBe(true)
+  return (result.structuredContent as Json).error
+}
+
+beforeAll(async () => {
+  server = await startTestServer({}, { clock })
+  await pushRelease(server, PARK_FLOW)
+  agent = await mintToken(server, 'agent', ['flows:read', 'flows:write', 'runs:read', 'runs:write'], 'U0AGENT')
+  reader = await mintToken(server, 'reader', ['runs:read'])
+})
+afterAll(async () => {
+  await server?.close()
+})
+
+describe('MCP over Streamable HTTP', () => {
+  it('lists every tool with a JSON Schema for its input', async () => {
+    const client = await connect(agent.secret)
+    const { tools } = await client.listTools()
+    const names = tools.map((t) => t.name).sort()
+    expect(names).toEqual(
+      [
+        'flow_get',
+        'flow_push_draft',
+        'flow_validate',
+        'flows_list',
+        'request_approval',
+        'resource_get',
+        'run_events',
+        'run_get',
+        'run_start',
+        'search',
+        'wait_complete',
+        'waits_list',
+      ].sort(),
+    )
+    const request = tools.find((t) => t.name === 'request_approval')
+    expect(request?.inputSchema.required).toEqual(['title'])
+    expect(Object.keys(request?.inputSchema.properties ?? {})).toContain('idempotency_key')
+    await client.close()
+  })
+
+  it('validates and pushes a draft, starts a run that parks, completes its wait and reads the events', async () => {
+    const client = await connect(agent.secret)
+    const bad = await call(client, 'flow_validate', { source: 'slug: x\nsteps: []\n', file: 'x.yaml' })
+    expect(bad.valid).toBe(false)
+    expect(bad.problems[0].file).toBe('x.yaml')
+    const draft = PARK_FLOW.replace('hello ', 'hi ')
+    expect((await call(client, 'flow_validate', { source: draft })).valid).toBe(true)
+    const pushed = await call(client, 'flow_push_draft', { source: draft, file: 'park.yaml' })
+    expect(pushed.push).toMatchObject({ slug: 'mcp_park', revision: 2, created: true })
+
+    const started = await call(client, 'run_start', { flow: 'mcp_park', inputs: { who: 'ada' }, wait_seconds: 10 })
+    expect(started.settled).toBe(true)
+    expect(started.run.status).toBe('waiting')
+    expect(started.waiting_on).toMatchObject({ step: 'agent_done', kind: 'wait' })
+    const waits = await call(client, 'waits_list', { run: started.run.id })
+    expect(waits.waits.map((w: Json) => w.id)).toEqual([started.waiting_on.wait_id])
+
+    await call(client, 'wait_complete', { wait: started.waiting_on.wait_id, payload: { note: 'done' } })
+    const run = await eventually(
+      () => call(client, 'run_get', { run: started.run.id }),
+      (r) => r.run.status === 'succeeded',
+    )
+    // The live version ran (the pushed draft says 'hi'), pinned at start.
+    expect(run.run.output).toBe('hello ada done')
+    const { events } = await call(client, 'run_events', { run: started.run.id })
+    expect(events[0]).toMatchObject({ type: 'run.started', actor: 'U0AGENT' })
+    expect(events.map((e: Json) => e.type)).toContain('run.succeeded')
+    await client.close()
+  })
+
+  it('answers a tool error with the CLI code and hint', async () => {
+    const client = await connect(agent.secret)
+    const error = await callError(client, 'run_start', { flow: 'mcp_prak' })
+    expect(error.code).toBe('flow_not_found')
+    expect(error.hint).toContain("Did you mean 'mcp_park'?")
+    await client.close()
+  })
+
+  it('refuses a token that can decide approvals, and a runs:read token cannot start runs', async () => {
+    for (const scopes of [['approvals:decide'], ['admin'], ['runs:read', 'approvals:decide']]) {
+      const decider = await mintToken(server, `decider-${scopes.length}-${scopes[0]}`, scopes, 'U0AGENT')
+      await expect(connect(decider.secret)).rejects.toThrow(/403|token_can_decide/)
+      const raw = await fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${decider.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      })
+      expect(raw.status).toBe(403)
+      expect(((await raw.json()) as Json).error.code).toBe('token_can_decide')
+    }
+    await expect(connect('glt_not-a-token')).rejects.toThrow(/401|unauthorized/)
+
+    const client = await connect(reader.secret)
+    const error = await callError(client, 'run_start', { flow: 'mcp_park', inputs: { who: 'x' } })
+    expect(error).toMatchObject({ code: 'forbidden', details: { required_scope: 'runs:write' } })
+    expect((await callError(client, 'flows_list', {})).details.required_scope).toBe('flows:read')
+    expect((await call(client, 'waits_list', {})).waits).toEqual([])
+    await client.close()
+  })
+})
