@@ -110,6 +110,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await audit()).exportRuns,
   },
   {
+    name: 'console login',
+    summary: 'A one-time URL that signs a browser into the web console as this token.',
+    load: async () => (await import('./commands/console.ts')).login,
+  },
+  {
     name: 'search',
     summary: 'Full-text search over runs, events, resources and flow sources.',
     load: async () => (await import('./commands/search.ts')).search,
