@@ -191,7 +191,7 @@ describe('approve with edits through the API', () => {
   })
 
   it('round-trips randomized values (unicode, long, empty, control characters) without a crash', async () => {
-    const random = createRandom(fuzzSeed())
+    const random = createRandom(fuzzSeed(0xed17))
     const pieces = [
       '',
       ' ',

@@ -6,6 +6,8 @@ export const ACTION = {
   approveWithComment: 'gl_approve_comment',
   reject: 'gl_reject',
   requestChanges: 'gl_request_changes',
+  /** Opens the Edit & approve form of an approval with edit fields. */
+  editApprove: 'gl_edit_approve',
   inputOpen: 'gl_input_open',
 } as const
 
@@ -13,6 +15,7 @@ export const CALLBACK = {
   reason: 'gl_reason',
   input: 'gl_input',
   runInputs: 'gl_run_inputs',
+  editApprove: 'gl_edit_approve',
 } as const
 
 export type ReasonDecision = 'approve' | 'reject' | 'request_changes'

@@ -1,4 +1,5 @@
 // The approval message (request, facts, bounded diff preview, tally, buttons or outcome) and the reason modal.
+import type { ApprovalEdit } from '../../core/approvals/edits.ts'
 import { tally, type VoteDecision } from '../../core/approvals/policy.ts'
 import type { ApprovalOutcome } from '../../core/flow/index.ts'
 import { ACTION, approvalActionValue, CALLBACK, type ReasonDecision } from './actions.ts'
@@ -17,6 +18,7 @@ import {
   section,
 } from './blocks.ts'
 import { diffPreview } from './diff-preview.ts'
+import { editFieldBlocks } from './edit-modal.ts'
 import {
   code,
   defangBroadcasts,
@@ -66,6 +68,8 @@ export interface ApprovalMessageInput {
   votes: readonly ApprovalVote[]
   deadlineAt?: number | null
   state?: ApprovalState
+  /** Approve with edits: the fields (current values) shown, and the Edit & approve button while open. */
+  edit?: ApprovalEdit | null
 }
 
 /** Room kept for the tally and the buttons or outcome line, so the preview stays the same as votes arrive. */
@@ -79,11 +83,12 @@ export function tallyText(approvals: number, required: number): string {
   return `${approvals} of ${required} approval${required === 1 ? '' : 's'}`
 }
 
-/** The three vote buttons, shared by the approval message and the App Home. */
-export function approvalButtons(waitId: string, digest: string): Block {
+/** The vote buttons, shared by the approval message and the App Home; `editable` adds Edit & approve. */
+export function approvalButtons(waitId: string, digest: string, options: { editable?: boolean } = {}): Block {
   const value = approvalActionValue(waitId, digest)
   const elements: Element[] = [
     button(ACTION.approve, 'Approve', value, 'primary'),
+    ...(options.editable ? [button(ACTION.editApprove, 'Edit & approve', value)] : []),
     button(ACTION.approveWithComment, 'Approve with comment', value),
     button(ACTION.reject, 'Reject', value, 'danger'),
     button(ACTION.requestChanges, 'Request changes', value),
@@ -130,7 +135,8 @@ function tail(input: ApprovalMessageInput, state: ApprovalState): Block[] {
   if (t.approvers.length > 0) line += ` · ${mentionList(t.approvers)}`
   if (stale > 0) line += ` · ${plural(stale, 'vote')} on an earlier revision no longer count${stale === 1 ? 's' : ''}`
   const blocks = [section(line)]
-  if (state.kind === 'open') blocks.push(approvalButtons(input.waitId, input.digest))
+  if (state.kind === 'open')
+    blocks.push(approvalButtons(input.waitId, input.digest, { editable: (input.edit?.fields.length ?? 0) > 0 }))
   else if (state.kind === 'decided') blocks.push(section(outcomeLine(state)))
   else {
     if (state.decided) blocks.push(section(outcomeLine(state.decided)))
@@ -159,6 +165,7 @@ export function approvalMessage(input: ApprovalMessageInput): Message {
   const head: Block[] = [
     header(truncate(`Approval requested: ${input.stepName ?? input.stepId}`, LIMITS.header)),
     section(request === '' ? '_(no request text)_' : request),
+    ...(input.edit ? editFieldBlocks(input.waitId, input.edit.fields) : []),
     facts(input),
   ]
   if (input.attachments && input.attachments.length > 0) {
