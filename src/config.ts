@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { DEFAULT_MAX_FLOW_STEPS } from './core/flow/validate.ts'
+import { DEFAULT_RETENTION, parseRetention } from './core/retention-period.ts'
 import { DEFAULT_MAX_RUN_EVENTS } from './core/run-limits.ts'
 import { AppError } from './errors.ts'
 
@@ -49,6 +50,10 @@ export interface Config {
   maxFlowSteps: number
   /** Most events one run may record: a run that would record more fails with `event_limit`. */
   maxRunEvents: number
+  /** GREENLIGHT_RETENTION: ended runs older than this are pruned (default 90 days); null when `off`. */
+  retentionMs: number | null
+  /** GREENLIGHT_PRUNE_PAUSE_MS: a pause between prune batches, leaving the database to other writers (default 0). */
+  prunePauseMs: number
 }
 
 export interface CliConfig {
@@ -238,6 +243,18 @@ function readSecretKey(read: Reader): Buffer | undefined {
   return key
 }
 
+function readRetention(read: Reader): number | null {
+  const raw = read.string('GREENLIGHT_RETENTION') ?? DEFAULT_RETENTION
+  const ms = parseRetention(raw)
+  if (ms !== undefined) return ms
+  read.problem(
+    'GREENLIGHT_RETENTION',
+    `'${raw}' is not a retention period.`,
+    'Use a whole number and a unit (s, m, h, d, w) such as 90d, or off to keep every run.',
+  )
+  return parseRetention(DEFAULT_RETENTION) ?? null
+}
+
 /** Reads the server's configuration; throws one ConfigError listing every problem. */
 export function loadConfig(env: Env): Config {
   const read = new Reader(env)
@@ -345,6 +362,14 @@ export function loadConfig(env: Env): Config {
       100,
       100_000_000,
       'Use an event count such as 100000: the most events one run may record before it fails with event_limit.',
+    ),
+    retentionMs: readRetention(read),
+    prunePauseMs: read.integer(
+      'GREENLIGHT_PRUNE_PAUSE_MS',
+      0,
+      0,
+      60_000,
+      'Use milliseconds such as 50: the pause between two prune batches.',
     ),
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
