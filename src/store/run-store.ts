@@ -20,7 +20,7 @@ import type {
 } from '../engine/run-ports.ts'
 import { NO_TOKENS, tokensOf } from '../engine/usage.ts'
 import type { Database, Tx } from './database.ts'
-import { billedExecutions, runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
+import { billedExecutions, prunedRuns, runEvents, runs, stepRuns, timers, votes, waits } from './schema.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
 import { tableCodec } from './sql-table.ts'
 import { claimTrigger, releaseSkippedClaim } from './trigger-claims.ts'
@@ -747,10 +747,12 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
       )
     },
 
-    usage: async (fromMs, toMs) =>
-      db
+    // Billed executions outlive their runs: a pruned run's flow is in the retention ledger, so usage stays whole.
+    usage: async (fromMs, toMs) => {
+      const flow = sql<string>`coalesce(${runs.flowSlug}, ${prunedRuns.flowSlug})`
+      return db
         .select({
-          flow: runs.flowSlug,
+          flow,
           kind: billedExecutions.kind,
           executions: sql<number>`count(*)`,
           promptTokens: sql<number>`sum(${billedExecutions.promptTokens})`,
@@ -758,10 +760,12 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
           totalTokens: sql<number>`sum(${billedExecutions.totalTokens})`,
         })
         .from(billedExecutions)
-        .innerJoin(runs, eq(runs.id, billedExecutions.runId))
-        .where(and(gte(billedExecutions.at, fromMs), lt(billedExecutions.at, toMs)))
-        .groupBy(runs.flowSlug, billedExecutions.kind)
-        .all(),
+        .leftJoin(runs, eq(runs.id, billedExecutions.runId))
+        .leftJoin(prunedRuns, eq(prunedRuns.runId, billedExecutions.runId))
+        .where(and(gte(billedExecutions.at, fromMs), lt(billedExecutions.at, toMs), sql`${flow} IS NOT NULL`))
+        .groupBy(flow, billedExecutions.kind)
+        .all()
+    },
   }
 }
 
