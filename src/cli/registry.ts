@@ -143,6 +143,21 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'tokens list', summary: 'List API tokens.', load: async () => (await tokens()).list },
   { name: 'tokens revoke', summary: 'Revoke an API token.', load: async () => (await tokens()).revoke },
   { name: 'whoami', summary: 'Show the token the CLI uses.', load: async () => (await tokens()).whoami },
+  {
+    name: 'request-approval',
+    summary: 'Ask people in Slack to approve an action; --wait exits 0 only when approved.',
+    load: async () => (await import('./commands/request-approval.ts')).requestApproval,
+  },
+  {
+    name: 'mcp',
+    summary: 'Serve MCP over stdio for a local coding agent (a token that cannot decide approvals).',
+    load: async () => (await import('./commands/mcp.ts')).mcp,
+  },
+  {
+    name: 'guide',
+    summary: 'Print the guide for coding agents (Markdown, not JSON): lifecycle, envelope, errors, tools.',
+    load: async () => (await import('./commands/guide.ts')).guide,
+  },
 ]
 
 /** Finds the longest command name that prefixes argv; returns it with the remaining arguments. */
