@@ -3,6 +3,7 @@ import { type ExportedRun, exportHeader, exportLine } from '../core/audit-export
 import { deriveChainKey, PLAIN_CHAIN_NOTE, type StoredEvent, schemeOf, verifyChain } from '../core/hash-chain.ts'
 import { AppError } from '../errors.ts'
 import type { Clock } from './ports.ts'
+import type { PrunedRun } from './retention.ts'
 import type { RunRecord, RunStore } from './run-ports.ts'
 
 /** An export is read into memory on both ends; past this many runs, ask for a narrower range. */
@@ -23,6 +24,8 @@ export function createAudit(deps: {
   secretKey: Buffer
   clock: Clock
   requireRun: (id: string) => Promise<RunRecord>
+  /** The retention ledger: a pruned run is reported `pruned` with the chain head kept there, never ok or tampered. */
+  prunedRun?: ((id: string) => Promise<PrunedRun | undefined>) | undefined
 }) {
   const { store } = deps
   const key = deriveChainKey(deps.secretKey)
@@ -62,10 +65,36 @@ export function createAudit(deps: {
 
   return {
     async verify(id: string) {
-      const { run, events } = await chainOf(id)
+      let chain: Awaited<ReturnType<typeof chainOf>>
+      try {
+        chain = await chainOf(id)
+      } catch (error) {
+        const pruned =
+          error instanceof AppError && error.code === 'run_not_found' ? await deps.prunedRun?.(id) : undefined
+        if (!pruned) throw error
+        // Its events are gone by design: nothing is left to check them against, so it is neither ok nor tampered.
+        return {
+          run_id: id,
+          status: 'pruned' as const,
+          ok: false,
+          events: 0,
+          problems: [],
+          pruned: {
+            at: new Date(pruned.prunedAt).toISOString(),
+            flow: pruned.flowSlug,
+            run_status: pruned.status,
+            ended_at: new Date(pruned.endedAt).toISOString(),
+            event_count: pruned.eventCount,
+            last_hash: pruned.lastEventHash,
+            ...(pruned.rootRunId ? { with_root: pruned.rootRunId } : {}),
+          },
+        }
+      }
+      const { run, events } = chain
       const report = verifyChain(key, events, { count: run.eventCount, lastHash: run.lastEventHash ?? '' })
       return {
         run_id: id,
+        status: report.problems.length === 0 ? ('ok' as const) : ('tampered' as const),
         events: events.length,
         ok: report.problems.length === 0,
         scheme: report.scheme,

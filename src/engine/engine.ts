@@ -15,6 +15,7 @@ import { createJobs, type JobLeaseStore } from './jobs.ts'
 import type { ConnectionLookup, FlowRepository } from './ports.ts'
 import { createReads } from './reads.ts'
 import { createRefusedStarts } from './refused-starts.ts'
+import type { PrunedRun } from './retention.ts'
 import { createRuns } from './runs.ts'
 import { createScheduler, type SchedulerOptions } from './scheduler.ts'
 import { createSchedules, SCHEDULE_TIMER, type ScheduleStore } from './schedules.ts'
@@ -28,6 +29,8 @@ export function createEngine(
     jobLeases: JobLeaseStore
     /** GREENLIGHT_ADMINS: Slack users who may cancel any run. */
     admins?: readonly string[]
+    /** The retention ledger, for `audit verify` of a pruned run. */
+    prunedRun?: (id: string) => Promise<PrunedRun | undefined>
   },
   options: SchedulerOptions = {},
 ) {
@@ -88,6 +91,7 @@ export function createEngine(
       secretKey: deps.secretKey,
       clock: deps.clock,
       requireRun: runs.requireRun,
+      prunedRun: deps.prunedRun,
     }),
     callbacks: { ...createCallbacks(withEvents, resume), ...createCallbackUrls(withEvents) },
     decisions: createDecisions({ ...withEvents, authorization }, resume),

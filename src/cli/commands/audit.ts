@@ -18,6 +18,8 @@ import {
 
 interface AuditView {
   run_id: string
+  /** ok | tampered | pruned (retention removed its events; the ledger kept the chain's last hash). */
+  status?: string
   events: number
   ok: boolean
   problems: unknown[]
@@ -90,6 +92,8 @@ export const verify: Command = {
     }
     const id = positional(args, 0, 'run', this.usage)
     const { audit } = (await ctx.api().get(`/runs/${encodeURIComponent(id)}/audit`)) as { audit: AuditView }
+    // Pruned is no failure (nothing was changed) and no pass (nothing is left to check): exit 0, status `pruned`.
+    if (audit.status === 'pruned') return { data: { audit }, next: ['greenlight runs list'] }
     if (!audit.ok) {
       throw new AppError(
         'audit_failed',
