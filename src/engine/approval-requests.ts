@@ -14,6 +14,9 @@ import type { RunReads } from './reads.ts'
 import type { RunRecord, VoteRecord, WaitRecord } from './run-ports.ts'
 import type { Runs } from './runs.ts'
 
+/** How long a new request's answer waits for its approval to open. */
+const OPEN_WAIT_MS = 5_000
+
 export interface RequestOutcome {
   run: RunRecord
   /** The approval (open or decided); null while the run has not reached it yet. */
@@ -74,7 +77,8 @@ export function createApprovalRequests(deps: { runs: Runs; reads: RunReads }) {
                 triggerDetails: { idempotency_key: key },
               }),
         })
-        return { run, created: true }
+        // Its one step parks at once: answered when the approval is open, its message and tally known.
+        return { run: (await runs.settle(run.id, OPEN_WAIT_MS, 'parked')).run, created: true }
       } catch (error) {
         const earlier = isAppError(error) && error.code === 'duplicate_delivery' ? error.details.run_id : undefined
         if (typeof earlier !== 'string') throw error
