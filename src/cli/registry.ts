@@ -121,6 +121,16 @@ export const COMMANDS: CommandEntry[] = [
   },
   { name: 'usage', summary: 'Billable step executions per flow for a month.', load: async () => (await audit()).usage },
   {
+    name: 'prune',
+    summary: 'Remove ended runs older than the retention (--dry-run: count only).',
+    load: async () => (await import('./commands/prune.ts')).prune,
+  },
+  {
+    name: 'backup',
+    summary: "Write a consistent copy of the running server's database.",
+    load: async () => (await import('./commands/backup.ts')).backup,
+  },
+  {
     name: 'secrets set',
     summary: 'Store a secret (encrypted; never printed).',
     load: async () => (await secrets()).set,
