@@ -207,21 +207,14 @@ async function unboundRequirements(
     checked = false
   }
   const haveSecret = new Set(secrets.map((s) => s.name))
+  const missing: Unbound[] = []
+  // A connection the server has brings its own secrets; only those of the connections still to create are needed.
   const needed = new Set(requires.secrets)
-  for (const requirement of Object.values(requires.connections)) for (const s of requirement.secrets) needed.add(s)
-  const unbound: Unbound[] = [...needed]
-    .filter((name) => !haveSecret.has(name))
-    .sort()
-    .map((name) => ({
-      kind: 'secret',
-      name,
-      reason: 'missing',
-      command: `greenlight secrets set ${name}`,
-    }))
   for (const [name, requirement] of Object.entries(requires.connections)) {
     const have = connections.find((c) => c.name === name)
     if (have && have.type === requirement.type) continue
-    unbound.push({
+    for (const secret of requirement.secrets) needed.add(secret)
+    missing.push({
       kind: 'connection',
       name,
       reason: have ? 'wrong_type' : 'missing',
@@ -229,5 +222,10 @@ async function unboundRequirements(
       command: bindingCommand(name, requirement),
     })
   }
+  const unbound: Unbound[] = [...needed]
+    .filter((name) => !haveSecret.has(name))
+    .sort()
+    .map((name) => ({ kind: 'secret', name, reason: 'missing', command: `greenlight secrets set ${name}` }))
+  unbound.push(...missing)
   return { unbound, checked }
 }

@@ -20,6 +20,7 @@ export type ConnectionType = (typeof CONNECTION_TYPES)[number]
 /** The steps that name a connection, and the connection type each needs (llm calls an http API). */
 const STEP_CONNECTION_TYPES = { ssh: 'ssh', http: 'http', llm: 'http', db: 'database' } as const
 
+const SLUG = /^[a-z][a-z0-9_-]{0,62}$/
 const NAME = z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, 'a connection or secret name (lower-case, digits, _ . -)')
 
 const connectionRequirement = z
@@ -296,6 +297,14 @@ export function bindTemplate(template: FlowTemplate, binding: Binding): BindResu
       }
     }
   }
+  if (binding.slug !== undefined && !SLUG.test(binding.slug)) {
+    return {
+      ok: false,
+      code: 'invalid_slug',
+      message: `'${binding.slug}' is not a flow slug.`,
+      hint: 'Use lower-case letters, digits, _ and - (up to 63), starting with a letter.',
+    }
+  }
   const connections: Record<string, ConnectionRequirement> = {}
   for (const [name, requirement] of Object.entries(template.requires.connections)) {
     const target = bind[name] ?? name
@@ -314,33 +323,38 @@ export function bindTemplate(template: FlowTemplate, binding: Binding): BindResu
   const slug = binding.slug ?? template.slug
   if (renames.length === 0 && slug === template.slug) return { ok: true, source: template.source, slug, requires }
   const doc = parseDocument(template.source, { logLevel: 'error' })
-  if (!isMap(doc.contents))
+  if (!isMap(doc.contents)) {
     return {
       ok: false,
       code: 'invalid_template',
       message: 'The template source is not a flow.',
       hint: 'Export it again.',
     }
-  if (slug !== template.slug) doc.set('slug', slug)
-  const rename = (name: unknown) => (typeof name === 'string' ? bind[name] : undefined)
-  const listed = doc.getIn(['requires', 'connections'], true)
-  if (isSeq(listed)) {
-    listed.items.forEach((item, i) => {
-      const to = isScalar(item) ? rename(item.value) : undefined
-      if (to) listed.set(i, to)
-    })
   }
+  // The scalars to replace, by their place in the text: the rest of the source (comments, layout) stays as written.
+  const edits: { range: readonly [number, number]; text: string }[] = []
+  const replace = (node: unknown, text: string | undefined) => {
+    if (text !== undefined && isScalar(node) && node.range) edits.push({ range: [node.range[0], node.range[1]], text })
+  }
+  const rename = (node: unknown) => (isScalar(node) && typeof node.value === 'string' ? bind[node.value] : undefined)
+  if (slug !== template.slug) replace(doc.contents.get('slug', true), slug)
+  const listed = doc.getIn(['requires', 'connections'], true)
+  if (isSeq(listed)) for (const item of listed.items) replace(item, rename(item))
   const steps = doc.get('steps', true)
   if (isSeq(steps)) {
     for (const step of steps.items) {
       if (!isMap(step)) continue
       for (const kind of Object.keys(STEP_CONNECTION_TYPES)) {
-        const to = rename(step.getIn([kind, 'connection']))
-        if (to) step.setIn([kind, 'connection'], to)
+        const node = step.getIn([kind, 'connection'], true)
+        replace(node, rename(node))
       }
     }
   }
-  return { ok: true, source: doc.toString({ lineWidth: 0 }), slug, requires }
+  let source = template.source
+  for (const edit of edits.sort((a, b) => b.range[0] - a.range[0])) {
+    source = source.slice(0, edit.range[0]) + edit.text + source.slice(edit.range[1])
+  }
+  return { ok: true, source, slug, requires }
 }
 
 /** The commands that create a missing connection from its requirement: its secrets first, then the connection. */
