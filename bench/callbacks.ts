@@ -2,7 +2,8 @@
 // closed loop at concurrency 32 (next callback when the previous run completed) and a burst at concurrency 64.
 // Prints JSON: completions/s, p50/p99 latency (callback sent → run completed), RSS with N runs parked. In the closed
 // loop a run counts as completed when the callback's 202 reports it ended, or else when a settle read sees it end.
-// BENCH_DATABASE=sqld runs the server on a throwaway libSQL server (sqld on loopback) instead of the embedded file.
+// BENCH_DATABASE=sqld runs the server on a throwaway libSQL server (sqld on loopback) instead of the embedded file,
+// reached over Hrana on HTTP (http://); BENCH_DATABASE=sqld-ws reaches it over WebSockets (ws://).
 import { signCallbackToken } from '../src/core/callback-token.ts'
 import { startSqld } from '../test/support/sqld.ts'
 import { createBenchClient } from './support/http-client.ts'
@@ -123,9 +124,11 @@ async function phase(
   }
 }
 
-const database = process.env.BENCH_DATABASE === 'sqld' ? 'sqld' : 'file'
-const sqld = database === 'sqld' ? await startSqld() : undefined
-const server = await startBenchServer(sqld ? { DATABASE_URL: sqld.url } : {})
+const database = process.env.BENCH_DATABASE ?? 'file'
+if (!['file', 'sqld', 'sqld-ws'].includes(database)) throw new Error('BENCH_DATABASE is file, sqld or sqld-ws')
+const sqld = database === 'file' ? undefined : await startSqld()
+const sqldUrl = database === 'sqld-ws' ? `ws://127.0.0.1:${sqld?.port}` : sqld?.url
+const server = await startBenchServer(sqldUrl ? { DATABASE_URL: sqldUrl } : {})
 try {
   const push = await call(server, 'POST', '/api/v1/flows', { source: FLOW })
   if (push.status >= 300) throw new Error(JSON.stringify(push.json))
