@@ -28,11 +28,12 @@ steps:
     transform: "{{ { 'decision': steps.review.output.decision, 'hits': $count(steps.find.output.hits), 'count': steps.count.output.value } }}"
 `
 
-describe('Greenlight on sqld', () => {
+// Hrana over HTTP (http://, https://) and over WebSockets (ws://, and libsql:// by default) are both supported.
+describe.each(['http', 'ws'])('Greenlight on sqld over %s', (scheme) => {
   let sqld: TestSqld
   let server: TestServer
   const env = (): Record<string, string> => ({
-    DATABASE_URL: sqld.url,
+    DATABASE_URL: `${scheme}://127.0.0.1:${sqld.port}`,
     GREENLIGHT_SECRET_KEY: KEY.toString('base64'),
   })
   const KEY = randomBytes(32)

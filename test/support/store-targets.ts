@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { startSqld, type TestSqld } from './sqld.ts'
 
 export interface StoreTarget {
-  name: 'file' | 'sqld'
+  name: 'file' | 'sqld over http' | 'sqld over ws'
   /** Prepares the target for one suite; `fresh()` then hands out URLs of new, empty databases. */
   start(): Promise<StartedTarget>
 }
@@ -29,22 +29,25 @@ const file: StoreTarget = {
   },
 }
 
-/** One sqld per fresh database: it starts in ~50 ms, and a database per server keeps tests independent. */
-const sqld: StoreTarget = {
-  name: 'sqld',
+/**
+ * One sqld per fresh database: it starts in ~50 ms, and a database per server keeps tests independent. The client
+ * speaks Hrana over HTTP for http:// URLs and over WebSockets for ws:// (and libsql://) ones; both are tested.
+ */
+const sqld = (scheme: 'http' | 'ws'): StoreTarget => ({
+  name: `sqld over ${scheme}`,
   async start() {
     const servers: TestSqld[] = []
     return {
       async fresh() {
         const server = await startSqld()
         servers.push(server)
-        return server.url
+        return `${scheme}://127.0.0.1:${server.port}`
       },
       async stop() {
         await Promise.all(servers.map((server) => server.stop()))
       },
     }
   },
-}
+})
 
-export const storeTargets: StoreTarget[] = [file, sqld]
+export const storeTargets: StoreTarget[] = [file, sqld('http'), sqld('ws')]
