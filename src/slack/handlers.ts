@@ -10,6 +10,7 @@ import type { FlowVersions } from '../engine/flow-versions.ts'
 import type { OutboxPort } from '../engine/outbox-port.ts'
 import type { FlowRepository } from '../engine/ports.ts'
 import { isAppError } from '../errors.ts'
+import { createEditForms } from './approval-edits.ts'
 import { parseGlCommand, USAGE } from './command-parser.ts'
 import { createForms, missingInputs, slackActor } from './forms.ts'
 import type { SlackHandlers, SlackReply } from './transport/handlers.ts'
@@ -42,6 +43,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
   const { engine, outbox } = deps
   const isAdmin = (user: string) => deps.admins.includes(user)
   const forms = createForms(deps)
+  const edits = createEditForms(deps)
 
   async function tellUser(user: string, channel: string | null, text: string): Promise<void> {
     await outbox.enqueue({
@@ -200,6 +202,21 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         }
         return
       }
+      if (input.actionId === ACTION.editApprove) {
+        try {
+          await edits.open({
+            triggerId: input.triggerId,
+            value: input.value,
+            user: input.userId,
+            channel: input.channelId,
+            ts: input.messageTs ?? null,
+          })
+        } catch (error) {
+          if (!isAppError(error)) throw error
+          await tellUser(input.userId, input.channelId, explain(error))
+        }
+        return
+      }
       const target = parseApprovalActionValue(input.value)
       if (!target) return
       if (input.actionId === ACTION.approve) {
@@ -232,6 +249,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
           return await forms.submitRunInputs(input.userId, input.privateMetadata, input.values)
         if (input.callbackId === CALLBACK.input)
           return await forms.submitInput(input.userId, input.privateMetadata, input.values)
+        if (input.callbackId === CALLBACK.editApprove)
+          return await edits.submit(input.userId, input.privateMetadata, input.values)
       } catch (error) {
         if (!isAppError(error)) throw error
         await tellUser(input.userId, null, explain(error))

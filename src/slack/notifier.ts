@@ -10,6 +10,7 @@ import { type ResourceStore, resolveText } from '../engine/resources.ts'
 import type { RunEventRecord, RunRecord, WaitRecord } from '../engine/run-ports.ts'
 import { type ApprovalMessageInput, type ApprovalState, approvalMessage, type ShownOutcome } from './views/approval.ts'
 import type { Message } from './views/blocks.ts'
+import { editNoticeMessage } from './views/edit-modal.ts'
 import { runCard, stepChecklist } from './views/run-card.ts'
 import {
   escalationMessage,
@@ -179,6 +180,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
         at: v.at,
       })),
       deadlineAt: wait.deadlineAt,
+      edit: spec.edit,
       ...(state ? { state } : {}),
     })
   }
@@ -320,6 +322,22 @@ export function createSlackNotifier(deps: NotifierDeps) {
             },
             dependsOn: approvalKey(wait.id),
           },
+        ]
+      }
+      case 'approval.edited': {
+        // The message itself is updated by the vote that follows; the thread says who changed what.
+        if (!wait) return []
+        const spec = specOf(wait, 'approval')
+        const t = tally((await reads.votes(wait.id)) as never, spec.required, wait.digest ?? '')
+        const voided = typeof data.voided_approvals === 'number' ? data.voided_approvals : 0
+        // While it is still open, the listed approvers who have not approved the edited version are asked to.
+        const listed = wait.status === 'open' ? [...new Set([...spec.approvers.users, ...spec.escalatedTo])] : []
+        const pending = listed.filter(
+          (u) => !t.approvers.includes(u) && u !== event.actor && (spec.allowSelfApproval || u !== spec.initiator),
+        )
+        const fields = Object.keys((data.fields ?? {}) as Record<string, unknown>)
+        return [
+          reply(editNoticeMessage({ stepId: wait.stepId, by: event.actor ?? 'someone', fields, voided, pending })),
         ]
       }
       case 'approval.reminded': {

@@ -1,10 +1,18 @@
 // Approve with edits (SPEC §4) through the API: the draft an approval opens with, an edit that makes a new revision
 // (new digest, earlier votes void), a quorum of two where the second approves the edited version, the old digest
-// refused, the output's `edited`, the run events, bad edits refused without change, and randomized values.
+// refused, the output's `edited`, the run events, bad edits refused without change, and randomized values; then the
+// same in Slack (fake Slack, signed requests): the Edit & approve form, its submission, the updated message, a restart.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+import { type RunningServer, startServer } from '../../src/main.ts'
+import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
 import { createRandom, fuzzSeed } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
 import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
+import { blocksOf } from '../support/slack-harness.ts'
 
 const DRAFT_FLOW = `slug: edit_reply
 inputs:
@@ -221,5 +229,226 @@ describe('approve with edits through the API', () => {
       expect(output.edited.command.value).toBe(value)
       expect(output.edited.command.was_edited).toBe(value !== 'rm -rf /tmp/build')
     }
+  })
+})
+
+const SLACK_SECRET = 'edits-signing-secret'
+const CHANNEL = 'C0EDITS'
+const SLACK_USERS = ['U0INIT', 'U0ANN', 'U0BOB', 'U0CAT', 'U0OUT']
+
+const SLACK_FLOW = `slug: edit_slack
+inputs:
+  ticket: { type: string, required: true }
+  log: { type: string, required: true }
+steps:
+  - id: draft
+    transform: "{{ 'Dear customer, ticket ' & inputs.ticket & ' is fixed.' }}"
+  - id: review
+    approval:
+      message: "*EDIT-REVIEW* reply to {{ inputs.ticket }}"
+      approvers: { users: [U0INIT, U0ANN, U0BOB, U0CAT] }
+      required: 2
+      edit:
+        fields:
+          reply: { type: textarea, label: Reply to the customer, value: "{{ steps.draft.output }}" }
+          log: { type: textarea, value: "{{ inputs.log }}" }
+  - id: done
+    notify: { text: "EDIT-DONE {{ steps.review.output.edited.reply.value }}" }
+`
+
+/** A Greenlight server on a data directory it keeps when it stops, so a second one can take over. */
+async function startOn(dataDir: string, apiUrl: string): Promise<RunningServer & { token: string }> {
+  const env = {
+    GREENLIGHT_DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    SLACK_BOT_TOKEN: 'xoxb-edits',
+    SLACK_SIGNING_SECRET: SLACK_SECRET,
+    SLACK_API_URL: apiUrl,
+    GREENLIGHT_DEFAULT_CHANNEL: CHANNEL,
+  }
+  const running = await startServer(loadConfig(env))
+  return { ...running, token: readFileSync(join(dataDir, 'cli-token'), 'utf8').trim() }
+}
+
+const text = (value: string) => ({ type: 'plain_text_input', value })
+
+/** The value of the button `actionId` on a message. */
+function buttonValue(message: StoredMessage, actionId: string): string {
+  for (const block of (message.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[]) {
+    const found = block.elements?.find((e) => e.action_id === actionId)
+    if (found?.value) return found.value
+  }
+  throw new Error(`no ${actionId} button on the message`)
+}
+
+describe('approve with edits in Slack (HTTP mode), across a restart', () => {
+  let fake: FakeSlack
+  let dataDir: string
+  let server: (RunningServer & { token: string }) | undefined
+
+  beforeAll(async () => {
+    fake = await createFakeSlack({
+      users: SLACK_USERS.map((id) => ({ id, name: id.toLowerCase() })),
+      channels: { [CHANNEL]: { name: 'edits', members: SLACK_USERS } },
+    })
+    dataDir = mkdtempSync(join(tmpdir(), 'greenlight-edits-'))
+  })
+  afterAll(async () => {
+    await server?.close()
+    await fake?.close()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('prefills the form, counts the edited version, refuses the old one, and keeps the revision over a restart', async () => {
+    server = await startOn(dataDir, fake.apiUrl)
+    await pushRelease(server, SLACK_FLOW)
+    const init = (await mintToken(server, 'init', ['runs:write', 'runs:read'], 'U0INIT')).secret
+    const log = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n')
+    expect(log.length).toBeGreaterThan(3000)
+    const started = await api(
+      server,
+      'POST',
+      '/api/v1/runs',
+      { flow: 'edit_slack', inputs: { ticket: 'T-7', log } },
+      init,
+    )
+    expect(started.status, JSON.stringify(started.body)).toBe(201)
+    const runId = (started.body.data as Json).run.id as string
+    let driver = createSlackDriver({ signingSecret: SLACK_SECRET, url: `${server.url}/slack/events`, fake })
+
+    const approval = await fake.waitFor(
+      (f) =>
+        f
+          .messages(CHANNEL, { includeReplies: true })
+          .find(
+            (m) => m.thread_ts !== undefined && blocksOf(m).includes('gl_edit_approve') && blocksOf(m).includes(runId),
+          ),
+      10_000,
+    )
+    expect(blocksOf(approval)).toContain('Dear customer, ticket T-7 is fixed.')
+    expect(blocksOf(approval)).toContain('Reply to the customer')
+    const draftApprove = buttonValue(approval, 'gl_approve')
+    const click = (user: string, action: string, value?: string) =>
+      driver.blockAction({
+        user,
+        action_id: action,
+        channel: CHANNEL,
+        message_ts: approval.ts,
+        ...(value ? { value } : {}),
+      })
+
+    // Someone who may not approve is told so, and no form opens: an outsider, and the run's initiator.
+    for (const user of ['U0OUT', 'U0INIT']) {
+      expect((await click(user, 'gl_edit_approve')).status).toBe(200)
+      await fake.waitFor((f) => f.ephemerals(user).length > 0, 10_000)
+    }
+    expect(fake.ephemerals('U0OUT')[0]?.text).toContain('not one of the approvers')
+    expect(fake.ephemerals('U0INIT')[0]?.text).toContain('started this run')
+    expect(fake.views.some((v) => v.callback_id === 'gl_edit_approve')).toBe(false)
+
+    // Cat approves the draft; then Ann opens the form, prefilled, and approves her correction.
+    expect((await click('U0CAT', 'gl_approve')).status).toBe(200)
+    await fake.waitFor((f) => blocksOf(f.message(CHANNEL, approval.ts)).includes('1 of 2 approvals'), 10_000)
+    expect((await click('U0ANN', 'gl_edit_approve')).status).toBe(200)
+    const modal = await fake.waitFor((f) => f.views.find((v) => v.callback_id === 'gl_edit_approve'), 10_000)
+    const blocks = modal.view.blocks as Json[]
+    const reply = blocks.find((b) => b.block_id === 'e_reply')
+    expect(reply.element).toMatchObject({
+      type: 'plain_text_input',
+      multiline: true,
+      max_length: 3000,
+      initial_value: 'Dear customer, ticket T-7 is fixed.',
+    })
+    // The log is longer than a Slack input holds: it is not in the form, which says where to change it.
+    expect(blocks.some((b) => b.block_id === 'e_log')).toBe(false)
+    expect(JSON.stringify(blocks)).toContain('--edit log=')
+
+    const corrected = 'Dear customer, ticket T-7 is fixed in 2.0 — «thanks» 🚀'
+    const submitted = await driver.viewSubmission({
+      user: 'U0ANN',
+      view: {
+        id: modal.id,
+        callback_id: 'gl_edit_approve',
+        private_metadata: modal.private_metadata,
+        state: { values: { e_reply: { value: text(corrected) }, comment: { value: text('friendlier') } } },
+      },
+    })
+    expect(submitted.status).toBe(200)
+    expect(submitted.text).not.toContain('errors')
+
+    // The message now shows the edited reply, one approval (Ann's), Cat's as void, and buttons on the new digest.
+    const updated = await fake.waitFor((f) => {
+      const m = f.message(CHANNEL, approval.ts)
+      return m && blocksOf(m).includes('fixed in 2.0') && blocksOf(m).includes('1 of 2 approvals') ? m : undefined
+    }, 10_000)
+    expect(blocksOf(updated)).toContain('no longer count')
+    expect(blocksOf(updated)).toContain('edited by <@U0ANN>')
+    expect(buttonValue(updated, 'gl_approve')).not.toBe(draftApprove)
+    const notice = await fake.waitFor(
+      (f) => f.thread(CHANNEL, approval.thread_ts as string).find((m) => (m.text ?? '').includes('✏️')),
+      10_000,
+    )
+    expect(notice.text).toContain('<@U0ANN> edited *reply*')
+    expect(notice.text).toContain('1 approval given before the edit no longer counts')
+    expect(notice.text).toContain('<@U0BOB>')
+
+    // A restart in between: the edited revision is what the new server shows and counts.
+    await server.close()
+    server = await startOn(dataDir, fake.apiUrl)
+    driver = createSlackDriver({ signingSecret: SLACK_SECRET, url: `${server.url}/slack/events`, fake })
+    const shown = await api(server, 'GET', `/api/v1/runs/${runId}`)
+    const waitId = (shown.body.data as Json).run.waiting_on.wait_id as string
+    const wait = ((await api(server, 'GET', `/api/v1/waits/${waitId}`)).body.data as Json).wait
+    expect(wait.edit).toMatchObject({
+      revision: 1,
+      fields: [
+        { name: 'reply', value: corrected, was_edited: true },
+        { name: 'log', was_edited: false },
+      ],
+    })
+    expect(wait.tally).toMatchObject({ approvals: 1, approvers: ['U0ANN'] })
+
+    // Bob's click on a button of the draft (the digest before the edit) is refused and says why…
+    expect((await click('U0BOB', 'gl_approve', draftApprove)).status).toBe(200)
+    await fake.waitFor((f) => f.ephemerals('U0BOB').length > 0, 10_000)
+    expect(fake.ephemerals('U0BOB')[0]?.text).toContain('edited (reply) by U0ANN after you saw it')
+    // …and so is a form opened on the draft, on the form itself.
+    const stale = await driver.viewSubmission({
+      user: 'U0BOB',
+      view: {
+        id: modal.id,
+        callback_id: 'gl_edit_approve',
+        private_metadata: modal.private_metadata,
+        state: { values: { e_reply: { value: text('Bob would say it otherwise') } } },
+      },
+    })
+    expect(stale.body).toMatchObject({
+      response_action: 'errors',
+      errors: { e_reply: expect.stringContaining('edited') },
+    })
+    expect(((await api(server, 'GET', `/api/v1/waits/${waitId}`)).body.data as Json).wait.tally.approvals).toBe(1)
+
+    // Bob approves the edited version from the updated message: the quorum, and the output carries the edit.
+    expect((await click('U0BOB', 'gl_approve', buttonValue(updated, 'gl_approve'))).status).toBe(200)
+    const done = await runReaches(server, runId, ['succeeded', 'failed'])
+    expect(done.run.status).toBe('succeeded')
+    const output = done.steps.find((s: Json) => s.step === 'review').output
+    expect(output.edited).toEqual({
+      reply: { value: corrected, was_edited: true },
+      log: { value: log, was_edited: false },
+    })
+    expect(output.votes.map((v: Json) => v.user)).toEqual(['U0ANN', 'U0BOB'])
+    expect(output.votes[0].comment).toBe('friendlier')
+    await fake.waitFor(
+      (f) =>
+        f.thread(CHANNEL, approval.thread_ts as string).find((m) => (m.text ?? '').includes(`EDIT-DONE ${corrected}`)),
+      10_000,
+    )
+    const decided = await fake.waitFor((f) => {
+      const json = blocksOf(f.message(CHANNEL, approval.ts))
+      return json.includes('Approved') && !json.includes('gl_edit_approve') ? json : undefined
+    }, 10_000)
+    expect(decided).toContain('fixed in 2.0')
   })
 })
