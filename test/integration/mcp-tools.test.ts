@@ -1,12 +1,14 @@
-// MCP over Streamable HTTP at POST /mcp, driven by the SDK's own Client: the tool list, validating and pushing a
-// draft, a run that parks and its wait completed, events, scopes (a deciding token is refused, runs:read cannot
-// start), request_approval approved, rejected with a reason and timed out, and a second call while one waits.
+// The MCP tools over both transports (POST /mcp and `greenlight mcp` over stdio), driven by the SDK's own Client:
+// the tool list, validating and pushing a draft, a run that parks and its wait completed, events, tool errors with
+// the CLI's code and hint, and scopes: a deciding token is refused on both, a runs:read token cannot start runs.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN, ROOT, runCli } from '../support/cli.ts'
 import { shiftedClock } from '../support/clock.ts'
 import { eventually, type Json, pushRelease } from '../support/runs.ts'
-import { api, mintToken, startTestServer, type TestServer } from '../support/server.ts'
+import { mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
 const PARK_FLOW = `slug: mcp_park
 inputs:
@@ -23,11 +25,22 @@ let server: TestServer
 let agent: { secret: string; id: string }
 let reader: { secret: string; id: string }
 
-async function connect(token: string): Promise<Client> {
+type Transport = 'http' | 'stdio'
+
+async function connect(kind: Transport, token: string): Promise<Client> {
   const client = new Client({ name: 'test-agent', version: '1' })
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${token}` } },
-  })
+  const transport =
+    kind === 'http'
+      ? new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        })
+      : new StdioClientTransport({
+          command: process.execPath,
+          args: [BIN, 'mcp'],
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: token },
+          stderr: 'pipe',
+        })
   await client.connect(transport)
   return client
 }
@@ -55,9 +68,9 @@ afterAll(async () => {
   await server?.close()
 })
 
-describe('MCP over Streamable HTTP', () => {
+describe.each<Transport>(['http', 'stdio'])('MCP tools over %s', (kind) => {
   it('lists every tool with a JSON Schema for its input', async () => {
-    const client = await connect(agent.secret)
+    const client = await connect(kind, agent.secret)
     const { tools } = await client.listTools()
     const names = tools.map((t) => t.name).sort()
     expect(names).toEqual(
@@ -83,14 +96,14 @@ describe('MCP over Streamable HTTP', () => {
   })
 
   it('validates and pushes a draft, starts a run that parks, completes its wait and reads the events', async () => {
-    const client = await connect(agent.secret)
+    const client = await connect(kind, agent.secret)
     const bad = await call(client, 'flow_validate', { source: 'slug: x\nsteps: []\n', file: 'x.yaml' })
     expect(bad.valid).toBe(false)
     expect(bad.problems[0].file).toBe('x.yaml')
     const draft = PARK_FLOW.replace('hello ', 'hi ')
     expect((await call(client, 'flow_validate', { source: draft })).valid).toBe(true)
     const pushed = await call(client, 'flow_push_draft', { source: draft, file: 'park.yaml' })
-    expect(pushed.push).toMatchObject({ slug: 'mcp_park', revision: 2, created: true })
+    expect(pushed.push).toMatchObject({ slug: 'mcp_park', revision: 2 })
 
     const started = await call(client, 'run_start', { flow: 'mcp_park', inputs: { who: 'ada' }, wait_seconds: 10 })
     expect(started.settled).toBe(true)
@@ -100,10 +113,10 @@ describe('MCP over Streamable HTTP', () => {
     expect(waits.waits.map((w: Json) => w.id)).toEqual([started.waiting_on.wait_id])
 
     await call(client, 'wait_complete', { wait: started.waiting_on.wait_id, payload: { note: 'done' } })
-    const run = await eventually(
-      () => call(client, 'run_get', { run: started.run.id }),
-      (r) => r.run.status === 'succeeded',
-    )
+    const run = await eventually(async () => {
+      const shown = await call(client, 'run_get', { run: started.run.id })
+      return shown.run.status === 'succeeded' ? shown : undefined
+    }, 'the run to succeed')
     // The live version ran (the pushed draft says 'hi'), pinned at start.
     expect(run.run.output).toBe('hello ada done')
     const { events } = await call(client, 'run_events', { run: started.run.id })
@@ -113,7 +126,7 @@ describe('MCP over Streamable HTTP', () => {
   })
 
   it('answers a tool error with the CLI code and hint', async () => {
-    const client = await connect(agent.secret)
+    const client = await connect(kind, agent.secret)
     const error = await callError(client, 'run_start', { flow: 'mcp_prak' })
     expect(error.code).toBe('flow_not_found')
     expect(error.hint).toContain("Did you mean 'mcp_park'?")
@@ -122,19 +135,29 @@ describe('MCP over Streamable HTTP', () => {
 
   it('refuses a token that can decide approvals, and a runs:read token cannot start runs', async () => {
     for (const scopes of [['approvals:decide'], ['admin'], ['runs:read', 'approvals:decide']]) {
-      const decider = await mintToken(server, `decider-${scopes.length}-${scopes[0]}`, scopes, 'U0AGENT')
-      await expect(connect(decider.secret)).rejects.toThrow(/403|token_can_decide/)
-      const raw = await fetch(`${server.url}/mcp`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${decider.secret}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-      })
-      expect(raw.status).toBe(403)
-      expect(((await raw.json()) as Json).error.code).toBe('token_can_decide')
+      const decider = await mintToken(server, `decider-${kind}-${scopes.join('.')}`, scopes, 'U0AGENT')
+      if (kind === 'http') {
+        await expect(connect(kind, decider.secret)).rejects.toThrow(/403|token_can_decide/)
+        const raw = await fetch(`${server.url}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${decider.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        })
+        expect(raw.status).toBe(403)
+        expect(((await raw.json()) as Json).error.code).toBe('token_can_decide')
+      } else {
+        // Refused before serving: one error document, exit 1.
+        const refused = await runCli(['mcp'], { env: { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: decider.secret } })
+        expect(refused.code).toBe(1)
+        expect(refused.json.error).toMatchObject({
+          code: 'token_can_decide',
+          details: { refused_scopes: expect.any(Array) },
+        })
+      }
     }
-    await expect(connect('glt_not-a-token')).rejects.toThrow(/401|unauthorized/)
+    if (kind === 'http') await expect(connect(kind, 'glt_not-a-token')).rejects.toThrow(/401|unauthorized/)
 
-    const client = await connect(reader.secret)
+    const client = await connect(kind, reader.secret)
     const error = await callError(client, 'run_start', { flow: 'mcp_park', inputs: { who: 'x' } })
     expect(error).toMatchObject({ code: 'forbidden', details: { required_scope: 'runs:write' } })
     expect((await callError(client, 'flows_list', {})).details.required_scope).toBe('flows:read')
