@@ -82,6 +82,10 @@ export const runs = sqliteTable(
     index('runs_flow_created').on(t.flowSlug, t.createdAt),
     index('runs_concurrency').on(t.flowSlug, t.concurrencyKey, t.status),
     index('runs_created').on(t.createdAt),
+    // `runs list` pages newest first by id (a ULID): each filter it offers walks its own index in that order.
+    index('runs_flow_id').on(t.flowSlug, t.id),
+    index('runs_status_id').on(t.status, t.id),
+    index('runs_initiator_id').on(t.initiator, t.id),
     // Retention walks ended runs oldest first (engine/retention.ts); unended runs have no ended_at.
     index('runs_ended').on(t.endedAt),
     // One child per parent step visit: a parent step that runs again after a crash finds its child.
@@ -175,6 +179,9 @@ export const waits = sqliteTable(
   (t) => [
     uniqueIndex('waits_step_visit').on(t.runId, t.stepId, t.visit),
     index('waits_kind_status').on(t.kind, t.status, t.jobType),
+    // `waits list` (newest first, by status, and by kind and status for approvals and the App Home).
+    index('waits_status_created').on(t.status, t.createdAt),
+    index('waits_kind_status_created').on(t.kind, t.status, t.createdAt),
   ],
 )
 
