@@ -5,6 +5,9 @@ import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { ensureCliToken, ensureDataDir, loadSecretKey } from './bootstrap.ts'
 import type { Config } from './config.ts'
+import { createConsole } from './console/app.tsx'
+import { consoleLinkRoute } from './console/link-route.ts'
+import { createConsoleSignIn, slackIdentity } from './console/sign-in.ts'
 import { DEFAULT_BUDGET, type FlowDefinition, useIsolatedEvaluator } from './core/flow/index.ts'
 import { deriveChainKey } from './core/hash-chain.ts'
 import { createIdGenerator } from './core/ids.ts'
@@ -25,6 +28,7 @@ import { createExpressionPool } from './sandbox/expression-pool.ts'
 import type { SlackSurface } from './slack/slack-surface.ts'
 import { createRunners } from './steps/registry.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
+import { createConsoleStore } from './store/console-store.ts'
 import { openDatabase } from './store/database.ts'
 import { createFlowRepository } from './store/flow-repository.ts'
 import { createJobStore } from './store/job-store.ts'
@@ -155,6 +159,20 @@ export async function startServer(
   })
   await engine.schedules.start()
   engine.scheduler.start()
+  const consoleSignIn = createConsoleSignIn({
+    store: createConsoleStore(database),
+    clock,
+    publicUrl: () => publicUrl,
+    secretKey,
+  })
+  const webConsole = createConsole({
+    engine,
+    flows,
+    signIn: consoleSignIn,
+    redactor,
+    publicUrl: () => publicUrl,
+    logger,
+  })
 
   if (config.slack) {
     // Loaded only when Slack is on, so a server without Slack starts without Bolt or the Web API client.
@@ -190,6 +208,8 @@ export async function startServer(
       logger,
       admins: config.admins,
       defaultChannel: config.defaultChannel,
+      consoleLink: (user) => consoleSignIn.issueLink(slackIdentity(user)),
+      approvalUrl: (waitId) => `${publicUrl}/ui/approvals/${waitId}`,
     })
   } else logger.info('Slack is off: SLACK_BOT_TOKEN is not set; runs are driven through the API and CLI')
 
@@ -207,6 +227,7 @@ export async function startServer(
     ready: database.ready,
     maxBodyBytes: config.maxBodyBytes,
     slackRoute: slack?.route,
+    console: { routes: webConsole.routes, api: consoleLinkRoute(consoleSignIn) },
   })
   const listening = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
@@ -244,6 +265,8 @@ export async function startServer(
       // No new connections from now on; idle keep-alive connections close as they become idle, so a client
       // reconnects (and is refused) instead of sending a new request into a closing server.
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Console pages left open hold a server-sent event stream each: end them, or the drain waits on them.
+      webConsole.closeLive()
       const idle = setInterval(() => server.closeIdleConnections(), 50)
       server.closeIdleConnections()
       // Requests first: a callback's commit resumes its run on this instance, so the scheduler must still be there.

@@ -44,6 +44,8 @@ export interface HttpDeps {
   slackRoute?: Hono | undefined
   /** `POST /hooks/:slug`, webhook triggers. */
   webhooks?: Webhooks | undefined
+  /** The web console (`/ui/…`) and its sign-in link route (`POST /api/v1/console/login`). */
+  console?: { routes: Hono; api: Hono<ApiEnv> } | undefined
 }
 
 /** Webhook bodies are buffered before they are authenticated, so their cap is lower than the API's. */
@@ -79,7 +81,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/secrets', secretRoutes(deps.secrets))
   api.route('/connections', connectionRoutes(deps.connections))
   api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))
+  if (deps.console) api.route('/console', deps.console.api)
   app.route('/api/v1', api)
+  if (deps.console) app.route('/ui', deps.console.routes)
   // MCP for coding agents: its tools call this same app with the agent's token, so scopes and errors are the API's.
   const mcp = createMcpHandler({
     scopesOf: async (token) => (await deps.tokens.authenticate(token))?.scopes,
