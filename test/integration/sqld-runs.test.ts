@@ -97,8 +97,33 @@ describe.each(['http', 'ws'])('Greenlight on sqld over %s', (scheme) => {
     expect((audit.body.data as Json).audit.ok).toBe(true)
   })
 
+  it('waits out an outage of sqld: not ready while it is down, and a parked run resumes once it is back', async () => {
+    const started = await api(server, 'POST', '/api/v1/runs', { flow: 'sqld_roundtrip', wait: true })
+    const id = (started.body.data as Json).run.id as string
+    await runReaches(server, id, ['waiting'])
+    const token = String((await showRun(server, id)).steps.find((s: Json) => s.step === 'hand_out')?.output).split(
+      '/callbacks/',
+    )[1]
+    await sqld.kill()
+    await eventually(async () => ((await fetch(`${server.url}/readyz`)).status === 503 ? true : undefined), 'not ready')
+    await sqld.restart()
+    await eventually(async () => ((await fetch(`${server.url}/readyz`)).status === 200 ? true : undefined), 'ready')
+    const resumed = await fetch(`${server.url}/callbacks/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ summary: 'after the outage' }),
+    })
+    expect(resumed.status).toBe(202)
+    const shown = await eventually(async () => {
+      const run = await showRun(server, id)
+      return run.run.waiting_on?.kind === 'approval' ? run : undefined
+    }, 'the run to reach its approval after the outage')
+    expect(shown.steps.find((s: Json) => s.step === 'agent')?.output).toEqual({ summary: 'after the outage' })
+    expect(((await api(server, 'POST', `/api/v1/runs/${id}/cancel`, {})).body.data as Json).run.status).toBe('canceled')
+  })
+
   it('keeps everything on the server: a new instance on the same sqld finds the run and verifies it', async () => {
-    const listed = await api(server, 'GET', '/api/v1/runs?flow=sqld_roundtrip')
+    const listed = await api(server, 'GET', '/api/v1/runs?flow=sqld_roundtrip&status=succeeded')
     const id = ((listed.body.data as Json).runs as Json[])[0]?.id as string
     expect(id).toMatch(/^run_/)
     await server.close()

@@ -14,6 +14,10 @@ export interface TestSqld {
   port: number
   /** The server's data directory (its database lives in dbs/default/ under it). */
   dir: string
+  /** Kills the server as a crash would (SIGKILL), keeping its data: what instances see when the primary is gone. */
+  kill(): Promise<void>
+  /** Starts it again on the same port and data after kill(). */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -28,12 +32,18 @@ export async function startSqld(options: { timeoutMs?: number } = {}): Promise<T
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     try {
-      const child = await spawnSqld(dir, port, options.timeoutMs ?? 15_000)
-      const url = `http://127.0.0.1:${port}`
+      const timeoutMs = options.timeoutMs ?? 15_000
+      let child = await spawnSqld(dir, port, timeoutMs)
       return {
-        url,
+        url: `http://127.0.0.1:${port}`,
         port,
         dir,
+        async kill() {
+          await stopProcess(child, 'SIGKILL')
+        },
+        async restart() {
+          child = await spawnSqld(dir, port, timeoutMs)
+        },
         async stop() {
           await stopProcess(child)
           rmSync(dir, { recursive: true, force: true })
@@ -84,7 +94,7 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
@@ -92,6 +102,6 @@ function stopProcess(child: ChildProcess): Promise<void> {
       clearTimeout(timer)
       resolve()
     })
-    child.kill('SIGTERM')
+    child.kill(signal)
   })
 }
