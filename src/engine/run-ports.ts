@@ -316,6 +316,12 @@ export interface RunStore {
     limit: number
     /** Skips this many of the newest first (paging). */
     offset?: number
+    /**
+     * Only approvals that may wait on this Slack user: they list the user (as an approver or by escalation), or name
+     * a user group or a channel, or nobody (the run's channel). A superset the caller narrows with the real rules; it
+     * lets the App Home skip, in SQL, the approvals that list other people only.
+     */
+    mayWaitOn?: string
   }): Promise<WaitRecord[]>
   votes(waitId: string): Promise<VoteRecord[]>
   /** Stores a callback that arrived before its wait; false if one is already there. */

@@ -558,6 +558,15 @@ const dueTimer = (now: number) =>
   )
 
 /** `chainKey`: the event chain's key (`deriveChainKey`), never stored with what it signs. */
+/** An approval's stored spec may admit `user`: see RunStore.listWaits' mayWaitOn. */
+function mayWaitOn(user: string) {
+  return sql`(EXISTS (SELECT 1 FROM json_each(${waits.spec}, '$.approvers.users') WHERE value = ${user})
+    OR EXISTS (SELECT 1 FROM json_each(${waits.spec}, '$.escalated_to') WHERE value = ${user})
+    OR coalesce(json_array_length(${waits.spec}, '$.approvers.usergroups'), 0) > 0
+    OR json_extract(${waits.spec}, '$.approvers.channel') IS NOT NULL
+    OR coalesce(json_array_length(${waits.spec}, '$.approvers.users'), 0) = 0)`
+}
+
 export function createRunStore(database: Database, chainKey: KeyObject): RunStore {
   const { db, sql: reader } = database
   let hook: RunEndHook | undefined
@@ -692,6 +701,7 @@ export function createRunStore(database: Database, chainKey: KeyObject): RunStor
               q.status ? inArray(waits.status, q.status) : undefined,
               q.runId ? eq(waits.runId, q.runId) : undefined,
               q.kind ? eq(waits.kind, q.kind) : undefined,
+              q.mayWaitOn === undefined ? undefined : mayWaitOn(q.mayWaitOn),
             ),
           )
           .orderBy(desc(waits.createdAt), desc(waits.id))
