@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
+import { runCli } from '../support/cli.ts'
 import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
 import { createRandom, fuzzSeed } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
@@ -196,6 +197,56 @@ describe('approve with edits through the API', () => {
     expect(after.wait).toMatchObject({ status: 'open', digest: wait.digest, edit: { revision: 0 } })
     expect(after.wait.votes).toEqual([])
     expect((await showRun(server, runId)).run.status).toBe('waiting')
+  })
+
+  it('approves with edits from the CLI: --edit name=value and --edits-file, with usage errors exiting 2', async () => {
+    const { runId, wait } = await parked('edit_reply', { ticket: 'T-9' })
+    const cli = (args: string[], token: string, input?: string) =>
+      runCli(args, { env: { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: token }, ...(input ? { input } : {}) })
+
+    const shown = await cli(['waits', 'show', wait.id], tokens.ann as string)
+    expect(shown.json.meta.next).toContain(`greenlight waits approve ${wait.id} --edit reply="…"`)
+    for (const [args, code] of [
+      [['--edit', 'reply'], 'invalid_usage'],
+      [['--edit', 'reply=a', '--edit', 'reply=b'], 'invalid_usage'],
+      [['--edits-file', 'no/such/file.json'], 'file_unreadable'],
+      [['--edit', 'nope=x'], 'invalid_edits'],
+    ] as const) {
+      const refused = await cli(['waits', 'approve', wait.id, ...args], tokens.ann as string)
+      expect(refused.code, refused.stdout).toBe(2)
+      expect(refused.json.error.code).toBe(code)
+    }
+    const onReject = await cli(
+      ['waits', 'reject', wait.id, '--comment', 'no', '--edit', 'reply=x'],
+      tokens.ann as string,
+    )
+    expect(onReject.code).toBe(2)
+    expect(onReject.json.error.code).toBe('unknown_flag')
+
+    const edited = await cli(
+      ['waits', 'approve', wait.id, '--edit', 'reply=a=b, c', '--edit', 'subject='],
+      tokens.ann as string,
+    )
+    expect(edited.code, edited.stdout).toBe(0)
+    expect(edited.json.data.vote).toMatchObject({ recorded: true, edited: ['reply', 'subject'], outcome: null })
+    expect(edited.json.meta.note).toContain('no longer count')
+
+    // Bob corrects it once more from a file on stdin: that voids Ann's approve of the previous revision, so one
+    // approval (his) stands and Cat's plain approve completes the quorum on his version.
+    const again = await cli(
+      ['waits', 'approve', wait.id, '--edits-file', '-'],
+      tokens.bob as string,
+      '{"reply": "final ✅"}',
+    )
+    expect(again.code, again.stdout).toBe(0)
+    expect(again.json.data.vote).toMatchObject({ edited: ['reply'], outcome: null, tally: { approvals: 1 } })
+    const last = await cli(['waits', 'approve', wait.id], tokens.cat as string)
+    expect(last.json.data.vote.outcome).toBe('approved')
+    const done = await runReaches(server, runId, ['succeeded', 'failed'])
+    expect(done.steps.find((s: Json) => s.step === 'review').output.edited).toEqual({
+      reply: { value: 'final ✅', was_edited: true },
+      subject: { value: '', was_edited: true },
+    })
   })
 
   it('round-trips randomized values (unicode, long, empty, control characters) without a crash', async () => {
