@@ -344,7 +344,7 @@ export function createApprovals(
       const found: OpenApproval[] = []
       const page = 200
       for (let offset = 0; found.length < limit; offset += page) {
-        const waits = await store.listWaits({ status: ['open'], kind: 'approval', limit: page, offset })
+        const waits = await store.listWaits({ status: ['open'], kind: 'approval', limit: page, offset, mayWaitOn: user })
         for (const wait of waits) {
           const run = await store.getRun(wait.runId)
           if (!run || found.length >= limit || !(await waitsOn(wait, user, run))) continue
