@@ -32,6 +32,8 @@ export interface NotifierDeps {
   defaultChannel: string | undefined
   clock: { now(): number }
   logger: Logger
+  /** The approval's console page, for the "View full diff" button (absent: no button). */
+  approvalUrl?: ((waitId: string) => string) | undefined
   /** How long a change waits for more changes of the same run before a mirror pass (default 100 ms). */
   coalesceMs?: number
   /**
@@ -181,6 +183,7 @@ export function createSlackNotifier(deps: NotifierDeps) {
       })),
       deadlineAt: wait.deadlineAt,
       edit: spec.edit,
+      viewUrl: deps.approvalUrl?.(wait.id),
       ...(state ? { state } : {}),
     })
   }

@@ -66,6 +66,7 @@ export async function createSlackSurface(deps: SlackSurfaceDeps): Promise<SlackS
     defaultChannel: deps.defaultChannel,
     clock: { now: () => Date.now() },
     logger,
+    approvalUrl: deps.approvalUrl,
     ...(deps.slack.updateIntervalMs === undefined ? {} : { updateIntervalMs: deps.slack.updateIntervalMs }),
   })
   const slackDirectory = createSlackDirectory(slackApp.client as never)

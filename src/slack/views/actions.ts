@@ -9,6 +9,8 @@ export const ACTION = {
   /** Opens the Edit & approve form of an approval with edit fields. */
   editApprove: 'gl_edit_approve',
   inputOpen: 'gl_input_open',
+  /** A link to the approval's console page; its click carries no vote. */
+  viewDiff: 'gl_view_diff',
 } as const
 
 export const CALLBACK = {

@@ -70,6 +70,8 @@ export interface ApprovalMessageInput {
   state?: ApprovalState
   /** Approve with edits: the fields (current values) shown, and the Edit & approve button while open. */
   edit?: ApprovalEdit | null
+  /** The approval's page in the web console: a "View full diff" link button. */
+  viewUrl?: string | undefined
 }
 
 /** Room kept for the tally and the buttons or outcome line, so the preview stays the same as votes arrive. */
@@ -142,6 +144,11 @@ function tail(input: ApprovalMessageInput, state: ApprovalState): Block[] {
     if (state.decided) blocks.push(section(outcomeLine(state.decided)))
     blocks.push(context('⤴️ Superseded by a newer revision; votes on this one no longer count.'))
   }
+  if (input.viewUrl)
+    blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', action_id: ACTION.viewDiff, text: plain('View full diff'), url: input.viewUrl }],
+    })
   return blocks
 }
 

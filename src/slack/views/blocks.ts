@@ -34,6 +34,8 @@ export interface Element {
   initial_user?: string
   initial_channel?: string
   placeholder?: PlainText
+  /** A link button opens this URL (Slack still sends the click, which needs no answer). */
+  url?: string
 }
 
 export type Block =
