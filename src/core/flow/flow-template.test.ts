@@ -70,6 +70,14 @@ describe('flow templates', () => {
     })
     expect(templateHash(SOURCE.replace('/x', '/y'), template.requires)).not.toBe(template.content_hash)
     expect(parsed(text.replace('https://x.test', 'https://y.test')).hashMatches).toBe(false)
+    // Requirements that contradict the flow are refused where they are written.
+    const wrongType = parseTemplate(text.replace('type: http', 'type: ssh'), 't.yaml')
+    expect(wrongType).toMatchObject({
+      ok: false,
+      problems: [{ code: 'connection_type_mismatch', path: 'requires.connections.api.type' }],
+    })
+    const unlisted = parseTemplate(text.replace(/ {4}vm:\n.*\n.*\n.*\n/, ''), 't.yaml')
+    expect(unlisted).toMatchObject({ ok: false, problems: [{ code: 'unlisted_connection' }] })
   })
 
   it('binds slug and connection names in place, leaving the rest of the source as written', () => {

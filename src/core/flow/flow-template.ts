@@ -2,7 +2,7 @@
 // non-secret configuration, secret names) and a content hash; built for `flows export`, parsed, checked and re-bound
 // for `flows import`. Pure: no I/O, never throws on bad input (problems carry a line and a column).
 import { createHash } from 'node:crypto'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify } from 'yaml'
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify } from 'yaml'
 import { z } from 'zod'
 import { errorMessage } from '../../errors.ts'
 import { canonicalJson } from '../hash-chain.ts'
@@ -141,35 +141,36 @@ export function parseTemplate(text: string, file = '<template>'): TemplateParseR
   }
 }
 
-function parse(text: string, file: string): TemplateParseResult {
+type Parsed = { doc: Document; lines: LineCounter } | { problems: FlowProblem[] }
+
+/** The YAML document of a template file, or the first reason it is not one (bounds first: hostile input is cheap). */
+function readDocument(text: string, file: string): Parsed {
+  const problem = (offset: number, code: string, message: string, fix: string) => {
+    const { line, column } = positionOf(text, offset)
+    return { problems: [{ file, line, column, path: '', code, message, fix }] }
+  }
   if (typeof text !== 'string' || text.length > MAX_TEMPLATE_CHARS) {
-    return fail(
-      file,
-      1,
-      1,
-      'too_large',
-      `a template is text of at most ${MAX_TEMPLATE_CHARS} characters`,
-      'export again',
-    )
+    return problem(0, 'too_large', `a template is text of at most ${MAX_TEMPLATE_CHARS} characters`, 'export again')
   }
   const nul = text.indexOf('\u0000')
-  if (nul >= 0) {
-    const { line, column } = positionOf(text, nul)
-    return fail(file, line, column, 'control_character', 'the file contains a NUL character', 'remove it')
-  }
+  if (nul >= 0) return problem(nul, 'control_character', 'the file contains a NUL character', 'remove it')
   const deep = findTooDeep(text)
-  if (deep !== undefined) {
-    const { line, column } = positionOf(text, deep)
-    return fail(file, line, column, 'nesting_too_deep', 'nested too deep for a template', 'export the template again')
-  }
+  if (deep !== undefined) return problem(deep, 'nesting_too_deep', 'nested too deep for a template', 'export again')
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, logLevel: 'error', uniqueKeys: true })
   const syntax = [...doc.errors, ...doc.warnings][0]
-  if (syntax) {
-    const position = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0])
-    const message = syntax.message.split('\n')[0] || 'invalid YAML'
-    return fail(file, position.line, position.col, 'yaml_syntax', message, 'fix the YAML syntax at this position')
-  }
+  if (!syntax) return { doc, lines }
+  const position = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0])
+  const message = syntax.message.split('\n')[0] || 'invalid YAML'
+  const fix = 'fix the YAML syntax at this position'
+  const at = { line: Math.max(1, position.line), column: Math.max(1, position.col) }
+  return { problems: [{ file, ...at, path: '', code: 'yaml_syntax', message, fix }] }
+}
+
+function parse(text: string, file: string): TemplateParseResult {
+  const read = readDocument(text, file)
+  if ('problems' in read) return { ok: false, problems: read.problems }
+  const { doc, lines } = read
   const locator = new YamlLocator(doc, lines, text)
   const place = (p: PendingProblem): FlowProblem => {
     const at =
@@ -180,31 +181,20 @@ function parse(text: string, file: string): TemplateParseResult {
           : locator.value(p.path)
     return { file, ...at, path: formatPath(p.path), code: p.code, message: p.message, fix: p.fix }
   }
+  const refuse = (path: (string | number)[], code: string, message: string, fix: string): TemplateParseResult => ({
+    ok: false,
+    problems: [place({ path, target: 'value', code, message, fix })],
+  })
   let data: unknown
   try {
     data = doc.toJS({ maxAliasCount: 50 })
   } catch (error) {
-    return fail(file, 1, 1, 'yaml_alias', `too many aliases: ${errorMessage(error)}`, 'write the values out')
+    return refuse([], 'yaml_alias', `too many aliases: ${errorMessage(error)}`, 'write the values out')
   }
-  if (!isRecord(data)) {
-    return fail(
-      file,
-      1,
-      1,
-      'not_a_template',
-      'a template is a map with format, slug, requires, content_hash and source',
-      'export it with greenlight flows export',
-    )
-  }
-  if (data.format !== TEMPLATE_FORMAT) {
-    const problem: PendingProblem = {
-      path: ['format'],
-      target: data.format === undefined ? 'missing' : 'value',
-      code: 'not_a_template',
-      message: `not a Greenlight flow template (format must be ${TEMPLATE_FORMAT})`,
-      fix: 'export the flow with greenlight flows export, or push a plain flow file with greenlight flows push',
-    }
-    return { ok: false, problems: [place(problem)] }
+  if (!isRecord(data) || data.format !== TEMPLATE_FORMAT) {
+    const message = `not a Greenlight flow template (it starts with format: ${TEMPLATE_FORMAT})`
+    const fix = 'export the flow with greenlight flows export, or push a plain flow file with greenlight flows push'
+    return refuse(isRecord(data) && data.format !== undefined ? ['format'] : [], 'not_a_template', message, fix)
   }
   const parsed = templateSchema.safeParse(data)
   if (!parsed.success) {
@@ -215,23 +205,27 @@ function parse(text: string, file: string): TemplateParseResult {
   if (!flow.ok) return { ok: false, problems: flow.problems.map((p) => inTemplate(p, doc, lines, text, locator)) }
   if (flow.flow.slug !== template.slug) {
     const message = `the template's slug '${template.slug}' differs from its flow's slug '${flow.flow.slug}'`
-    return {
-      ok: false,
-      problems: [
-        place({ path: ['slug'], target: 'value', code: 'slug_mismatch', message, fix: 'export the template again' }),
-      ],
-    }
+    return refuse(['slug'], 'slug_mismatch', message, 'export the template again')
   }
-  const used = connectionsOf(flow.flow)
-  const unlisted = [...used.keys()].filter((name) => !(name in template.requires.connections))
-  if (unlisted.length > 0) {
-    const message = `the flow uses connection(s) the template does not list: ${unlisted.join(', ')}`
-    const fix = 'export the template again, or add them under requires.connections'
-    return {
-      ok: false,
-      problems: [
-        place({ path: ['requires', 'connections'], target: 'missing', code: 'unlisted_connection', message, fix }),
-      ],
+  for (const [name, needed] of connectionsOf(flow.flow)) {
+    const listed = template.requires.connections[name]
+    if (listed === undefined) {
+      const message = `the flow uses connection '${name}', which the template does not list`
+      return refuse(
+        ['requires', 'connections'],
+        'unlisted_connection',
+        message,
+        `add ${name} under requires.connections`,
+      )
+    }
+    if (needed !== undefined && listed.type !== needed) {
+      const message = `connection '${name}' is listed as ${listed.type}, but the flow's steps need ${needed}`
+      return refuse(
+        ['requires', 'connections', name, 'type'],
+        'connection_type_mismatch',
+        message,
+        `set type: ${needed}`,
+      )
     }
   }
   const hashMatches = templateHash(template.source, template.requires) === template.content_hash
@@ -244,7 +238,7 @@ function parse(text: string, file: string): TemplateParseResult {
  */
 function inTemplate(
   problem: FlowProblem,
-  doc: ReturnType<typeof parseDocument>,
+  doc: Document,
   lines: LineCounter,
   text: string,
   locator: YamlLocator,
