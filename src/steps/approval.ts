@@ -1,5 +1,12 @@
 // approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
-import { approvalDigest, encodeEdit, MAX_EDIT_VALUE_CHARS, openEdit, oversizedFields } from '../core/approvals/edits.ts'
+import {
+  approvalDigest,
+  editFieldProblems,
+  encodeEdit,
+  MAX_EDIT_VALUE_CHARS,
+  openEdit,
+  oversizedFields,
+} from '../core/approvals/edits.ts'
 import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
 import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
 import { parkFor } from '../engine/park.ts'
@@ -55,6 +62,11 @@ export const approvalRunner: StepRunner = {
     }
     const shown = { message: toText(c.message), diff, attachments: c.attachments ?? [] }
     // The drafts approvers may correct are part of what is shown, so the digest covers them from the start.
+    // Flow files are validated when pushed; fields given at run time (the built-in request flow) are checked here.
+    // A rendered value that is too long has its own error, below.
+    const declared = editFieldProblems(c.edit?.fields).filter((problem) => !problem.endsWith(' characters'))
+    if (declared.length > 0)
+      throw new TerminalError('invalid_edit_fields', `The approval's edit fields are invalid: ${declared.join('; ')}.`)
     const edit = openEdit(c.edit?.fields)
     const oversized = edit ? oversizedFields(edit) : []
     if (oversized.length > 0) {

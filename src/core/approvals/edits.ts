@@ -7,6 +7,7 @@ import {
   MAX_EDIT_FIELDS,
   MAX_EDIT_VALUE_CHARS,
 } from '../flow/human-steps-model.ts'
+import { STEP_ID_PATTERN } from '../flow/model-common.ts'
 import { canonicalJson } from '../hash-chain.ts'
 
 export { EDIT_FIELD_TYPES, type EditFieldType, MAX_EDIT_FIELDS, MAX_EDIT_VALUE_CHARS }
@@ -106,6 +107,31 @@ export function openEdit(
     revision: 0,
     history: [],
   }
+}
+
+/**
+ * What is wrong with edit fields given at run time rather than validated in a flow file (the built-in request flow
+ * takes them from its inputs): names, count, types and sizes, as the flow model checks them. Empty: fine.
+ */
+export function editFieldProblems(fields: unknown): string[] {
+  if (fields === undefined) return []
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields))
+    return ['edit fields are an object of names to { type, label, value }']
+  const entries = Object.entries(fields as Raw)
+  const problems: string[] = []
+  if (entries.length === 0 || entries.length > MAX_EDIT_FIELDS)
+    problems.push(`there must be 1 to ${MAX_EDIT_FIELDS} edit fields, not ${entries.length}`)
+  for (const [name, raw] of entries.slice(0, MAX_EDIT_FIELDS + 1)) {
+    const f = record(raw)
+    if (!STEP_ID_PATTERN.test(name)) problems.push(`'${name.slice(0, 80)}' is not a field name (a-z, 0-9, _)`)
+    if (f.type !== undefined && !(EDIT_FIELD_TYPES as readonly unknown[]).includes(f.type))
+      problems.push(`'${name.slice(0, 80)}': type must be text or textarea`)
+    if (f.label !== undefined && (typeof f.label !== 'string' || f.label.length === 0 || f.label.length > 100))
+      problems.push(`'${name.slice(0, 80)}': label must be text of 1 to 100 characters`)
+    if (editText(f.value).length > MAX_EDIT_VALUE_CHARS)
+      problems.push(`'${name.slice(0, 80)}': value is over ${MAX_EDIT_VALUE_CHARS} characters`)
+  }
+  return problems
 }
 
 /** Fields whose rendered value is longer than an edit field may be; the approval refuses to open with them. */
