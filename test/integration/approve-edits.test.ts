@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
 import { runCli } from '../support/cli.ts'
+import { shiftedClock } from '../support/clock.ts'
 import { createFakeSlack, createSlackDriver, type FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts'
 import { createRandom, fuzzSeed } from '../support/fuzz-env.ts'
 import { type Json, pushRelease, runEvents, runReaches, showRun } from '../support/runs.ts'
@@ -34,6 +35,20 @@ steps:
     transform: "{{ steps.review.output.edited }}"
 `
 
+const TIMEOUT_FLOW = `slug: edit_timeout
+steps:
+  - id: review
+    approval:
+      message: "Post this?"
+      approvers: { users: [U0ANN, U0BOB] }
+      required: 2
+      timeout: 1h
+      on: { timed_out: continue }
+      edit:
+        fields:
+          text: { value: "draft" }
+`
+
 const SINGLE_FLOW = `slug: edit_single
 steps:
   - id: review
@@ -48,13 +63,17 @@ steps:
 const vote = (server: TestServer, waitId: string, body: Record<string, unknown>, token: string, decision = 'approve') =>
   api(server, 'POST', `/api/v1/waits/${waitId}/${decision}`, body, token)
 
+// The approval timeout falls due when the test moves this clock.
+const clock = shiftedClock()
+
 describe('approve with edits through the API', () => {
   let server: TestServer
   const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
-    server = await startTestServer({})
+    server = await startTestServer({}, { clock })
     await pushRelease(server, DRAFT_FLOW)
+    await pushRelease(server, TIMEOUT_FLOW)
     await pushRelease(server, SINGLE_FLOW)
     tokens.init = (await mintToken(server, 'init', ['runs:write', 'runs:read'], 'U0INIT')).secret
     for (const user of ['ANN', 'BOB', 'CAT'])
@@ -197,6 +216,34 @@ describe('approve with edits through the API', () => {
     expect(after.wait).toMatchObject({ status: 'open', digest: wait.digest, edit: { revision: 0 } })
     expect(after.wait.votes).toEqual([])
     expect((await showRun(server, runId)).run.status).toBe('waiting')
+  })
+
+  it('reports the edited values as they stood when nobody completed the quorum in time', async () => {
+    const { runId, wait } = await parked('edit_timeout')
+    expect((await vote(server, wait.id, { edits: { text: 'better' } }, tokens.ann as string)).status).toBe(201)
+    clock.advance(61 * 60_000)
+    const done = await runReaches(server, runId, ['succeeded', 'failed', 'timed_out'])
+    const output = done.steps.find((s: Json) => s.step === 'review').output
+    expect(output).toMatchObject({ decision: 'timed_out', approvals: 1 })
+    expect(output.edited).toEqual({ text: { value: 'better', was_edited: true } })
+  })
+
+  it('masks a secret an approver types into an edit, in the output, the wait and the events', async () => {
+    const secret = 'sk-live-9f8e7d6c5b4a'
+    expect((await api(server, 'PUT', '/api/v1/secrets/helpdesk_key', { value: secret })).status).toBe(201)
+    const { runId, wait } = await parked('edit_single')
+    const cast = await vote(server, wait.id, { edits: { command: `curl -H "key: ${secret}" x` } }, tokens.ann as string)
+    expect(cast.status, JSON.stringify(cast.body)).toBe(201)
+    const done = await runReaches(server, runId, ['succeeded', 'failed'])
+    const output = done.steps.find((s: Json) => s.step === 'review').output
+    expect(output.edited.command).toEqual({ value: 'curl -H "key: ***" x', was_edited: true })
+    const everything = JSON.stringify([
+      done,
+      await runEvents(server, runId),
+      (await api(server, 'GET', `/api/v1/waits/${wait.id}`)).body,
+    ])
+    expect(everything).toContain('approval.edited')
+    expect(everything).not.toContain(secret)
   })
 
   it('approves with edits from the CLI: --edit name=value and --edits-file, with usage errors exiting 2', async () => {
