@@ -464,6 +464,9 @@ report.size_mb_after_vacuum = sizeMb(dir)
 {
   const top = await openFill(dir)
   const parkedNow = Number((await top.execute("SELECT count(*) AS n FROM runs WHERE status = 'waiting'")).rows[0]?.n)
+  const kept = (await top.execute("SELECT id FROM runs WHERE status = 'succeeded' LIMIT 1000")).rows.map((r) =>
+    String(r.id),
+  )
   const more = Math.max(0, RSS_PARKED - parkedNow)
   await cloneRuns(top, templates.parkedAgent, more, (i) => (i * week) / Math.max(1, more), user)
   await top.execute('PRAGMA wal_checkpoint(TRUNCATE)')
@@ -471,7 +474,7 @@ report.size_mb_after_vacuum = sizeMb(dir)
   const server = await startBenchServer({}, { dir, secretKey })
   try {
     const startup = memoryOf(server.child.pid ?? 0)
-    await apiReads(server, endedIds.slice(-1000), templates.approved)
+    await apiReads(server, kept, templates.approved)
     const completions = await callbackCompletions(server, 100)
     report.rss_parked = {
       parked: parkedNow + more,
