@@ -18,6 +18,7 @@ import { createEngine, type Engine } from './engine/engine.ts'
 import { createFlowVersions } from './engine/flow-versions.ts'
 import { type Clock, systemClock } from './engine/ports.ts'
 import { redactingResources, redactingRunStore } from './engine/redacting-store.ts'
+import { createRetention, type Retention } from './engine/retention.ts'
 import { createSecrets } from './engine/secrets.ts'
 import { createTokens } from './engine/tokens.ts'
 import { createWebhooks } from './engine/webhooks.ts'
@@ -27,6 +28,7 @@ import { createLogger } from './logger.ts'
 import { createExpressionPool } from './sandbox/expression-pool.ts'
 import type { SlackSurface } from './slack/slack-surface.ts'
 import { createRunners } from './steps/registry.ts'
+import { createBackups } from './store/backup.ts'
 import { createConnectionRepository } from './store/connection-repository.ts'
 import { createConsoleStore } from './store/console-store.ts'
 import { openDatabase } from './store/database.ts'
@@ -34,6 +36,7 @@ import { createFlowRepository } from './store/flow-repository.ts'
 import { createJobStore } from './store/job-store.ts'
 import { kvEffect } from './store/kv-store.ts'
 import { createOutboxStore } from './store/outbox-store.ts'
+import { createPruneStore } from './store/prune-store.ts'
 import { createResourceStore } from './store/resource-store.ts'
 import { createRunStore, keyPlainChains } from './store/run-store.ts'
 import { createScheduleStore } from './store/schedule-store.ts'
@@ -45,6 +48,8 @@ export interface RunningServer {
   url: string
   cliTokenPath: string
   logger: Logger
+  /** Retention of this server: `retention.prune({dryRun, now, cutoff, batchSize})` is what `greenlight prune` calls. */
+  retention: Retention
   /**
    * Drains and stops: stops accepting connections, lets in-flight requests, steps and commits finish for at most
    * `shutdownTimeoutMs`, then cuts what is left (its runs' leases are released, so another instance continues them
@@ -117,6 +122,7 @@ export async function startServer(
   let slack: SlackSurface | undefined
   const owner = ids.next('inst')
   const searchIndex = createSearchIndex(database)
+  const pruneStore = createPruneStore(database)
   engine = createEngine({
     store: redactingRunStore(createRunStore(database, chainKey), redactor),
     resources: redactingResources(createResourceStore(database, clock.now), redactor),
@@ -156,9 +162,21 @@ export async function startServer(
     schedules: createScheduleStore(database),
     jobLeases: createJobStore(database),
     admins: config.admins,
+    prunedRun: (id) => pruneStore.prunedRun(id),
   })
   await engine.schedules.start()
   engine.scheduler.start()
+  // Hourly, counted from the last prune any instance finished; the lease makes instances take turns.
+  const retention = createRetention({
+    store: pruneStore,
+    clock,
+    logger,
+    owner,
+    retentionMs: config.retentionMs,
+    leaseMs: config.leaseMs,
+    pauseMs: config.prunePauseMs,
+  })
+  await retention.start()
   const consoleSignIn = createConsoleSignIn({
     store: createConsoleStore(database),
     clock,
@@ -227,6 +245,7 @@ export async function startServer(
     ready: database.ready,
     maxBodyBytes: config.maxBodyBytes,
     slackRoute: slack?.route,
+    admin: { retention, backups: createBackups(config.databaseUrl) },
     console: { routes: webConsole.routes, api: consoleLinkRoute(consoleSignIn) },
   })
   const listening = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -247,6 +266,7 @@ export async function startServer(
     url,
     cliTokenPath,
     logger,
+    retention,
     async close() {
       const deadline = expiry(config.shutdownTimeoutMs)
       let drained = true
@@ -274,6 +294,7 @@ export async function startServer(
       clearInterval(idle)
       server.closeAllConnections()
       engine?.schedules.stop()
+      await bounded('the prune', retention.stop())
       const stopped = await engine?.scheduler.stop(deadline.expired)
       if (stopped && stopped.abandoned > 0) {
         drained = false

@@ -10,6 +10,8 @@ export const PRUNE_LEASE = 'prune'
 export const DEFAULT_PRUNE_BATCH = 100
 /** How often a server prunes (and, after a restart, how long since the last prune it waits). */
 export const PRUNE_EVERY_MS = 3_600_000
+/** The least time from a server's start to its first prune. */
+export const PRUNE_START_DELAY_MS = 5 * 60_000
 
 /** Rows removed with pruned runs. */
 export interface RunPruneCounts {
@@ -255,7 +257,7 @@ export function createRetention(deps: RetentionDeps) {
      * Prunes every `everyMs`, counted from the last prune any instance finished (a restart does not reset it); the
      * lease makes the instances take turns. Off when retention is off.
      */
-    async start(everyMs = PRUNE_EVERY_MS): Promise<void> {
+    async start(everyMs = PRUNE_EVERY_MS, firstAfterMs = PRUNE_START_DELAY_MS): Promise<void> {
       if (deps.retentionMs === null) return
       stopping = false
       const last = await store.lastReport().catch(() => undefined)
@@ -271,7 +273,8 @@ export function createRetention(deps: RetentionDeps) {
         )
         timer.unref()
       }
-      schedule(Math.max(0, lastAt + everyMs - clock.now()))
+      // Never at once: a server that restarts is busy catching up, and a crash loop must not prune on every start.
+      schedule(Math.max(firstAfterMs, lastAt + everyMs - clock.now()))
     },
     /** Stops the timer; a prune in progress ends after its current batch. */
     async stop(): Promise<void> {

@@ -10,6 +10,7 @@ import type { Tokens } from '../engine/tokens.ts'
 import type { Webhooks } from '../engine/webhooks.ts'
 import { AppError } from '../errors.ts'
 import { createMcpHandler } from '../mcp/http.ts'
+import { type AdminDeps, adminRoutes } from './api/admin.ts'
 import { approvalRequestRoutes } from './api/approval-requests.ts'
 import { auditRoutes } from './api/audit.ts'
 import { connectionRoutes } from './api/connections.ts'
@@ -44,6 +45,8 @@ export interface HttpDeps {
   slackRoute?: Hono | undefined
   /** `POST /hooks/:slug`, webhook triggers. */
   webhooks?: Webhooks | undefined
+  /** `/api/v1/admin`: prune and backup (admin scope). */
+  admin?: AdminDeps | undefined
   /** The web console (`/ui/…`) and its sign-in link route (`POST /api/v1/console/login`). */
   console?: { routes: Hono; api: Hono<ApiEnv> } | undefined
 }
@@ -81,6 +84,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   api.route('/secrets', secretRoutes(deps.secrets))
   api.route('/connections', connectionRoutes(deps.connections))
   api.route('/jobs', jobRoutes(deps.engine.jobs, deps.engine.changes))
+  if (deps.admin) api.route('/admin', adminRoutes(deps.admin))
   if (deps.console) api.route('/console', deps.console.api)
   app.route('/api/v1', api)
   if (deps.console) app.route('/ui', deps.console.routes)

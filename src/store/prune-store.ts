@@ -195,8 +195,7 @@ const BOOKKEEPING = {
   outbox: `FROM outbox WHERE run_id IS NULL AND status <> 'pending' AND created_at < ?`,
   schedule_timers: `FROM timers WHERE run_id IS NULL AND status IN ('fired', 'canceled') AND fire_at < ?`,
   schedule_ticks: `FROM schedule_ticks t WHERE t.tick_at < ?
-    AND t.tick_at < (SELECT max(m.tick_at) FROM schedule_ticks m WHERE m.flow_slug = t.flow_slug AND m.schedule = t.schedule)
-    AND (t.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = t.run_id))`,
+    AND t.tick_at < (SELECT max(m.tick_at) FROM schedule_ticks m WHERE m.flow_slug = t.flow_slug AND m.schedule = t.schedule)`,
 } as const
 
 export function createPruneStore(database: Database): PruneStore {
