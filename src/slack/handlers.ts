@@ -294,6 +294,7 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
         required: tally.required,
         createdAt: wait.createdAt,
         deadlineAt: wait.deadlineAt,
+        editable: spec.edit !== null,
       }))
       const view = homeView({
         approvals,

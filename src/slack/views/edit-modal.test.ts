@@ -5,6 +5,7 @@ import { createRandom, fuzzRuns, fuzzSeed } from '../../../test/support/fuzz-env
 import { type ApprovalEdit, type EditField, openEdit, revise } from '../../core/approvals/edits.ts'
 import { approvalMessage } from './approval.ts'
 import { editApproveModal, editNoticeMessage, parseEditMetadata, readEditSubmission } from './edit-modal.ts'
+import { homeView } from './home.ts'
 
 const DIGEST = 'b'.repeat(64)
 const PIECES = ['a', ' ', '\n', '<!channel>', '&', '```', '*', '> ', '漢', '🚀', 'é', '\u0000', '\r\n', '<@U0X>']
@@ -127,5 +128,27 @@ describe('approve with edits in Slack', () => {
     expect(text).toContain('Hello &lt;!here&gt;')
     expect(parseEditMetadata('{"wait":""}')).toBeNull()
     expect(parseEditMetadata('not json')).toBeNull()
+  })
+
+  it('offers Edit & approve in the App Home for approvals with edit fields only', () => {
+    const item = (waitId: string, editable: boolean) => ({
+      waitId,
+      digest: DIGEST,
+      runId: 'run_1',
+      stepId: 'review',
+      flow: { slug: 's', version: 1 },
+      requestedBy: 'U0INIT',
+      message: 'm',
+      approvals: 0,
+      required: 1,
+      createdAt: 0,
+      editable,
+    })
+    const view = homeView({ approvals: [item('w_edit', true), item('w_plain', false)], runs: [], flows: [], now: 0 })
+    const buttons = view.blocks
+      .filter((b) => b.type === 'actions')
+      .map((b) => (b.type === 'actions' ? b.elements.map((e) => e.action_id) : []))
+    expect(buttons[0]).toContain('gl_edit_approve')
+    expect(buttons[1]).not.toContain('gl_edit_approve')
   })
 })

@@ -30,6 +30,8 @@ export interface HomeApproval {
   required: number
   createdAt: number
   deadlineAt?: number | null
+  /** The approval offers edit fields: its buttons include Edit & approve. */
+  editable?: boolean
 }
 
 export interface HomeRun {
@@ -110,7 +112,10 @@ export function homeView(input: HomeInput): HomeView {
   const approvals: Block[] =
     input.approvals.length === 0
       ? [context('Nothing is waiting on you. 🎉')]
-      : shown.flatMap((a) => [approvalBlock(a, input.now), approvalButtons(a.waitId, a.digest)])
+      : shown.flatMap((a) => [
+          approvalBlock(a, input.now),
+          approvalButtons(a.waitId, a.digest, { editable: a.editable === true }),
+        ])
   if (input.approvals.length > shown.length) {
     approvals.push(
       context(`… and ${input.approvals.length - shown.length} more. Run \`/gl approvals\` to see them all.`),
