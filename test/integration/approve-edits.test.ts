@@ -193,6 +193,22 @@ describe('approve with edits through the API', () => {
     expect((await runEvents(server, runId)).some((e: Json) => e.type === 'approval.edited')).toBe(false)
   })
 
+  it('lets only the first of two editors who saw the same revision make the next one', async () => {
+    const { wait } = await parked('edit_reply', { ticket: 'T-5' })
+    const [a, b] = await Promise.all([
+      vote(server, wait.id, { digest: wait.digest, edits: { reply: 'from Ann' } }, tokens.ann as string),
+      vote(server, wait.id, { digest: wait.digest, edits: { reply: 'from Bob' } }, tokens.bob as string),
+    ])
+    const statuses = [a.status, b.status].sort()
+    expect(statuses, JSON.stringify([a.body, b.body])).toEqual([201, 409])
+    const loser = a.status === 409 ? a : b
+    expect(loser.body.error?.code).toBe('approval_superseded')
+    const shown = ((await api(server, 'GET', `/api/v1/waits/${wait.id}`)).body.data as Json).wait
+    expect(shown.edit.revision).toBe(1)
+    expect(shown.edit.fields[0].value).toBe(a.status === 201 ? 'from Ann' : 'from Bob')
+    expect(shown.tally.approvals).toBe(1)
+  })
+
   it('refuses bad edits with a clear error and changes nothing', async () => {
     const { runId, wait } = await parked('edit_single')
     const cases: [Record<string, unknown>, string, number, string?][] = [
