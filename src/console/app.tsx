@@ -188,12 +188,19 @@ export function createConsole(deps: ConsoleDeps) {
 
   app.get('/runs/:id', async (c) => {
     const run = await requireRun(session(c), c.req.param('id'))
-    const [detail, events] = await Promise.all([engine.reads.runDetail(run), engine.reads.events(run.id)])
+    const [detail, events, flow] = await Promise.all([
+      engine.reads.runDetail(run),
+      engine.reads.events(run.id),
+      engine.flowOf(run.revisionId).catch(() => undefined),
+    ])
+    const planned = (flow?.steps ?? []).map((s) => ({ id: s.id, kind: s.kind, name: s.def.name }))
     return c.html(
       <RunPage
         frame={frameOf(c, `Run ${run.id}`, `/ui/live/runs/${run.id}`)}
         detail={mask(detail)}
         events={mask(events.slice(-2000))}
+        planned={planned}
+        now={Date.now()}
       />,
     )
   })
@@ -207,12 +214,20 @@ export function createConsole(deps: ConsoleDeps) {
     const s = session(c)
     const wait = await engine.reads.wait(c.req.param('id'))
     if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${c.req.param('id')}'.`)
-    const [run, votes] = await Promise.all([engine.runs.requireRun(wait.runId), engine.reads.votes(wait.id)])
+    const [full, votes] = await Promise.all([engine.runs.requireRun(wait.runId), engine.reads.votes(wait.id)])
+    // Only what the page shows of the run: its inputs may be megabytes (a diff passed in), masked for nothing.
+    const run = mask({ id: full.id, flowSlug: full.flowSlug, version: full.version, initiator: full.initiator })
     const spec = mask(specOf(wait, 'approval'))
-    const text = spec.diff === null ? undefined : await resolveText(engine.resources, spec.diff)
     const fold = c.req.query('context') !== 'full'
     const layout = layoutOf(c.req.query('layout'))
-    const parsed = text ? diffs(`${wait.id}:${wait.digest ?? ''}`, () => deps.redactor.text(text), fold) : null
+    // A res:// diff is keyed by its content hash, so a second open neither reads nor parses it again.
+    const text = async () => {
+      const raw = spec.diff === null ? undefined : await resolveText(engine.resources, spec.diff)
+      return raw === undefined ? undefined : deps.redactor.text(raw)
+    }
+    const diffKey = spec.diff !== null && RESOURCE_REF.test(spec.diff) ? spec.diff : `${wait.id}:${wait.digest ?? ''}`
+    const parsed = spec.diff === null ? null : await diffs(diffKey, text, fold)
+    const plain = parsed && parsed.files.length === 0 ? ((await text()) ?? null) : null
     const base = `/ui/approvals/${wait.id}`
     const t = tally(votes as never, spec.required, wait.digest ?? '')
     const cannotVote = !hasScope(s.scopes, 'approvals:decide')
@@ -223,7 +238,7 @@ export function createConsole(deps: ConsoleDeps) {
         frame={frameOf(c, `Approval ${wait.stepId}`, `/ui/live/runs/${wait.runId}`)}
         wait={wait}
         spec={spec}
-        run={mask(run)}
+        run={run}
         votes={mask(votes)}
         tally={{ approvals: t.approvals, required: t.required, approvers: t.approvers }}
         diff={
@@ -231,7 +246,7 @@ export function createConsole(deps: ConsoleDeps) {
             ? { diff: parsed, layout, page: pageOf(c.req.query('page')), base, fold }
             : null
         }
-        plainDiff={text && parsed?.files.length === 0 ? deps.redactor.text(text) : null}
+        plainDiff={plain}
         attachments={attachmentsOf(spec.attachments)}
         cannotVote={cannotVote}
         notice={noticeOf(c)}

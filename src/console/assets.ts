@@ -55,7 +55,7 @@ button.danger { background: var(--bad); color: #fff; border-color: var(--bad); }
 .files td.num { text-align: right; white-space: nowrap; }
 .add { color: #1a7f37; }
 .del { color: var(--bad); }
-.diff-file { margin-bottom: 1rem; }
+.diff-file { margin-bottom: 1rem; content-visibility: auto; contain-intrinsic-size: auto 40rem; }
 .d2h-wrapper { overflow-x: auto; }
 .live { font-size: .85rem; }
 @media (max-width: 40rem) {

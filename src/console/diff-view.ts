@@ -7,7 +7,7 @@ import hljs from 'highlight.js/lib/common'
 export type DiffLayout = 'unified' | 'split'
 
 /** Lines rendered per page: the first screen of any diff costs the same. */
-export const PAGE_LINES = 800
+export const PAGE_LINES = 500
 /** A run of unchanged lines longer than this is folded to its first and last `CONTEXT_KEPT` lines. */
 const FOLD_OVER = 12
 const CONTEXT_KEPT = 3
@@ -172,7 +172,7 @@ const escapeAttr = (s: string): string =>
 /** Parsed diffs by content key (a digest or resource id), so paging through one parses it once. */
 export function createDiffCache(capacity = 8) {
   const cache = new Map<string, ParsedDiff>()
-  return (key: string, text: () => string, fold: boolean): ParsedDiff => {
+  return async (key: string, text: () => Promise<string | undefined>, fold: boolean): Promise<ParsedDiff | null> => {
     const k = `${fold ? 'f' : 'a'}:${key}`
     const hit = cache.get(k)
     if (hit) {
@@ -180,7 +180,9 @@ export function createDiffCache(capacity = 8) {
       cache.set(k, hit)
       return hit
     }
-    const parsed = paginateDiff(text(), { fold })
+    const source = await text()
+    if (source === undefined) return null
+    const parsed = paginateDiff(source, { fold })
     if (cache.size >= capacity) cache.delete(cache.keys().next().value as string)
     cache.set(k, parsed)
     return parsed

@@ -10,7 +10,7 @@ export interface ApprovalPageProps {
   frame: Frame
   wait: WaitRecord
   spec: ApprovalSpec
-  run: RunRecord
+  run: Pick<RunRecord, 'id' | 'flowSlug' | 'version' | 'initiator'>
   votes: VoteRecord[]
   tally: { approvals: number; required: number; approvers: string[] }
   diff: DiffViewProps | null

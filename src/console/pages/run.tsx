@@ -5,8 +5,24 @@ import type { RunEventRecord } from '../../engine/run-ports.ts'
 import type { Frame } from './layout.tsx'
 import { duration, JsonBlock, Layout, Status, when } from './layout.tsx'
 
-export function RunPage(props: { frame: Frame; detail: RunDetail; events: RunEventRecord[] }) {
+/** A step of the run's flow revision, in file order: what the timeline lists when it has not run (yet). */
+export interface PlannedStep {
+  id: string
+  kind: string
+  name: string | undefined
+}
+
+export function RunPage(props: {
+  frame: Frame
+  detail: RunDetail
+  events: RunEventRecord[]
+  planned: PlannedStep[]
+  now: number
+}) {
   const { run, steps, wait, votes, children } = props.detail
+  const ran = new Set(steps.map((s) => s.stepId))
+  const ended = run.endedAt !== null
+  const notRun = props.planned.filter((p) => !ran.has(p.id))
   const eventsOf = (stepId: string | null) => props.events.filter((e) => e.stepId === stepId)
   const runEvents = eventsOf(null)
   return (
@@ -33,7 +49,10 @@ export function RunPage(props: { frame: Frame; detail: RunDetail; events: RunEve
           <dt>Created</dt>
           <dd>{when(run.createdAt)}</dd>
           <dt>Duration</dt>
-          <dd>{duration(run.startedAt ?? run.createdAt, run.endedAt)}</dd>
+          <dd>
+            {duration(run.startedAt ?? run.createdAt, run.endedAt ?? props.now)}
+            {ended ? '' : ' so far'}
+          </dd>
           {run.parentRunId ? (
             <>
               <dt>Parent run</dt>
@@ -68,7 +87,6 @@ export function RunPage(props: { frame: Frame; detail: RunDetail; events: RunEve
       <JsonBlock label="Run inputs" value={run.inputs} />
       <section aria-labelledby="timeline-title" id="run-timeline" data-live>
         <h2 id="timeline-title">Steps</h2>
-        {steps.length === 0 ? <p>No step has run yet.</p> : null}
         <ol class="timeline">
           {steps.map((s) => (
             <li>
@@ -93,6 +111,26 @@ export function RunPage(props: { frame: Frame; detail: RunDetail; events: RunEve
                 <summary>Events ({eventsOf(s.stepId).length})</summary>
                 <EventList events={eventsOf(s.stepId)} />
               </details>
+            </li>
+          ))}
+          {notRun.map((p) => (
+            <li>
+              <h3>
+                {p.name ?? p.id} <Status value={wait?.stepId === p.id ? 'waiting' : ended ? 'skipped' : 'pending'} />
+              </h3>
+              <p class="muted">
+                {p.kind}
+                {wait?.stepId === p.id
+                  ? ` · waiting since ${when(wait.createdAt)}`
+                  : ended
+                    ? ' · not run'
+                    : ' · not reached yet'}
+              </p>
+              {wait?.stepId === p.id && wait.kind === 'approval' ? (
+                <p>
+                  <a href={`/ui/approvals/${wait.id}`}>Open the approval</a>
+                </p>
+              ) : null}
             </li>
           ))}
         </ol>
