@@ -4,7 +4,7 @@
 export const REQUEST_FLOW_SLUG = 'greenlight_request'
 
 /**
- * One approval step. Its approvers, quorum, timeout and reminders come from the run's inputs (see
+ * One approval step. Its approvers, quorum, timeout, reminders and edit fields come from the run's inputs (see
  * steps/approval.ts `requestPolicy`), since step fields are literals in every other flow; the request endpoint
  * validates them before the run starts.
  */
@@ -23,6 +23,7 @@ inputs:
   required: { type: integer, default: 1, description: "Distinct approvals needed." }
   timeout: { type: string, default: 1h, description: "How long to wait for a decision." }
   remind_every: { type: string, description: "Remind the approvers this often while it waits." }
+  edit: { type: object, description: "Approve with edits: {fields: {name: {type, label, value}}} approvers may correct." }
 steps:
   - id: approval
     approval:

@@ -30,11 +30,12 @@ interface ApprovalConfig {
 }
 
 /**
- * The built-in request flow asks whom each call names: its approvers, quorum, timeout and reminders are the run's
- * inputs (checked by the request endpoint before the run starts), where every other flow writes them as literals.
+ * The built-in request flow asks whom each call names: its approvers, quorum, timeout, reminders and edit fields are
+ * the run's inputs (checked by the request endpoint before the run starts, the edit fields again below), where every
+ * other flow writes them as literals.
  */
 function requestPolicy(inputs: Record<string, unknown>): Partial<ApprovalConfig> {
-  const { approvers, required, timeout, remind_every } = inputs
+  const { approvers, required, timeout, remind_every, edit } = inputs
   return {
     ...(typeof approvers === 'object' && approvers !== null
       ? { approvers: approvers as ApprovalConfig['approvers'] }
@@ -42,6 +43,7 @@ function requestPolicy(inputs: Record<string, unknown>): Partial<ApprovalConfig>
     ...(typeof required === 'number' ? { required } : {}),
     ...(typeof timeout === 'string' ? { timeout } : {}),
     ...(typeof remind_every === 'string' ? { remind_every } : {}),
+    ...(typeof edit === 'object' && edit !== null ? { edit: edit as ApprovalConfig['edit'] } : {}),
   }
 }
 
