@@ -84,7 +84,8 @@ export function createConsole(deps: ConsoleDeps) {
       )
     }
   })
-  app.use('*', limitBody(256 * 1024))
+  // Room for the largest Approve with edits form: 10 fields of 20,000 characters, percent-encoded.
+  app.use('*', limitBody(2 * 1024 * 1024))
 
   app.get('/assets/:name', (c) => {
     const a = assets.get(c.req.param('name'))
@@ -268,6 +269,12 @@ export function createConsole(deps: ConsoleDeps) {
         status: 400,
       })
     const comment = (fields.comment ?? '').trim().slice(0, 3000)
+    // Approve with edits: the form's `edit.<field>` values; the engine checks them (names, types, sizes).
+    const edits = Object.fromEntries(
+      Object.entries(fields)
+        .filter(([k]) => k.startsWith('edit.'))
+        .map(([k, v]) => [k.slice('edit.'.length), v.replace(/\r\n/g, '\n')]),
+    )
     const result = await engine.approvals.vote({
       waitId: c.req.param('id'),
       voter: s.actor,
@@ -277,6 +284,7 @@ export function createConsole(deps: ConsoleDeps) {
       anonymousToken: s.slackUser === null,
       credential: s.tokenId ? { id: s.tokenId, name: s.tokenName ?? '' } : null,
       ...(fields.digest ? { digest: fields.digest } : {}),
+      ...(Object.keys(edits).length > 0 ? { edits } : {}),
     })
     return c.redirect(
       `/ui/approvals/${encodeURIComponent(c.req.param('id'))}?notice=${result.recorded ? 'recorded' : 'duplicate'}`,

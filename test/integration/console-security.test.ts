@@ -24,6 +24,20 @@ steps:
       required: 2
 `
 
+const EDIT_FLOW = `slug: console_edit
+steps:
+  - id: review
+    approval:
+      message: "Send this reply?"
+      approvers: { users: [U0ANN] }
+      edit:
+        fields:
+          reply: { type: textarea, label: Reply to the customer, value: "Hello,\\nwe are on it." }
+          subject: { value: "Re: ticket" }
+  - id: send
+    transform: "{{ steps.review.output.edited }}"
+`
+
 const DIFF = (extra: string) =>
   `diff --git a/app.ts b/app.ts\n--- a/app.ts\n+++ b/app.ts\n@@ -1,3 +1,3 @@\n const a = 1\n-const key = 'old'\n+const key = '${extra}'\n const b = 2\n${Array.from({ length: 80 }, (_, i) => ` // filler line ${i} to make the diff a resource`).join('\n')}\n`
 
@@ -38,6 +52,7 @@ describe('console security', () => {
   beforeAll(async () => {
     server = await startTestServer({ GREENLIGHT_RESOURCE_THRESHOLD: '1024' }, { clock })
     await pushRelease(server, FLOW)
+    await pushRelease(server, EDIT_FLOW)
     expect((await api(server, 'PUT', '/api/v1/secrets/console_key', { value: SECRET })).status).toBe(201)
     tokens.init = (await mintToken(server, 'init', ['runs:write', 'runs:read', 'approvals:decide'], 'U0INIT')).secret
     tokens.ann = (await mintToken(server, 'ann', ['approvals:decide', 'runs:read'], 'U0ANN')).secret
@@ -187,6 +202,43 @@ describe('console security', () => {
       { user: 'U0ANN', decision: 'approve', comment: 'LGTM', token: { name: 'ann' } },
     ])
     expect((await getPage(server, `/ui/approvals/${waitId}?notice=recorded`, ann)).html).toContain('1 of 2 approvals')
+  })
+
+  it('approves with edits from the Edit & approve form, through the same vote path', async () => {
+    const started = await api(
+      server,
+      'POST',
+      '/api/v1/runs',
+      { flow: 'console_edit', inputs: {}, wait: true },
+      tokens.init,
+    )
+    const id = (started.body.data as { run: { id: string } }).run.id
+    const wait = (await showRun(server, id)).run.waiting_on.wait_id
+    const ann = await consoleCookie(server, tokens.ann)
+    const page = await getPage(server, `/ui/approvals/${wait}`, ann)
+    expect(page.html).toContain('<h2 id="edit-title">Edit &amp; approve</h2>')
+    expect(page.html).toContain('<label for="edit-reply">Reply to the customer</label>')
+    expect(page.html).toMatch(/<textarea id="edit-reply" name="edit.reply"[^>]*>\nHello,\nwe are on it.<\/textarea>/)
+    const fields = {
+      _csrf: csrfOf(page.html),
+      digest: /name="digest" value="([^"]*)"/.exec(page.html)?.[1] ?? '',
+      decision: 'approve',
+      'edit.reply': 'Hello,\r\nfixed in v2.',
+      'edit.subject': 'Re: ticket',
+    }
+    const refused = await postForm(server, `/ui/approvals/${wait}/vote`, { ...fields, 'edit.nope': 'x' }, ann)
+    expect(refused.status).toBe(400)
+    expect((await showRun(server, id)).run.status).toBe('waiting')
+    const cast = await postForm(server, `/ui/approvals/${wait}/vote`, fields, ann)
+    expect(cast.status, cast.html).toBe(303)
+    const done = await eventually(
+      async () => {
+        const shown = await showRun(server, id)
+        return shown.run.status === 'succeeded' ? shown : undefined
+      },
+      () => 'the edited approval to finish the run',
+    )
+    expect(JSON.stringify(done.run.output)).toContain('Hello,\\nfixed in v2.')
   })
 
   it('never shows a secret: run, approval and resource pages show it masked', async () => {

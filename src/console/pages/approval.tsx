@@ -98,6 +98,7 @@ export function ApprovalPage(props: ApprovalPageProps) {
           </p>
         ) : null}
       </section>
+      {spec.edit && spec.edit.fields.length > 0 ? <EditFields {...props} /> : null}
       {wait.status === 'open' ? <VoteForm {...props} /> : null}
       {props.attachments.length > 0 ? (
         <section aria-labelledby="attachments-title">
@@ -150,6 +151,64 @@ function VoteForm(props: ApprovalPageProps) {
           </button>
         </div>
       </form>
+    </section>
+  )
+}
+
+/** Approve with edits: the values approvers may correct, shown; while open, a form that approves with the edits. */
+function EditFields(props: ApprovalPageProps) {
+  const edit = props.spec.edit
+  if (!edit) return null
+  const canEdit = props.wait.status === 'open' && !props.cannotVote
+  return (
+    <section aria-labelledby="edit-title">
+      <h2 id="edit-title">{canEdit ? 'Edit & approve' : 'Edited values'}</h2>
+      {edit.revision > 0 ? (
+        <p class="muted">
+          Revision {edit.revision}: edited by {edit.history.map((h) => h.by).join(', ')}.
+        </p>
+      ) : null}
+      {canEdit ? (
+        <form class="vote" method="post" action={`/ui/approvals/${props.wait.id}/vote`}>
+          <input type="hidden" name="_csrf" value={props.frame.csrf ?? ''} />
+          <input type="hidden" name="digest" value={props.wait.digest ?? ''} />
+          <input type="hidden" name="decision" value="approve" />
+          {edit.fields.map((f) => (
+            <>
+              <label for={`edit-${f.name}`}>
+                {f.label ?? f.name}
+                {f.editedBy ? <span class="muted"> (edited by {f.editedBy})</span> : null}
+              </label>
+              {f.type === 'textarea' ? (
+                <textarea id={`edit-${f.name}`} name={`edit.${f.name}`} maxlength={20_000} rows={8}>
+                  {/* HTML drops one newline right after <textarea>: this one, so a value's own first newline stays. */}
+                  {`\n${f.value}`}
+                </textarea>
+              ) : (
+                <input id={`edit-${f.name}`} name={`edit.${f.name}`} value={f.value} maxlength={20_000} />
+              )}
+            </>
+          ))}
+          <label for="edit-comment">Comment (optional)</label>
+          <textarea id="edit-comment" name="comment" maxlength={3000}></textarea>
+          <div class="buttons">
+            <button type="submit" class="primary">
+              Approve with these values
+            </button>
+          </div>
+        </form>
+      ) : (
+        <dl class="facts">
+          {edit.fields.map((f) => (
+            <>
+              <dt>{f.label ?? f.name}</dt>
+              <dd>
+                <pre>{f.value}</pre>
+              </dd>
+            </>
+          ))}
+        </dl>
+      )}
     </section>
   )
 }
