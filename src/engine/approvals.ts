@@ -293,6 +293,38 @@ export function createApprovals(
     }
   }
 
+  /** The transition of the vote that decides: the vote, the step's output, the route, and what follows inline. */
+  async function deciding(
+    view: TxView,
+    wait: WaitRecord,
+    vote: VoteRecord,
+    t: Tally & { outcome: NonNullable<Tally['outcome']> },
+    events: NewEvent[],
+    edit: ApprovalEdit | null,
+    revised: Partial<WaitRecord> | undefined,
+  ): Promise<Transition> {
+    const run = await view.getRun(wait.runId)
+    if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
+    const flow = await deps.flowOf(run.revisionId)
+    const { digest } = vote
+    const output = {
+      decision: t.outcome,
+      votes: votesShown([...(await view.votes(wait.id)), vote], digest),
+      comment: t.comment,
+      digest,
+      ...(edit ? { edited: editedOutput(edit) } : {}),
+    }
+    events.push({
+      type: 'approval.decided',
+      stepId: wait.stepId,
+      actor: vote.voter,
+      data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
+    })
+    const transition = decided(run, flow, wait, vote.at, t.outcome, output, t.comment, events, revised)
+    transition.insertVote = vote
+    return continueInline(deps, view, run, flow, transition)
+  }
+
   /** A decided approval's transition: the step result, the route, and the run's advance. */
   function decided(
     run: RunRecord,
@@ -344,7 +376,13 @@ export function createApprovals(
       const found: OpenApproval[] = []
       const page = 200
       for (let offset = 0; found.length < limit; offset += page) {
-        const waits = await store.listWaits({ status: ['open'], kind: 'approval', limit: page, offset, mayWaitOn: user })
+        const waits = await store.listWaits({
+          status: ['open'],
+          kind: 'approval',
+          limit: page,
+          offset,
+          mayWaitOn: user,
+        })
         for (const wait of waits) {
           const run = await store.getRun(wait.runId)
           if (!run || found.length >= limit || !(await waitsOn(wait, user, run))) continue
@@ -425,7 +463,7 @@ export function createApprovals(
           at,
         }
         const t = decide(withVote(summary, input), policy.required)
-        const events: NonNullable<Transition['events']> = []
+        const events: NewEvent[] = []
         if (edited) events.push(await editedEvent(view, wait, input, edited))
         events.push({
           type: 'approval.voted',
@@ -456,26 +494,11 @@ export function createApprovals(
           if (revised) transition.updateWait = { id: wait.id, fromStatus: ['open'], patch: revised }
           return { transition, result }
         }
-        const run = await view.getRun(wait.runId)
-        if (!run) throw notFound('run_not_found', 'The run of this approval is gone.')
-        const flow = await deps.flowOf(run.revisionId)
         const edit = edited?.edit ?? spec.edit
-        const output = {
-          decision: t.outcome,
-          votes: votesShown([...(await view.votes(wait.id)), vote], digest),
-          comment: t.comment,
-          digest,
-          ...(edit ? { edited: editedOutput(edit) } : {}),
+        return {
+          transition: await deciding(view, wait, vote, { ...t, outcome: t.outcome }, events, edit, revised),
+          result,
         }
-        events.push({
-          type: 'approval.decided',
-          stepId: wait.stepId,
-          actor: input.voter,
-          data: { wait_id: wait.id, outcome: t.outcome, approvers: t.approvers, comment: t.comment, digest },
-        })
-        const transition = decided(run, flow, wait, at, t.outcome, output, t.comment, events, revised)
-        transition.insertVote = vote
-        return { transition: await continueInline(deps, view, run, flow, transition), result }
       })
       if (commit?.ok === false && commit.conflict === 'duplicate_vote')
         return { ...result, recorded: false, duplicate: true }
