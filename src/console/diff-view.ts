@@ -2,7 +2,17 @@
 // at once, long unchanged context folded, and code highlighted on the server (so it reads the same without JS).
 import { parse as parseDiff, html as renderDiff } from 'diff2html'
 import { ColorSchemeType, type DiffBlock, type DiffFile } from 'diff2html/lib/types.js'
-import hljs from 'highlight.js/lib/common'
+import { createRequire } from 'node:module'
+
+/**
+ * highlight.js's type declarations pull the DOM library into the whole program (its Headers and fetch types then
+ * clash with Node's), so it is loaded untyped and given the two functions used here.
+ */
+interface Highlighter {
+  getLanguage(name: string): unknown
+  highlight(code: string, options: { language: string | undefined; ignoreIllegals: boolean }): { value: string }
+}
+const hljs = createRequire(import.meta.url)('highlight.js/lib/common') as Highlighter
 
 export type DiffLayout = 'unified' | 'split'
 
