@@ -1,6 +1,7 @@
 // What an agent sends to ask people for an ad-hoc approval: one schema for the API, the MCP tool and the CLI.
 import { z } from 'zod'
-import { duration } from './flow/model-common.ts'
+import { EDIT_FIELD_TYPES, MAX_EDIT_FIELDS, MAX_EDIT_VALUE_CHARS } from './flow/human-steps-model.ts'
+import { duration, STEP_ID_PATTERN } from './flow/model-common.ts'
 
 const userId = z.string().regex(/^[UW][A-Z0-9]{2,30}$/, 'a Slack user id such as U012ABCDEF')
 const usergroupId = z.string().regex(/^S[A-Z0-9]{2,30}$/, 'a Slack user-group id such as S012ABCDEF')
@@ -31,6 +32,24 @@ export const approvalRequestShape = {
     .regex(/^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,30})$/, 'a channel id (C…) or #name')
     .optional()
     .describe("Slack channel for the request's thread; default: the server's default channel."),
+  edit: z
+    .object({
+      fields: z.record(
+        z.string().regex(STEP_ID_PATTERN, 'a field name: a-z, 0-9 and _, starting with a letter'),
+        z
+          .object({
+            type: z.enum(EDIT_FIELD_TYPES).optional().describe('text (one line, default) or textarea.'),
+            label: z.string().min(1).max(100).optional(),
+            value: z.string().max(MAX_EDIT_VALUE_CHARS).describe('Your draft, which approvers may correct.'),
+          })
+          .strict(),
+      ),
+    })
+    .strict()
+    .optional()
+    .describe(
+      'Approve with edits: drafts (a reply, a command) approvers may correct before approving; the result then has edited.<name>: {value, was_edited}. Use the edited value.',
+    ),
   idempotency_key: z
     .string()
     .regex(/^[\x21-\x7e]{1,200}$/, '1 to 200 printable ASCII characters, no spaces')
@@ -42,6 +61,14 @@ export const approvalRequestSchema = z
   .object(approvalRequestShape)
   .strict()
   .superRefine((request, ctx) => {
+    const fields = Object.keys(request.edit?.fields ?? {}).length
+    if (request.edit !== undefined && (fields === 0 || fields > MAX_EDIT_FIELDS)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edit', 'fields'],
+        message: `give 1 to ${MAX_EDIT_FIELDS} fields, not ${fields}`,
+      })
+    }
     const { users, usergroups } = request.approvers ?? {}
     const required = request.required ?? 1
     if (users !== undefined && usergroups === undefined && required > new Set(users).size) {

@@ -25,6 +25,8 @@ export interface RequestOutcome {
   /** Null while people have not decided. */
   decision: RequestDecision | null
   comment: string | null
+  /** With edit fields: each field's approved value and whether an approver changed it. */
+  edited: Record<string, { value: string; was_edited: boolean }> | null
 }
 
 /** Checks a request body; every problem at once, with the field it is about. */
@@ -49,9 +51,20 @@ export function createApprovalRequests(deps: { runs: Runs; reads: RunReads }) {
   async function outcome(run: RunRecord): Promise<RequestOutcome> {
     const [wait] = await reads.listWaits({ runId: run.id, kind: 'approval', limit: 1 })
     const votes = wait ? await reads.votes(wait.id) : []
-    const result = (wait?.result ?? null) as { decision?: RequestDecision; comment?: string | null } | null
+    const result = (wait?.result ?? null) as {
+      decision?: RequestDecision
+      comment?: string | null
+      edited?: RequestOutcome['edited']
+    } | null
     const decision = result?.decision ?? (isTerminal(run.status) ? 'canceled' : null)
-    return { run, wait: wait ?? null, votes, decision, comment: result?.comment ?? null }
+    return {
+      run,
+      wait: wait ?? null,
+      votes,
+      decision,
+      comment: result?.comment ?? null,
+      edited: result?.edited ?? null,
+    }
   }
 
   return {

@@ -71,6 +71,7 @@ interface RequestView {
   run: RunView
   decision: string | null
   comment: string | null
+  edited: Record<string, { value: string; was_edited: boolean }> | null
   votes: unknown[]
   tally: { approvals: number; required: number } | null
   wait_id: string | null
@@ -273,7 +274,7 @@ export const TOOLS: ToolDefinition[] = [
     name: 'request_approval',
     title: 'Ask people to approve',
     description:
-      'Asks people in Slack to approve an action you are about to take (a command, a migration, a reply) and waits for their decision: approved, rejected, changes_requested or timed_out, with the votes and comment. Do the action only when decision is approved. Give an idempotency_key and call again with it to keep waiting (after wait_seconds, a crash or a restart) without asking twice.',
+      'Asks people in Slack to approve an action you are about to take (a command, a migration, a reply) and waits for their decision: approved, rejected, changes_requested or timed_out, with the votes and comment. Do the action only when decision is approved. With edit fields, approvers may correct your drafts: use edited.<name>.value, not your draft. Give an idempotency_key and call again with it to keep waiting (after wait_seconds, a crash or a restart) without asking twice.',
     scope: 'runs:write',
     input: { ...approvalRequestShape, wait_seconds: waitSeconds },
     readOnly: false,
@@ -296,6 +297,7 @@ export const TOOLS: ToolDefinition[] = [
         decision: view.decision,
         approved: view.decision === 'approved',
         comment: view.comment,
+        ...(view.edited ? { edited: view.edited } : {}),
         votes: view.votes,
         tally: view.tally,
         run: { id: view.run.id, status: view.run.status },

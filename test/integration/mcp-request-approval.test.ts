@@ -164,3 +164,75 @@ describe.each<Transport>(['http', 'stdio'])('request_approval over %s', (kind) =
     await client.close()
   })
 })
+
+describe('request_approval with edit fields', () => {
+  it('returns the draft as an approver corrected it in Slack, with was_edited', async () => {
+    const token = (await mintToken(slack.server, 'agent-edit', ['runs:read', 'runs:write'], 'U0AGENT')).secret
+    const client = await connect('http', token)
+    const title = 'Send this reply to the customer'
+    const asked = ask(client, {
+      title,
+      approvers: { users: ['U0ANN'] },
+      edit: {
+        fields: {
+          reply: { type: 'textarea', label: 'Reply', value: 'Dear customer, it is fixed.' },
+          subject: { value: 'Re: your ticket' },
+        },
+      },
+      wait_seconds: 40,
+    })
+    const message = await slack.fake.waitFor(
+      (f) =>
+        f
+          .messages(CHANNEL, { includeReplies: true })
+          .find((m) => blocksOf(m).includes(title) && blocksOf(m).includes('gl_edit_approve')),
+      15_000,
+    )
+    expect(blocksOf(message)).toContain('Dear customer, it is fixed.')
+    const views = slack.fake.views.length
+    expect((await click('U0ANN', message, 'gl_edit_approve')).status).toBe(200)
+    const modal = await slack.fake.waitFor(
+      (f) => f.views.slice(views).find((v) => v.callback_id === 'gl_edit_approve'),
+      10_000,
+    )
+    const submitted = await slack.driver.viewSubmission({
+      user: 'U0ANN',
+      view: {
+        id: modal.id,
+        callback_id: 'gl_edit_approve',
+        private_metadata: modal.private_metadata,
+        state: {
+          values: {
+            e_reply: { value: { type: 'plain_text_input', value: 'Dear customer, it is fixed in 2.1.' } },
+            e_subject: { value: { type: 'plain_text_input', value: 'Re: your ticket' } },
+          },
+        },
+      },
+    })
+    expect(submitted.status).toBe(200)
+    const { result } = await asked
+    expect(result).toMatchObject({
+      decision: 'approved',
+      edited: {
+        reply: { value: 'Dear customer, it is fixed in 2.1.', was_edited: true },
+        subject: { value: 'Re: your ticket', was_edited: false },
+      },
+    })
+    await client.close()
+  })
+
+  it('refuses edit fields that are not names to drafts, asking nobody', async () => {
+    const token = (await mintToken(slack.server, 'agent-bad-edit', ['runs:read', 'runs:write'], 'U0AGENT')).secret
+    const client = await connect('http', token)
+    const result = await client.callTool({
+      name: 'request_approval',
+      arguments: { title: 'Bad edit', edit: { fields: { 'Not-A-Name': { value: 'x' } } } },
+    })
+    expect(result.isError).toBe(true)
+    expect((result.structuredContent as Json).error).toMatchObject({
+      code: 'invalid_arguments',
+      details: { problems: [expect.objectContaining({ path: 'edit.fields.Not-A-Name' })] },
+    })
+    await client.close()
+  })
+})

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, ROOT, runCli } from '../support/cli.ts'
 import { shiftedClock } from '../support/clock.ts'
+import { createRandom, fuzzRuns, fuzzSeed, randomJson } from '../support/fuzz-env.ts'
 import { eventually, type Json, pushRelease } from '../support/runs.ts'
 import { mintToken, startTestServer, type TestServer } from '../support/server.ts'
 
@@ -162,6 +163,50 @@ describe.each<Transport>(['http', 'stdio'])('MCP tools over %s', (kind) => {
     expect(error).toMatchObject({ code: 'forbidden', details: { required_scope: 'runs:write' } })
     expect((await callError(client, 'flows_list', {})).details.required_scope).toBe('flows:read')
     expect((await call(client, 'waits_list', {})).waits).toEqual([])
+    await client.close()
+  })
+
+  it('answers random tool calls with a result or a tool error carrying a code, and keeps serving', async () => {
+    const client = await connect(kind, agent.secret)
+    const random = createRandom(fuzzSeed(1812))
+    const names = [...(await client.listTools()).tools.map((t) => t.name), 'run_stat', '']
+    const keys = [
+      'flow',
+      'inputs',
+      'run',
+      'wait',
+      'payload',
+      'slug',
+      'ref',
+      'source',
+      'query',
+      'in',
+      'limit',
+      'kind',
+      'all',
+      'wait_seconds',
+      'title',
+      'approvers',
+      'required',
+      'timeout',
+      'edit',
+      'fields',
+      '__proto__',
+    ]
+    const chosen = ['mcp_park', 'run_0', 'res://x', 'wait_0', 0, 0.5, -1, 'approval', ['runs'], undefined]
+    for (let i = 0; i < fuzzRuns(kind === 'http' ? 40 : 15); i++) {
+      const name = random.pick(names)
+      const args = randomJson(random, { keys, chosen, maxDepth: 2 })
+      // Arguments are an object by the protocol (the SDK refuses anything else before a tool sees it); wait_seconds
+      // stays short so a call that starts something does not hold the test.
+      const object = typeof args === 'object' && args !== null && !Array.isArray(args) ? args : { value: args }
+      const bounded = { ...object, wait_seconds: 0 }
+      const result = await client.callTool({ name, arguments: bounded as Record<string, unknown> })
+      if (result.isError)
+        expect(typeof (result.structuredContent as Json)?.error?.code, JSON.stringify([name, args])).toBe('string')
+      else expect(result.structuredContent).toBeTypeOf('object')
+    }
+    expect((await call(client, 'flow_validate', { source: PARK_FLOW })).valid).toBe(true)
     await client.close()
   })
 })

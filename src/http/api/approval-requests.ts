@@ -20,6 +20,7 @@ export function requestView(outcome: RequestOutcome) {
     run: runView(outcome.run),
     decision: outcome.decision,
     comment: outcome.comment,
+    edited: outcome.edited,
     votes: votes.map((v) => ({ user: v.voter, decision: v.decision, comment: v.comment, at: iso(v.at) })),
     tally: counted ? { approvals: counted.approvals, required: counted.required } : null,
     wait_id: wait?.id ?? null,
