@@ -7,7 +7,9 @@ import { type CrashRig, crashRig, twoInstancesOneDies } from '../support/crash-s
 import { type HttpTarget, startHttpTarget } from '../support/http-target.ts'
 import { startSqld, type TestSqld } from '../support/sqld.ts'
 
-describe('crash safety on sqld', () => {
+// Over both transports: a killed instance's open transaction is released when its socket closes (ws) or when sqld
+// expires its stream (http, about 5 s), and the survivor must finish every run either way.
+describe.each(['http', 'ws'])('crash safety on sqld over %s', (scheme) => {
   let target: HttpTarget
   let sqld: TestSqld
   let rig: CrashRig
@@ -17,7 +19,7 @@ describe('crash safety on sqld', () => {
     target = await startHttpTarget()
     sqld = await startSqld()
     rig = crashRig(target, key, {
-      DATABASE_URL: sqld.url,
+      DATABASE_URL: `${scheme}://127.0.0.1:${sqld.port}`,
       GREENLIGHT_SECRET_KEY: key.toString('base64'),
       GREENLIGHT_LEASE_MS: '1500',
       PORT: '0',
