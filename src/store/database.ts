@@ -67,7 +67,9 @@ const BUSY_TIMEOUT_MS = 10_000
 /**
  * An embedded file gets two native connections (one for writes, one for reads beside an open write) and migrates
  * through them; a remote server (or `:memory:`) goes through @libsql/client, loaded only then. WAL + NORMAL
- * survives a process crash (SIGKILL); only an OS crash or power loss can drop the last commits.
+ * survives a process crash (SIGKILL); only an OS crash or power loss can drop the last commits. A libSQL server gets
+ * no PRAGMAs (sqld refuses `synchronous`; its durability is the server's own), and its write transactions are the
+ * client's interactive ones, over WebSockets (ws://, libsql://) or HTTP (http://) alike.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const path = filePath(options.url)
