@@ -3,9 +3,9 @@ import {
   approvalDigest,
   editFieldProblems,
   encodeEdit,
-  MAX_EDIT_VALUE_CHARS,
   openEdit,
-  oversizedFields,
+  oversize,
+  VALUE_TOO_LONG,
 } from '../core/approvals/edits.ts'
 import { type ApprovalStep, escalationLadder, parseDuration, toText } from '../core/flow/index.ts'
 import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
@@ -66,17 +66,15 @@ export const approvalRunner: StepRunner = {
     // The drafts approvers may correct are part of what is shown, so the digest covers them from the start.
     // Flow files are validated when pushed; fields given at run time (the built-in request flow) are checked here.
     // A rendered value that is too long has its own error, below.
-    const declared = editFieldProblems(c.edit?.fields).filter((problem) => !problem.endsWith(' characters'))
+    const declared = editFieldProblems(c.edit?.fields).filter((problem) => !problem.includes(VALUE_TOO_LONG))
     if (declared.length > 0)
       throw new TerminalError('invalid_edit_fields', `The approval's edit fields are invalid: ${declared.join('; ')}.`)
     const edit = openEdit(c.edit?.fields)
-    const oversized = edit ? oversizedFields(edit) : []
-    if (oversized.length > 0) {
-      throw new TerminalError(
-        'approval_edit_too_large',
-        `Edit field ${oversized.map((f) => `'${f.name}' (${f.chars} characters)`).join(', ')} is longer than the ${MAX_EDIT_VALUE_CHARS} characters an edit field may hold.`,
-        { hint: 'Shorten the draft, or show it as the diff or an attachment instead of an edit field.' },
-      )
+    const tooLong = edit ? oversize(edit) : null
+    if (tooLong) {
+      throw new TerminalError('approval_edit_too_large', tooLong, {
+        hint: 'Shorten the draft, or show it as the diff or an attachment instead of an edit field.',
+      })
     }
     const digest = approvalDigest(shown, edit)
     const at = ctx.now

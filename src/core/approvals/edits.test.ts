@@ -53,5 +53,8 @@ describe('approval edits', () => {
     expect(checkEdits(edit, { reply: 'y'.repeat(MAX_EDIT_VALUE_CHARS + 1) })).toMatchObject({ code: 'edit_too_large' })
     expect(checkEdits(null, { reply: 'y' })).toMatchObject({ ok: false, code: 'invalid_edits' })
     expect(checkEdits(edit, { reply: '' })).toEqual({ ok: true, values: { reply: '' } })
+    const four = openEdit(Object.fromEntries(['a', 'b', 'c', 'd'].map((n) => [n, { value: 'x'.repeat(15_000) }])))
+    expect(checkEdits(four, { a: 'y'.repeat(15_001) })).toMatchObject({ ok: false, code: 'edit_too_large' })
+    expect(checkEdits(four, { a: 'y'.repeat(14_000) })).toMatchObject({ ok: true })
   })
 })

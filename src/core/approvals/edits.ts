@@ -5,12 +5,13 @@ import {
   EDIT_FIELD_TYPES,
   type EditFieldType,
   MAX_EDIT_FIELDS,
+  MAX_EDIT_TOTAL_CHARS,
   MAX_EDIT_VALUE_CHARS,
 } from '../flow/human-steps-model.ts'
 import { STEP_ID_PATTERN } from '../flow/model-common.ts'
 import { canonicalJson } from '../hash-chain.ts'
 
-export { EDIT_FIELD_TYPES, type EditFieldType, MAX_EDIT_FIELDS, MAX_EDIT_VALUE_CHARS }
+export { EDIT_FIELD_TYPES, type EditFieldType, MAX_EDIT_FIELDS, MAX_EDIT_TOTAL_CHARS, MAX_EDIT_VALUE_CHARS }
 
 /** Edits one approval may take before it is decided: each is a revision of what is shown, kept in the wait's spec. */
 export const MAX_EDIT_REVISIONS = 50
@@ -109,6 +110,9 @@ export function openEdit(
   }
 }
 
+/** How editFieldProblems says a value is too long (the step reports that as approval_edit_too_large instead). */
+export const VALUE_TOO_LONG = 'value is over'
+
 /**
  * What is wrong with edit fields given at run time rather than validated in a flow file (the built-in request flow
  * takes them from its inputs): names, count, types and sizes, as the flow model checks them. Empty: fine.
@@ -129,16 +133,20 @@ export function editFieldProblems(fields: unknown): string[] {
     if (f.label !== undefined && (typeof f.label !== 'string' || f.label.length === 0 || f.label.length > 100))
       problems.push(`'${name.slice(0, 80)}': label must be text of 1 to 100 characters`)
     if (editText(f.value).length > MAX_EDIT_VALUE_CHARS)
-      problems.push(`'${name.slice(0, 80)}': value is over ${MAX_EDIT_VALUE_CHARS} characters`)
+      problems.push(`'${name.slice(0, 80)}': ${VALUE_TOO_LONG} ${MAX_EDIT_VALUE_CHARS} characters`)
   }
   return problems
 }
 
-/** Fields whose rendered value is longer than an edit field may be; the approval refuses to open with them. */
-export function oversizedFields(edit: ApprovalEdit): { name: string; chars: number }[] {
-  return edit.fields
-    .filter((f) => f.value.length > MAX_EDIT_VALUE_CHARS)
-    .map((f) => ({ name: f.name, chars: f.value.length }))
+/** What is too long in a freshly rendered edit (a field, or all together); the approval refuses to open with it. */
+export function oversize(edit: ApprovalEdit): string | null {
+  const long = edit.fields.filter((f) => f.value.length > MAX_EDIT_VALUE_CHARS)
+  if (long.length > 0)
+    return `Edit field ${long.map((f) => `'${f.name}' (${f.value.length} characters)`).join(', ')} is longer than the ${MAX_EDIT_VALUE_CHARS} characters an edit field may hold.`
+  const total = edit.fields.reduce((sum, f) => sum + f.value.length, 0)
+  if (total > MAX_EDIT_TOTAL_CHARS)
+    return `The edit fields hold ${total} characters together; at most ${MAX_EDIT_TOTAL_CHARS} are allowed.`
+  return null
 }
 
 /** The edit as the wait's spec stores it (snake_case JSON). */
@@ -224,22 +232,36 @@ export function checkEdits(edit: ApprovalEdit | null, given: unknown): EditCheck
     }
   }
   const problems: EditProblem[] = []
-  let tooLarge = false
+  // Only sizes wrong: edit_too_large; anything else wrong: invalid_edits.
+  let malformed = false
   for (const [name, value] of entries) {
-    if (!declared.includes(name)) problems.push({ field: name, message: `not an edit field (${declared.join(', ')})` })
-    else if (typeof value !== 'string') problems.push({ field: name, message: 'must be text' })
-    else if (value.length > MAX_EDIT_VALUE_CHARS) {
-      tooLarge = true
+    if (!declared.includes(name)) {
+      malformed = true
+      problems.push({ field: name, message: `not an edit field (${declared.join(', ')})` })
+    } else if (typeof value !== 'string') {
+      malformed = true
+      problems.push({ field: name, message: 'must be text' })
+    } else if (value.length > MAX_EDIT_VALUE_CHARS) {
       problems.push({
         field: name,
         message: `is ${value.length} characters; at most ${MAX_EDIT_VALUE_CHARS} are allowed`,
       })
     }
   }
+  const total = edit.fields.reduce((sum, f) => {
+    const sent = (given as Raw)[f.name]
+    return sum + (typeof sent === 'string' ? sent.length : f.value.length)
+  }, 0)
+  if (problems.length === 0 && total > MAX_EDIT_TOTAL_CHARS) {
+    problems.push({
+      field: null,
+      message: `all fields together would hold ${total} characters; at most ${MAX_EDIT_TOTAL_CHARS} are allowed`,
+    })
+  }
   if (problems.length > 0) {
     return {
       ok: false,
-      code: tooLarge && problems.every((p) => p.message.startsWith('is ')) ? 'edit_too_large' : 'invalid_edits',
+      code: malformed ? 'invalid_edits' : 'edit_too_large',
       message: `The edits were refused: ${problems.map((p) => (p.field ? `'${p.field}' ${p.message}` : p.message)).join('; ')}.`,
       problems,
     }

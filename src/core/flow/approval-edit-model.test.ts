@@ -46,6 +46,8 @@ describe('approval edit fields', () => {
     expect(problems(flow(`      edit: { fields: { ${many} } }`))[0]).toMatch(/11 fields; at most 10/)
     const long = problems(flow(`      edit: { fields: { reply: { value: "${'x'.repeat(20_001)}" } } }`))
     expect(long[0]).toMatch(/edit\.fields\.reply\.value: must be at most 20000 characters/)
+    const big = ['a', 'b', 'c', 'd'].map((n) => `${n}: { value: "${'x'.repeat(15_001)}" }`).join(', ')
+    expect(problems(flow(`      edit: { fields: { ${big} } }`))[0]).toMatch(/60004 characters together; at most 60000/)
   })
 
   it('checks fields given at run time the same way', () => {

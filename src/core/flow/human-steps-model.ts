@@ -33,6 +33,9 @@ export type EditFieldType = (typeof EDIT_FIELD_TYPES)[number]
 export const MAX_EDIT_FIELDS = 10
 /** Characters an edit field's value may hold, as written, rendered, or edited. */
 export const MAX_EDIT_VALUE_CHARS = 20_000
+/** Characters all edit fields of one approval may hold together: the step output stays well under the size at which
+ * outputs become resources (256 KiB by default), so `output.edited.<name>.value` is always the text itself. */
+export const MAX_EDIT_TOTAL_CHARS = 60_000
 
 const editField = z
   .object({
@@ -120,6 +123,15 @@ export const approvalStep = z
             ? 'edit needs at least one field'
             : `edit has ${editFields} fields; at most ${MAX_EDIT_FIELDS} are allowed`,
         ...help('invalid_value', editFields === 0 ? 'add a field, e.g. reply: { value: "…" }' : 'remove fields'),
+      })
+    }
+    const editChars = Object.values(approval.edit?.fields ?? {}).reduce((sum, f) => sum + f.value.length, 0)
+    if (editChars > MAX_EDIT_TOTAL_CHARS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edit', 'fields'],
+        message: `the edit fields hold ${editChars} characters together; at most ${MAX_EDIT_TOTAL_CHARS} are allowed`,
+        ...help('invalid_value', 'shorten the values or show long text as the diff or an attachment'),
       })
     }
     const timeoutMs = parseDuration(approval.timeout ?? '') ?? Number.POSITIVE_INFINITY
