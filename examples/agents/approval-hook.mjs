@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// A PreToolUse hook for a coding agent (Claude Code's hook contract): before the agent runs a shell command that
+// A PreToolUse hook for a coding agent (see docs/agents.md for the agents that run it): before it runs a command that
 // looks dangerous, ask people in Slack with `greenlight request-approval --wait` and let the command run only if
-// they approve. Everything else passes straight through. See docs/agents.md ("Gate dangerous commands").
+// they approve. Everything else passes straight through. docs/agents.md, "Gate dangerous shell commands", sets it up.
 //
 // Input (stdin): {"session_id": "...", "tool_name": "Bash", "tool_input": {"command": "..."}, ...}
 // Output: exit 0 lets the command run (with a JSON decision on stdout when Greenlight approved it);

@@ -1,6 +1,8 @@
 // The MCP tools over both transports (POST /mcp and `greenlight mcp` over stdio), driven by the SDK's own Client:
 // the tool list, validating and pushing a draft, a run that parks and its wait completed, events, tool errors with
 // the CLI's code and hint, and scopes: a deciding token is refused on both, a runs:read token cannot start runs.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -28,20 +30,33 @@ let reader: { secret: string; id: string }
 
 type Transport = 'http' | 'stdio'
 
+/** The client configurations of examples/agents, with this test's server and token filled in. */
+function exampleConfig(file: string, token: string): Json {
+  const text = readFileSync(join(ROOT, 'examples', 'agents', file), 'utf8')
+    .replaceAll('http://127.0.0.1:3000', server.url)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the client's own placeholder syntax, replaced here
+    .replaceAll('${GREENLIGHT_AGENT_TOKEN}', token)
+  return JSON.parse(text).mcpServers.greenlight
+}
+
 async function connect(kind: Transport, token: string): Promise<Client> {
   const client = new Client({ name: 'test-agent', version: '1' })
-  const transport =
-    kind === 'http'
-      ? new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-          requestInit: { headers: { authorization: `Bearer ${token}` } },
-        })
-      : new StdioClientTransport({
-          command: process.execPath,
-          args: [BIN, 'mcp'],
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: token },
-          stderr: 'pipe',
-        })
+  let transport: StreamableHTTPClientTransport | StdioClientTransport
+  if (kind === 'http') {
+    const config = exampleConfig('mcp-http.json', token)
+    transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
+  } else {
+    const config = exampleConfig('mcp-stdio.json', token)
+    // `npx greenlight` is this repository's bin; run it directly, as npx would.
+    expect([config.command, config.args[0]]).toEqual(['npx', 'greenlight'])
+    transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, ...config.args.slice(1)],
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...config.env },
+      stderr: 'pipe',
+    })
+  }
   await client.connect(transport)
   return client
 }
