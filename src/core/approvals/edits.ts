@@ -135,6 +135,9 @@ export function editFieldProblems(fields: unknown): string[] {
     if (editText(f.value).length > MAX_EDIT_VALUE_CHARS)
       problems.push(`'${name.slice(0, 80)}': ${VALUE_TOO_LONG} ${MAX_EDIT_VALUE_CHARS} characters`)
   }
+  const total = entries.reduce((sum, [, raw]) => sum + editText(record(raw).value).length, 0)
+  if (total > MAX_EDIT_TOTAL_CHARS)
+    problems.push(`all fields together: ${VALUE_TOO_LONG} ${MAX_EDIT_TOTAL_CHARS} characters`)
   return problems
 }
 
