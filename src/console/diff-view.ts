@@ -1,8 +1,9 @@
 // The approval and flow diffs as HTML: parsed and rendered by diff2html, split into pages of lines so a 5 MB diff opens
 // at once, long unchanged context folded, and code highlighted on the server (so it reads the same without JS).
+
+import { createRequire } from 'node:module'
 import { parse as parseDiff, html as renderDiff } from 'diff2html'
 import { ColorSchemeType, type DiffBlock, type DiffFile } from 'diff2html/lib/types.js'
-import { createRequire } from 'node:module'
 
 /**
  * highlight.js's type declarations pull the DOM library into the whole program (its Headers and fetch types then

@@ -81,10 +81,22 @@ export const Status = (props: { value: string }) => (
   <span class={`status status-${props.value}`}>{props.value.replace(/_/g, ' ')}</span>
 )
 
-/** A JSON value as an indented, already-redacted block. */
-export const JsonBlock = (props: { value: unknown; label: string }) => (
-  <pre data-label={props.label}>{props.value === undefined ? '—' : JSON.stringify(props.value, null, 2)}</pre>
-)
+/** What a value block shows at most: a run's inputs or outputs may be megabytes (the CLI reads them whole). */
+const SHOWN_CHARS = 100_000
+
+/** A JSON value as an indented, already-redacted block, cut at 100,000 characters. */
+export function JsonBlock(props: { value: unknown; label: string }) {
+  const text = props.value === undefined ? '—' : (JSON.stringify(props.value, null, 2) ?? '—')
+  const cut = text.length > SHOWN_CHARS
+  return (
+    <pre data-label={props.label}>
+      {cut ? text.slice(0, SHOWN_CHARS) : text}
+      {cut
+        ? `\n… ${(text.length - SHOWN_CHARS).toLocaleString('en')} more characters ('greenlight runs show' reads all)`
+        : ''}
+    </pre>
+  )
+}
 
 export const when = (ms: number | null | undefined): string =>
   ms === null || ms === undefined

@@ -70,8 +70,8 @@ export function RunPage(props: {
             {wait.kind === 'approval' ? (
               <>
                 {' '}
-                (<span class="tally">{votes.filter((v) => v.decision === 'approve').length}</span> approval vote(s) so
-                far): <a href={`/ui/approvals/${wait.id}`}>open the approval</a>
+                (<span class="tally">{votes.length}</span> vote{votes.length === 1 ? '' : 's'} so far):{' '}
+                <a href={`/ui/approvals/${wait.id}`}>open the approval</a>
               </>
             ) : null}
           </p>
@@ -130,6 +130,12 @@ export function RunPage(props: {
                 <p>
                   <a href={`/ui/approvals/${wait.id}`}>Open the approval</a>
                 </p>
+              ) : null}
+              {eventsOf(p.id).length > 0 ? (
+                <details>
+                  <summary>Events ({eventsOf(p.id).length})</summary>
+                  <EventList events={eventsOf(p.id)} />
+                </details>
               ) : null}
             </li>
           ))}
