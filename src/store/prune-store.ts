@@ -43,7 +43,7 @@ async function treesOf(sql: SqlRunner, roots: string[]): Promise<TreeRun[]> {
        r.parent_run_id IS NOT NULL AND EXISTS (SELECT 1 FROM runs p WHERE p.id = r.parent_run_id),
        EXISTS (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.status = 'pending'),
        r.event_count
-     FROM tree JOIN runs r ON r.id = tree.id`,
+     FROM tree CROSS JOIN runs r ON r.id = tree.id`,
     [JSON.stringify(roots)],
   )
   return rows.map(([root, id, status, endedAt, hasParent, sending, events]) => ({
@@ -201,10 +201,12 @@ const BOOKKEEPING = {
 export function createPruneStore(database: Database): PruneStore {
   const { sql } = database
   return {
+    // `+status` and CROSS JOIN (below, in treesOf) keep the planner on runs_ended and on the tree's few ids: either
+    // other plan reads every ended run once per batch.
     async roots(cutoff, after, limit) {
       const rows = await sql.rows(
         `SELECT id, ended_at FROM runs
-         WHERE ended_at < ? AND (ended_at > ? OR (ended_at = ? AND id > ?)) AND status IN ${ENDED}
+         WHERE ended_at < ? AND ended_at >= ? AND NOT (ended_at = ? AND id <= ?) AND +status IN ${ENDED}
            AND (parent_run_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs p WHERE p.id = runs.parent_run_id))
          ORDER BY ended_at, id LIMIT ?`,
         [cutoff, after?.endedAt ?? -1, after?.endedAt ?? -1, after?.id ?? '', limit],
