@@ -306,6 +306,23 @@ describe('flow templates', () => {
     expect(inline.json.data.export.template).toBe(text)
   })
 
+  it('without admin, exports types without configuration and imports with every requirement listed, unchecked', async () => {
+    const writer = (await mintToken(server, 'flow-writer', ['flows:read', 'flows:write'])).secret
+    const as = { ...env, GREENLIGHT_TOKEN: writer }
+    const out = join(work, 'no-admin.yaml')
+    const exported = await runCli(['flows', 'export', 'deploy_gate', '--out', out], { env: as, cwd: work })
+    expect(exported.code, exported.stdout).toBe(0)
+    expect(exported.json.data.export.requires.connections).toEqual({
+      deployer: { type: 'http', config: null, secrets: [] },
+    })
+    const imported = await runCli(['flows', 'import', out, '--slug', 'deploy_gate_na'], { env: as, cwd: work })
+    expect(imported.code, imported.stdout).toBe(0)
+    expect(imported.json.data.import).toMatchObject({ requirements_checked: false })
+    expect(imported.json.data.import.unbound.map((u: Json) => u.command)).toEqual([
+      "greenlight connections set deployer --type http --base-url '<https://…>' --bearer-secret '<token secret>'",
+    ])
+  })
+
   it('refuses a malformed, edited or mis-bound template with where and why, and changes nothing', async () => {
     const flowsBefore = (await api(server, 'GET', '/api/v1/flows')).body.data
     const original = readFileSync(template('deploy-gate'), 'utf8')

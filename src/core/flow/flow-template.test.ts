@@ -97,7 +97,7 @@ describe('flow templates', () => {
 
   it('writes a binding command from the exported configuration, with placeholders where it is unknown', () => {
     expect(bindingCommand('vm', { type: 'ssh', config: null, secrets: [] })).toBe(
-      "greenlight connections set vm --type ssh --host '<host>' --user '<user>' --key-secret vm_key --host-key 'SHA256:<fingerprint>'",
+      "greenlight connections set vm --type ssh --host '<host>' --user '<user>' --key-secret '<key secret>' --host-key 'SHA256:<fingerprint>'",
     )
     const db = {
       type: 'database' as const,
@@ -106,6 +106,11 @@ describe('flow templates', () => {
     }
     expect(bindingCommand('crm', db)).toBe(
       'greenlight connections set crm --type database --url postgres://app@db:5432/x --password-secret pw',
+    )
+    // A value from someone else's file never reaches the shell unquoted.
+    const hostile = { base_url: 'https://h.test', auth: { type: 'bearer', secret: 'k; rm -rf ~' } }
+    expect(bindingCommand('h', { type: 'http', config: hostile, secrets: [] })).toBe(
+      "greenlight connections set h --type http --base-url https://h.test --bearer-secret 'k; rm -rf ~'",
     )
     const header = { type: 'header', secret: 'k', header: 'X-Key' }
     expect(

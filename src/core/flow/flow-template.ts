@@ -351,36 +351,40 @@ export function bindTemplate(template: FlowTemplate, binding: Binding): BindResu
   return { ok: true, source, slug, requires }
 }
 
-/** The commands that create a missing connection from its requirement: its secrets first, then the connection. */
+/**
+ * The command that creates a missing connection from its requirement (its secrets are created first). Every value
+ * from the file is shell-quoted: a template is someone else's text, and agents run `meta.next` commands. What the
+ * exporter could not read becomes a `<placeholder>` to replace.
+ */
 export function bindingCommand(name: string, requirement: ConnectionRequirement): string {
   const c = requirement.config ?? {}
-  const text = (key: string, placeholder: string) =>
-    shellWord(typeof c[key] === 'string' || typeof c[key] === 'number' ? String(c[key]) : placeholder)
+  const value = (v: unknown, placeholder: string) =>
+    shellWord(typeof v === 'string' || typeof v === 'number' ? String(v) : placeholder)
   const base = `greenlight connections set ${name} --type ${requirement.type}`
   if (requirement.type === 'ssh') {
     const auth =
       typeof c.password_secret === 'string'
-        ? `--password-secret ${c.password_secret}`
-        : `--key-secret ${text('private_key_secret', `${name}_key`)}`
+        ? `--password-secret ${value(c.password_secret, '')}`
+        : `--key-secret ${value(c.private_key_secret, '<key secret>')}`
     const port = typeof c.port === 'number' && c.port !== 22 ? ` --port ${c.port}` : ''
-    const hostKey = ` --host-key ${text('host_key', 'SHA256:<fingerprint>')}`
-    return `${base} --host ${text('host', '<host>')}${port} --user ${text('user', '<user>')} ${auth}${hostKey}`
+    const where = `--host ${value(c.host, '<host>')}${port} --user ${value(c.user, '<user>')}`
+    return `${base} ${where} ${auth} --host-key ${value(c.host_key, 'SHA256:<fingerprint>')}`
   }
   if (requirement.type === 'database') {
-    const password = typeof c.password_secret === 'string' ? ` --password-secret ${c.password_secret}` : ''
-    return `${base} --url ${text('url', '<postgres://… or libsql://… or file:…>')}${password}`
+    const password = typeof c.password_secret === 'string' ? ` --password-secret ${value(c.password_secret, '')}` : ''
+    return `${base} --url ${value(c.url, '<postgres://… or libsql://… or file:…>')}${password}`
   }
   const auth = isRecord(c.auth) ? c.auth : undefined
-  const secret = typeof auth?.secret === 'string' ? auth.secret : `${name}_token`
+  const secret = value(auth?.secret, '<token secret>')
   const authFlags =
-    auth?.type === 'header' && typeof auth.header === 'string'
-      ? ` --header-secret ${shellWord(`${auth.header}=${secret}`)}`
-      : auth?.type === 'basic' && typeof auth.username === 'string'
-        ? ` --basic-user ${shellWord(auth.username)} --basic-secret ${secret}`
+    auth?.type === 'header'
+      ? ` --header-secret ${shellWord(`${String(auth.header)}=${String(auth.secret)}`)}`
+      : auth?.type === 'basic'
+        ? ` --basic-user ${value(auth.username, '<user>')} --basic-secret ${secret}`
         : auth === undefined && requirement.config !== null
           ? ''
           : ` --bearer-secret ${secret}`
-  return `${base} --base-url ${text('base_url', '<https://…>')}${authFlags}`
+  return `${base} --base-url ${value(c.base_url, '<https://…>')}${authFlags}`
 }
 
 /** A word the shell passes through unchanged: as is when safe, else single-quoted. */
