@@ -3,7 +3,6 @@
 import { z } from 'zod'
 import { AGENT_SCOPES } from '../core/agent-scopes.ts'
 import { TOOLS, type ToolDefinition } from '../mcp/tools.ts'
-import { COMMANDS } from './registry.ts'
 
 /** The error codes an agent meets most, with what to do; `test/integration/mcp-guide.test.ts` checks each exists. */
 export const GUIDE_ERRORS: readonly [code: string, what: string][] = [
@@ -37,14 +36,15 @@ function parameters(tool: ToolDefinition): string[] {
   })
 }
 
-export function agentGuide(): string {
+/** The guide, over the CLI's commands as the registry lists them (passed in: the registry loads this module). */
+export function agentGuide(commandList: readonly { name: string; summary: string }[]): string {
   const tools = TOOLS.map((tool) =>
     [
       `- **${tool.name}** (${tool.scope === 'none' ? 'no scope' : tool.scope}): ${tool.description}`,
       ...parameters(tool),
     ].join('\n'),
   )
-  const commands = COMMANDS.filter((c) => c.name !== 'serve').map((c) => `- \`greenlight ${c.name}\`: ${c.summary}`)
+  const commands = commandList.filter((c) => c.name !== 'serve').map((c) => `- \`greenlight ${c.name}\`: ${c.summary}`)
   const errors = GUIDE_ERRORS.map(([code, what]) => `| \`${code}\` | ${what} |`)
   return `# Greenlight for coding agents
 

@@ -166,7 +166,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'guide',
     summary: 'Print the guide for coding agents (Markdown, not JSON): lifecycle, envelope, errors, tools.',
-    load: async () => (await import('./commands/guide.ts')).guide,
+    load: async () => (await import('./commands/guide.ts')).guideCommand(COMMANDS),
   },
 ]
 
