@@ -112,6 +112,10 @@ describe('flow templates', () => {
     expect(bindingCommand('h', { type: 'http', config: hostile, secrets: [] })).toBe(
       "greenlight connections set h --type http --base-url https://h.test --bearer-secret 'k; rm -rf ~'",
     )
+    const withHeaders = { base_url: 'https://o.test', headers: { 'X-Org': 'acme corp' } }
+    expect(bindingCommand('o', { type: 'http', config: withHeaders, secrets: [] })).toBe(
+      "greenlight connections set o --type http --base-url https://o.test --header 'X-Org=acme corp'",
+    )
     const header = { type: 'header', secret: 'k', header: 'X-Key' }
     expect(
       bindingCommand('p', { type: 'http', config: { base_url: 'https://p.test', auth: header }, secrets: ['k'] }),

@@ -384,7 +384,10 @@ export function bindingCommand(name: string, requirement: ConnectionRequirement)
         : auth === undefined && requirement.config !== null
           ? ''
           : ` --bearer-secret ${secret}`
-  return `${base} --base-url ${value(c.base_url, '<https://…>')}${authFlags}`
+  const headers = isRecord(c.headers)
+    ? Object.entries(c.headers).map(([header, v]) => ` --header ${shellWord(`${header}=${String(v)}`)}`)
+    : []
+  return `${base} --base-url ${value(c.base_url, '<https://…>')}${authFlags}${headers.join('')}`
 }
 
 /** A word the shell passes through unchanged: as is when safe, else single-quoted. */
