@@ -1,6 +1,7 @@
 // The web console under /ui: server-rendered pages over the engine's reads, sign-in by one-time link, votes through
 // the engine's vote path (every approval rule, mirrored to Slack), and live updates over server-sent events.
 import { Hono } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Logger } from 'pino'
 import { tally } from '../core/approvals/policy.ts'
 import type { Redactor } from '../core/redact.ts'
@@ -32,6 +33,12 @@ export interface ConsoleDeps {
   publicUrl: () => string
   logger: Logger
 }
+
+/** Where to go after signing in: the page that asked for it, for 10 minutes. */
+const RETURN_COOKIE = 'gl_return'
+/** A path of this console only (never another site: no scheme, no `//`, no backslash). */
+const isConsolePath = (path: string): boolean =>
+  /^\/ui\/[^/\\]/.test(path) && path.length <= 2000 && !/[\r\n]/.test(path)
 
 const DECISIONS = new Set(['approve', 'reject', 'request_changes'])
 const NOTICES: Record<string, string> = {
@@ -111,7 +118,10 @@ export function createConsole(deps: ConsoleDeps) {
     const form = await c.req.parseBody()
     const { sessionSecret } = await signIn.redeem(typeof form.link === 'string' ? form.link : '')
     setSessionCookie(c, sessionSecret, secure())
-    return c.redirect('/ui/runs?notice=signed_in', 303)
+    // Back to the page that asked for a sign-in (a "View full diff" link from Slack), else the runs.
+    const back = getCookie(c, RETURN_COOKIE)
+    if (back !== undefined) deleteCookie(c, RETURN_COOKIE, { path: '/ui' })
+    return c.redirect(back && isConsolePath(back) ? back : '/ui/runs?notice=signed_in', 303)
   })
   app.get('/signin', (c) => c.html(<SignInPage frame={{ title: 'Sign in', assets: assetLinks }} reason={null} />))
 
@@ -128,6 +138,9 @@ export function createConsole(deps: ConsoleDeps) {
     const reason = c.get('staleCookie')
       ? 'Your session has expired or is not valid. Sign in again with a new link.'
       : 'Sign in to see this page.'
+    const path = `${c.req.path}${new URL(c.req.url).search}`
+    if (c.req.method === 'GET' && isConsolePath(path) && !path.startsWith('/ui/live/'))
+      setCookie(c, RETURN_COOKIE, path, { path: '/ui', httpOnly: true, sameSite: 'Lax', secure: secure(), maxAge: 600 })
     return c.html(<SignInPage frame={{ title: 'Sign in', assets: assetLinks }} reason={reason} />, 401)
   })
 

@@ -100,7 +100,7 @@ describe('console security', () => {
     }
     const first = await redeem(server, link)
     expect(first.status).toBe(303)
-    const cookie = first.headers.get('set-cookie') ?? ''
+    const cookie = first.headers.getSetCookie().find((c) => c.startsWith('gl_session=')) ?? ''
     expect(cookie).toMatch(/^gl_session=gls_[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/ui; HttpOnly; SameSite=Lax$/)
     const replay = await redeem(server, link)
     expect(replay.status).toBe(410)
@@ -117,6 +117,49 @@ describe('console security', () => {
     const madeUp = await redeem(server, `${server.url}/ui/login/gll_${'A'.repeat(43)}`)
     expect(madeUp.status).toBe(404)
     expect(await madeUp.text()).toContain('not valid')
+  })
+
+  it('returns to the page that asked for a sign-in (a View full diff link), and only to a console page', async () => {
+    const asked = await getPage(server, `/ui/approvals/${waitId}?layout=split`)
+    expect(asked.status).toBe(401)
+    const back = asked.headers.get('set-cookie')?.split(';')[0] ?? ''
+    expect(back).toBe(`gl_return=${encodeURIComponent(`/ui/approvals/${waitId}?layout=split`)}`)
+    const secret = (await consoleLink(server, tokens.ann)).split('/').pop() as string
+    const signIn = (cookie: string) =>
+      fetch(`${server.url}/ui/login`, {
+        method: 'POST',
+        headers: { cookie },
+        body: new URLSearchParams({ link: secret }),
+        redirect: 'manual',
+      })
+    const answer = await signIn(back)
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('location')).toBe(`/ui/approvals/${waitId}?layout=split`)
+    for (const elsewhere of ['//evil.example/x', 'https://evil.example/', '/ui//evil.example', '/api/v1/tokens']) {
+      const other = (await consoleLink(server, tokens.ann)).split('/').pop() as string
+      const sent = await fetch(`${server.url}/ui/login`, {
+        method: 'POST',
+        headers: { cookie: `gl_return=${encodeURIComponent(elsewhere)}` },
+        body: new URLSearchParams({ link: other }),
+        redirect: 'manual',
+      })
+      expect(sent.headers.get('location'), elsewhere).toBe('/ui/runs?notice=signed_in')
+    }
+  })
+
+  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+    const https = await startTestServer({ PUBLIC_URL: 'https://greenlight.example' })
+    try {
+      const link = await consoleLink(https)
+      expect(link).toMatch(/^https:\/\/greenlight\.example\/ui\/login\/gll_/)
+      const answer = await redeem(https, link)
+      expect(answer.status).toBe(303)
+      expect(answer.headers.getSetCookie().find((c) => c.startsWith('gl_session='))).toMatch(
+        /; Path=\/ui; HttpOnly; Secure; SameSite=Lax$/,
+      )
+    } finally {
+      await https.close()
+    }
   })
 
   it('answers a forged or missing cookie with the sign-in page (401), and changes nothing on POST', async () => {
@@ -273,7 +316,7 @@ describe('console security', () => {
     const later = await getPage(server, `/ui/approvals/${waitId}`, cookie)
     expect(later.status).toBe(401)
     expect(later.html).toContain('Your session has expired or is not valid')
-    expect(later.headers.get('set-cookie')).toMatch(/^gl_session=; Max-Age=0/)
+    expect(later.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^gl_session=; Max-Age=0/))
     const vote = await postForm(
       server,
       `/ui/approvals/${waitId}/vote`,

@@ -27,7 +27,10 @@ export function redeem(server: { url: string }, link: string): Promise<Response>
 /** Signs in with a fresh link and returns the session cookie (`gl_session=…`). */
 export async function consoleCookie(server: TestServer, token = server.token): Promise<string> {
   const answer = await redeem(server, await consoleLink(server, token))
-  const cookie = answer.headers.get('set-cookie')?.split(';')[0]
+  const cookie = answer.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('gl_session='))
+    ?.split(';')[0]
   if (answer.status !== 303 || !cookie) throw new Error(`sign-in failed: ${answer.status} ${await answer.text()}`)
   return cookie
 }
