@@ -50,8 +50,10 @@ describe('flows through the CLI', () => {
 
     const list = await runCli(['flows', 'list'], { env })
     expect(list.code).toBe(0)
+    // With the built-in flow behind ad-hoc approvals (request-approval), there from the first migration.
     expect(list.json.data.flows.map((f: { slug: string }) => f.slug)).toEqual([
       'agent_fix',
+      'greenlight_request',
       'support_reply',
       'weekly_report',
     ])

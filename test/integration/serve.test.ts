@@ -24,7 +24,9 @@ describe('greenlight serve', () => {
       expect(statSync(join(cwd, 'data', 'greenlight.db')).size).toBeGreaterThan(0)
       const list = await runCli(['flows', 'list'], { cwd, env: { GREENLIGHT_URL: url } })
       expect(list.code, list.stdout + list.stderr).toBe(0)
-      expect(list.json).toMatchObject({ ok: true, data: { flows: [] } })
+      // Only the built-in flow behind ad-hoc approvals (request-approval) is there before anything is pushed.
+      expect(list.json.ok).toBe(true)
+      expect(list.json.data.flows.map((f: { slug: string }) => f.slug)).toEqual(['greenlight_request'])
     } finally {
       await stopChild(child)
     }
