@@ -110,7 +110,8 @@ export const importFlow: Command = {
     expectPositionals(args, 1, this.usage)
     const file = positional(args, 0, 'template.yaml', this.usage)
     const bind = bindings(args.values.bind, this.usage)
-    const { bindTemplate, parseTemplate } = await import('../../core/flow/flow-template.ts')
+    const { parseTemplate } = await import('../../core/flow/flow-template.ts')
+    const { bindTemplate } = await import('../../core/flow/template-binding.ts')
     const { formatProblem } = await import('../../core/flow/problem.ts')
     let text: string
     try {
@@ -194,7 +195,7 @@ async function unboundRequirements(
   api: ApiClient,
   requires: import('../../core/flow/flow-template.ts').TemplateRequirements,
 ): Promise<{ unbound: Unbound[]; checked: boolean }> {
-  const { bindingCommand } = await import('../../core/flow/flow-template.ts')
+  const { bindingCommand } = await import('../../core/flow/template-binding.ts')
   let connections: { name: string; type: string }[] = []
   let secrets: { name: string }[] = []
   let checked = true

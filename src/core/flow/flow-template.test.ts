@@ -3,15 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { createRandom, fuzzRuns, fuzzSeed, NASTY_CHARS, randomJson } from '../../../test/support/fuzz-env.ts'
-import {
-  bindingCommand,
-  bindTemplate,
-  buildTemplate,
-  connectionsOf,
-  parseTemplate,
-  TEMPLATE_FORMAT,
-  templateHash,
-} from './flow-template.ts'
+import { buildTemplate, connectionsOf, parseTemplate, TEMPLATE_FORMAT, templateHash } from './flow-template.ts'
+import { bindingCommand, bindTemplate } from './template-binding.ts'
 import { validateFlowSource } from './validate.ts'
 
 const DIR = join(import.meta.dirname, '..', '..', '..', 'examples', 'templates')
