@@ -11,6 +11,8 @@ import { api, mintToken } from '../support/server.ts'
 import { blocksOf, cardAndApproval, useSlackHarness } from '../support/slack-harness.ts'
 
 const CHANNEL = 'C0CONSOLE'
+/** How far a page scrolls sideways (evaluated in the page; the tests' types have no DOM). */
+const SIDEWAYS = 'document.documentElement.scrollWidth - document.documentElement.clientWidth'
 
 const FLOW = `slug: console_review
 name: Review an agent's patch
@@ -200,14 +202,12 @@ describe('console in a browser', () => {
   it('reads at phone width and 200 % zoom, with headings, labels and a visible keyboard focus', async () => {
     const phone = await signedIn('U0ANN', { width: 375, height: 800 })
     await phone.page.goto(`${slack.server.url}/ui/approvals/${waitId}`)
-    const overflow = await phone.page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-    )
+    const overflow = await phone.page.evaluate<number>(SIDEWAYS)
     expect(overflow).toBeLessThanOrEqual(1)
     await browser.screenshot(phone.page, 'approval-phone', { fullPage: false })
     await phone.page.keyboard.press('Tab')
-    expect(await phone.page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
-    const outline = await phone.page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)
+    expect(await phone.page.evaluate<string>('document.activeElement?.textContent')).toBe('Skip to content')
+    const outline = await phone.page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')
     expect(outline).toBe('solid')
     await phone.context.close()
 
@@ -217,9 +217,7 @@ describe('console in a browser', () => {
     await zoomed.addCookies(cookies)
     const page = await zoomed.newPage()
     await page.goto(`${slack.server.url}/ui/runs/${runId}`)
-    expect(
-      await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
-    ).toBeLessThanOrEqual(1)
+    expect(await page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(1)
     expect(await page.locator('h1').count()).toBe(1)
     expect(await page.locator('h2').count()).toBeGreaterThan(2)
     await page.goto(`${slack.server.url}/ui/runs`)

@@ -182,7 +182,7 @@ describe('console security', () => {
     const other = await consoleCookie(server, tokens.out)
     const otherToken = csrfOf((await getPage(server, '/ui/runs', other)).html)
     for (const fields of [
-      { decision: 'approve' },
+      { decision: 'approve' } as Record<string, string>,
       { decision: 'approve', _csrf: '' },
       { decision: 'approve', _csrf: otherToken },
     ]) {
