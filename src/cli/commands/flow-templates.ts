@@ -2,7 +2,10 @@
 // requires (connections, secrets) to what their server has, and told the command that binds each missing one.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import type { FlowTemplate, TemplateRequirements } from '../../core/flow/flow-template.ts'
 import type { FlowDefinition } from '../../core/flow/index.ts'
+import type { FlowProblem } from '../../core/flow/problem.ts'
+import type { Binding } from '../../core/flow/template-binding.ts'
 import { AppError } from '../../errors.ts'
 import type { ApiClient } from '../client.ts'
 import { type Command, expectPositionals, positional, stringOption, usageError } from '../command.ts'
@@ -110,52 +113,9 @@ export const importFlow: Command = {
     expectPositionals(args, 1, this.usage)
     const file = positional(args, 0, 'template.yaml', this.usage)
     const bind = bindings(args.values.bind, this.usage)
-    const { parseTemplate } = await import('../../core/flow/flow-template.ts')
-    const { bindTemplate } = await import('../../core/flow/template-binding.ts')
-    const { formatProblem } = await import('../../core/flow/problem.ts')
-    let text: string
-    try {
-      text = readFileSync(resolve(ctx.cwd, file), 'utf8')
-    } catch (error) {
-      throw new AppError('file_unreadable', `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}.`, {
-        status: 400,
-        hint: 'Check the path.',
-      })
-    }
-    const parsed = parseTemplate(text, file)
-    if (!parsed.ok) {
-      const first = parsed.problems[0]
-      throw new AppError('invalid_template', first ? formatProblem(first) : `${file} is not a valid template.`, {
-        status: 422,
-        hint: first?.fix ?? 'Fix the problems listed in details.',
-        details: { file, problems: parsed.problems },
-      })
-    }
-    const modified = !parsed.hashMatches
-    if (modified && !args.values['allow-modified']) {
-      throw new AppError(
-        'template_modified',
-        `${file} was changed after it was exported: its content_hash does not match.`,
-        {
-          status: 422,
-          hint: 'Export it again from its source, or pass --allow-modified to import the changed file as it is.',
-          details: { file, content_hash: parsed.template.content_hash },
-        },
-      )
-    }
+    const { template, modified } = await readTemplate(ctx.cwd, file, args.values['allow-modified'] === true)
     const slug = stringOption(args, 'slug')
-    const bound = bindTemplate(parsed.template, { ...(slug === undefined ? {} : { slug }), bind })
-    if (!bound.ok) throw new AppError(bound.code, bound.message, { status: 400, hint: bound.hint })
-    const { validateFlowSource } = await import('../../core/flow/validate.ts')
-    const rebound = validateFlowSource(bound.source, file)
-    if (!rebound.ok) {
-      const first = rebound.problems[0]
-      throw new AppError('invalid_template', first ? formatProblem(first) : 'The bound flow is invalid.', {
-        status: 422,
-        hint: first?.fix ?? 'Check --slug and --bind.',
-        details: { file, problems: rebound.problems },
-      })
-    }
+    const bound = await bindChecked(template, file, { ...(slug === undefined ? {} : { slug }), bind })
     const api = ctx.api()
     const { push } = (await api.post('/flows', { source: bound.source, file })) as {
       push: { slug: string; revision: number; created: boolean; content_hash: string }
@@ -168,16 +128,66 @@ export const importFlow: Command = {
           slug: push.slug,
           revision: push.revision,
           created: push.created,
-          template_hash: parsed.template.content_hash,
+          template_hash: template.content_hash,
           modified,
           bound: bind,
           requirements_checked: checked,
           unbound,
         },
       },
-      next: [...unbound.map((u) => u.command), `greenlight flows release ${push.slug} --note "imported from ${file}"`],
+      next: [...unbound.map((u) => u.command), `greenlight flows release ${push.slug} --note "from a template"`],
     }
   },
+}
+
+async function invalidTemplate(file: string, problems: FlowProblem[], hint: string): Promise<AppError> {
+  const { formatProblem } = await import('../../core/flow/problem.ts')
+  const first = problems[0]
+  return new AppError('invalid_template', first ? formatProblem(first) : `${file} is not a valid template.`, {
+    status: 422,
+    hint: first?.fix ?? hint,
+    details: { file, problems },
+  })
+}
+
+/** The file's template, checked offline; one changed since its export only with --allow-modified. */
+async function readTemplate(cwd: string, file: string, allowModified: boolean) {
+  const { parseTemplate } = await import('../../core/flow/flow-template.ts')
+  let text: string
+  try {
+    text = readFileSync(resolve(cwd, file), 'utf8')
+  } catch (error) {
+    throw new AppError('file_unreadable', `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}.`, {
+      status: 400,
+      hint: 'Check the path.',
+    })
+  }
+  const parsed = parseTemplate(text, file)
+  if (!parsed.ok) throw await invalidTemplate(file, parsed.problems, 'Fix the problems listed in details.')
+  const modified = !parsed.hashMatches
+  if (modified && !allowModified) {
+    throw new AppError(
+      'template_modified',
+      `${file} was changed after it was exported: its content_hash does not match.`,
+      {
+        status: 422,
+        hint: 'Export it again from its source, or pass --allow-modified to import the changed file as it is.',
+        details: { file, content_hash: parsed.template.content_hash },
+      },
+    )
+  }
+  return { template: parsed.template, modified }
+}
+
+/** The source with --slug and --bind applied, validated again as the flow it now is. */
+async function bindChecked(template: FlowTemplate, file: string, binding: Binding) {
+  const { bindTemplate } = await import('../../core/flow/template-binding.ts')
+  const { validateFlowSource } = await import('../../core/flow/validate.ts')
+  const bound = bindTemplate(template, binding)
+  if (!bound.ok) throw new AppError(bound.code, bound.message, { status: 400, hint: bound.hint })
+  const rebound = validateFlowSource(bound.source, file)
+  if (!rebound.ok) throw await invalidTemplate(file, rebound.problems, 'Check --slug and --bind.')
+  return bound
 }
 
 interface Unbound {
@@ -193,7 +203,7 @@ interface Unbound {
 /** Each secret then each connection the flow needs and the server lacks, in the order they must be created. */
 async function unboundRequirements(
   api: ApiClient,
-  requires: import('../../core/flow/flow-template.ts').TemplateRequirements,
+  requires: TemplateRequirements,
 ): Promise<{ unbound: Unbound[]; checked: boolean }> {
   const { bindingCommand } = await import('../../core/flow/template-binding.ts')
   let connections: { name: string; type: string }[] = []
