@@ -104,16 +104,20 @@ describe.each(['http', 'ws'])('Greenlight on sqld over %s', (scheme) => {
     const token = String((await showRun(server, id)).steps.find((s: Json) => s.step === 'hand_out')?.output).split(
       '/callbacks/',
     )[1]
+    const post = (summary: string) =>
+      fetch(`${server.url}/callbacks/${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ summary }),
+      })
     await sqld.kill()
     await eventually(async () => ((await fetch(`${server.url}/readyz`)).status === 503 ? true : undefined), 'not ready')
+    // A callback while the database is gone is refused, not half-taken: the agent retries it.
+    const during = await post('during the outage')
+    expect(during.status).toBeGreaterThanOrEqual(500)
     await sqld.restart()
     await eventually(async () => ((await fetch(`${server.url}/readyz`)).status === 200 ? true : undefined), 'ready')
-    const resumed = await fetch(`${server.url}/callbacks/${token}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ summary: 'after the outage' }),
-    })
-    expect(resumed.status).toBe(202)
+    expect((await post('after the outage')).status).toBe(202)
     const shown = await eventually(async () => {
       const run = await showRun(server, id)
       return run.run.waiting_on?.kind === 'approval' ? run : undefined
