@@ -1,7 +1,7 @@
 // POST /mcp: MCP over Streamable HTTP, stateless (a fresh server and transport per request, so any instance can
 // answer any call and a waiting call holds only its own request). The bearer token is a Greenlight token.
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import { decidingScopes } from '../core/agent-scopes.ts'
+import { decidingTokenError } from '../core/agent-scopes.ts'
 import { AppError } from '../errors.ts'
 import { createFetchApi } from './api.ts'
 import { createMcpServer } from './server.ts'
@@ -15,21 +15,6 @@ export interface McpHttpDeps {
 
 function refusal(error: AppError): Response {
   return Response.json({ ok: false, error: error.toJSON() }, { status: error.status })
-}
-
-/** Refuses a token that may decide approvals: the agent that asks is never the one that answers. */
-export function decidingTokenError(scopes: readonly string[]): AppError | undefined {
-  const deciding = decidingScopes(scopes)
-  if (deciding.length === 0) return undefined
-  return new AppError(
-    'token_can_decide',
-    `MCP refuses a token with ${deciding.join(' and ')}: an agent must not be able to answer its own approvals.`,
-    {
-      status: 403,
-      hint: "Give the agent a token from 'greenlight tokens create --name <agent> --for-agent'.",
-      details: { refused_scopes: deciding },
-    },
-  )
 }
 
 export function createMcpHandler(deps: McpHttpDeps): (request: Request) => Promise<Response> {

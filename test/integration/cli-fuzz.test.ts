@@ -12,8 +12,10 @@ import { api, startTestServer, type TestServer } from '../support/server.ts'
 
 const SEED = fuzzSeed(randomBytes(4).readUInt32LE(0))
 
-// serve and worker run until stopped (worker runs a handler command): a random line could start either for good.
-const LONG_RUNNING = new Set(['serve', 'worker'])
+// serve, worker and mcp run until stopped (worker runs a handler command): a random line could start one for good.
+const LONG_RUNNING = new Set(['serve', 'worker', 'mcp'])
+// guide prints Markdown, not a JSON document (docs/cli.md); its --json form is tested in mcp-guide.test.ts.
+const NOT_JSON = new Set(['guide'])
 // An OS argument cannot hold a NUL.
 const ARG_CHARS = NASTY_CHARS.replace('\u0000', '')
 const VALUES = ['', '-', '--', '5s', '0s', '10m', '1h30m', 'forever', 'run_nope', 'wait_nope', 'fz', 'fz=1', 'parked']
@@ -31,7 +33,7 @@ function typo(rnd: Random, name: string): string {
 }
 
 function randomArgv(rnd: Random, flagsOf: Map<string, string[]>): string[] {
-  const entry = rnd.pick(COMMANDS.filter((c) => !LONG_RUNNING.has(c.name)))
+  const entry = rnd.pick(COMMANDS.filter((c) => !LONG_RUNNING.has(c.name) && !NOT_JSON.has(c.name)))
   const head = rnd.chance(0.8)
     ? entry.name.split(' ')
     : rnd.chance(0.5)
@@ -63,7 +65,7 @@ function randomArgv(rnd: Random, flagsOf: Map<string, string[]>): string[] {
   }
   // Long-running commands are never run, even under another name; a random line may still spell them.
   const argv = [...head, ...rest]
-  return LONG_RUNNING.has(argv[0] ?? '') ? ['help', ...argv] : argv
+  return LONG_RUNNING.has(argv[0] ?? '') || NOT_JSON.has(argv[0] ?? '') ? ['help', ...argv] : argv
 }
 
 function checkDocument(argv: string[], res: CliResult): void {

@@ -125,6 +125,10 @@ describe('greenlight request-approval', () => {
       expect(res.status, JSON.stringify(body)).toBe(400)
       expect(res.body.error?.code).toBe('invalid_request')
     }
+    // A token that can decide approvals (or mint one that can) may not ask: the asker never answers.
+    const admin = await api(server, 'POST', '/api/v1/approval-requests', { title: 'x' }, server.token)
+    expect(admin.status).toBe(403)
+    expect(admin.body.error?.code).toBe('token_can_decide')
     const after = ((await api(server, 'GET', '/api/v1/runs?flow=greenlight_request&limit=200')).body.data as Json).runs
     expect(after.length).toBe(before)
   })
@@ -193,7 +197,9 @@ describe('the built-in flow greenlight_request', () => {
   it('is stored as its source says, released and live', async () => {
     const { body } = await api(server, 'GET', '/api/v1/flows/greenlight_request')
     const flow = (body.data as Json).flow
-    expect(flow.live_version).toBe(1)
+    // Version 1 (migration 0011), then 2 with the edit input (0013): the live one is the source in the code.
+    expect(flow.live_version).toBe(2)
+    expect(flow.versions.map((v: Json) => v.version).sort()).toEqual([1, 2])
     expect(flow.shown.source).toBe(REQUEST_FLOW_SOURCE)
     const validated = validateFlowSource(REQUEST_FLOW_SOURCE, 'request')
     expect(validated.ok && JSON.parse(JSON.stringify(validated.flow))).toEqual(flow.shown.definition)
@@ -209,6 +215,6 @@ describe('the built-in flow greenlight_request', () => {
       expect(res.body.error?.code).toBe('builtin_flow')
     }
     const show = await api(server, 'GET', '/api/v1/flows/greenlight_request')
-    expect((show.body.data as Json).flow.draft_revision).toBe(1)
+    expect((show.body.data as Json).flow).toMatchObject({ draft_revision: 2, live_version: 2 })
   })
 })

@@ -1,7 +1,7 @@
 // `greenlight mcp`: the MCP server over stdio for a local coding agent. Its tools call the server's API with the
 // CLI's token (GREENLIGHT_URL, GREENLIGHT_TOKEN), so they can do what the token may and nothing more.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { decidingTokenError } from '../../mcp/http.ts'
+import { decidingTokenError } from '../../core/agent-scopes.ts'
 import { createMcpServer } from '../../mcp/server.ts'
 import { type Command, expectPositionals } from '../command.ts'
 

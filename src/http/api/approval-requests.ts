@@ -1,6 +1,7 @@
 // /api/v1/approval-requests: an agent asks people to approve an action (a run of the built-in flow), then reads
 // (long-polls) the decision. Behind the MCP tool request_approval and `greenlight request-approval`.
 import { Hono } from 'hono'
+import { decidingTokenError } from '../../core/agent-scopes.ts'
 import { tally } from '../../core/approvals/policy.ts'
 import { decodeWaitSpec } from '../../core/wait-spec.ts'
 import { type ApprovalRequests, parseApprovalRequest, type RequestOutcome } from '../../engine/approval-requests.ts'
@@ -33,8 +34,10 @@ export function approvalRequestRoutes(requests: ApprovalRequests) {
   const app = new Hono<ApiEnv>()
 
   app.post('/', requireScope('runs:write'), async (c) => {
-    const request = parseApprovalRequest(await readJson(c))
     const principal = c.get('principal')
+    const refused = decidingTokenError(principal.scopes)
+    if (refused) throw refused
+    const request = parseApprovalRequest(await readJson(c))
     const { run, created } = await requests.start(request, {
       initiator: actorOf(principal),
       credential: credentialOf(principal),
