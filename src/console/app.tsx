@@ -5,6 +5,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Logger } from 'pino'
 import { tally } from '../core/approvals/policy.ts'
 import type { Redactor } from '../core/redact.ts'
+import { isRunStatus } from '../core/run-status.ts'
 import { hasScope, readAccess } from '../core/scopes.ts'
 import { specOf } from '../core/wait-spec.ts'
 import type { Engine } from '../engine/engine.ts'
@@ -116,12 +117,14 @@ export function createConsole(deps: ConsoleDeps) {
     )
       throw new AppError('cross_site', 'Sign-in was posted from another site; nothing was changed.', { status: 403 })
     const form = await c.req.parseBody()
-    const { sessionSecret } = await signIn.redeem(typeof form.link === 'string' ? form.link : '')
+    const { sessionSecret, session: signedIn } = await signIn.redeem(typeof form.link === 'string' ? form.link : '')
     setSessionCookie(c, sessionSecret, secure())
     // Back to the page that asked for a sign-in (a "View full diff" link from Slack), else the runs.
     const back = getCookie(c, RETURN_COOKIE)
     if (back !== undefined) deleteCookie(c, RETURN_COOKIE, { path: '/ui' })
-    return c.redirect(back && isConsolePath(back) ? back : '/ui/runs?notice=signed_in', 303)
+    // A voter's token (approvals:decide without runs:read) reads approvals only: start there.
+    const home = readAccess(signedIn.scopes) === 'all' ? '/ui/runs' : '/ui/approvals'
+    return c.redirect(back && isConsolePath(back) ? back : `${home}?notice=signed_in`, 303)
   })
   app.get('/signin', (c) => c.html(<SignInPage frame={{ title: 'Sign in', assets: assetLinks }} reason={null} />))
 
@@ -174,7 +177,7 @@ export function createConsole(deps: ConsoleDeps) {
     const runs = await engine.runs.list({
       ...(filter.flow ? { flow: filter.flow } : {}),
       ...(filter.initiator ? { initiator: filter.initiator } : {}),
-      ...(filter.status ? { status: [filter.status as never] } : {}),
+      ...(isRunStatus(filter.status) ? { status: [filter.status] } : {}),
       limit,
       ...(before && /^run_[0-9A-Z]{26}$/.test(before) ? { before } : {}),
     })
@@ -197,7 +200,7 @@ export function createConsole(deps: ConsoleDeps) {
         mine: mine.has(wait.id),
       })),
     )
-    return c.html(<ApprovalsPage frame={frameOf(c, 'Approvals')} waits={waits} />)
+    return c.html(<ApprovalsPage frame={frameOf(c, 'Approvals')} waits={waits} notice={noticeOf(c)} />)
   })
 
   app.get('/runs/:id', async (c) => {

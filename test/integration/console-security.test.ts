@@ -58,6 +58,7 @@ describe('console security', () => {
     tokens.ann = (await mintToken(server, 'ann', ['approvals:decide', 'runs:read'], 'U0ANN')).secret
     tokens.out = (await mintToken(server, 'out', ['approvals:decide', 'runs:read'], 'U0OUT')).secret
     tokens.none = (await mintToken(server, 'none', ['runs:write'])).secret
+    tokens.voter = (await mintToken(server, 'voter', ['approvals:decide'], 'U0BOB')).secret
     const started = await api(
       server,
       'POST',
@@ -159,6 +160,25 @@ describe('console security', () => {
       )
     } finally {
       await https.close()
+    }
+  })
+
+  it('lets a voter-only token read approvals, their runs and diffs, and nothing else', async () => {
+    const answer = await redeem(server, await consoleLink(server, tokens.voter))
+    expect(answer.headers.get('location')).toBe('/ui/approvals?notice=signed_in')
+    const cookie = answer.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('gl_session='))
+      ?.split(';')[0]
+    const approvals = await getPage(server, '/ui/approvals', cookie)
+    expect(approvals.status).toBe(200)
+    expect(approvals.html).toContain(`/ui/approvals/${waitId}`)
+    expect((await getPage(server, `/ui/approvals/${waitId}`, cookie)).status).toBe(200)
+    expect((await getPage(server, `/ui/runs/${runId}`, cookie)).status).toBe(200)
+    for (const path of ['/ui/runs', '/ui/flows', '/ui/flows/console_sec']) {
+      const refused = await getPage(server, path, cookie)
+      expect(refused.status, path).toBe(403)
+      expect(refused.html, path).toContain('reads approvals only')
     }
   })
 

@@ -100,10 +100,19 @@ export function RunsPage(props: {
   )
 }
 
-export function ApprovalsPage(props: { frame: Frame; waits: { wait: WaitRecord; flow: string; mine: boolean }[] }) {
+export function ApprovalsPage(props: {
+  frame: Frame
+  waits: { wait: WaitRecord; flow: string; mine: boolean }[]
+  notice: string | null
+}) {
   return (
     <Layout {...props.frame}>
       <h1>Open approvals</h1>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
       {props.waits.length === 0 ? (
         <p>No approval is open.</p>
       ) : (
