@@ -245,7 +245,7 @@ export async function startServer(
     ready: database.ready,
     maxBodyBytes: config.maxBodyBytes,
     slackRoute: slack?.route,
-    admin: { retention, backups: createBackups(config.databaseUrl) },
+    admin: { retention, backups: createBackups(config.databaseUrl, config.dataDir) },
     console: { routes: webConsole.routes, api: consoleLinkRoute(consoleSignIn) },
   })
   const listening = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

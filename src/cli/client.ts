@@ -1,5 +1,7 @@
 // The CLI's HTTP client for /api/v1: answers are data or an AppError carrying the server's code. It uses node:http
 // rather than fetch, whose first use costs tens of milliseconds of start-up in a short-lived CLI process.
+
+import { createWriteStream } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { AppError } from '../errors.ts'
@@ -17,6 +19,11 @@ export interface ApiClient {
   put(path: string, body: unknown): Promise<Record<string, unknown>>
   /** The raw answer of a GET that is not a JSON envelope (resource bytes); errors still become AppErrors. */
   getBytes(path: string): Promise<RawResponse>
+  /**
+   * POSTs `body` and streams the answer's bytes into `file` (never held in memory, for a database backup); an error
+   * answer becomes an AppError and writes nothing. Resolves with the bytes written and the answer's headers.
+   */
+  download(path: string, body: unknown, file: string): Promise<{ bytes: number; headers: RawResponse['headers'] }>
 }
 
 interface Envelope {
@@ -27,6 +34,14 @@ interface Envelope {
 
 /** Long enough for `runs start --wait`, whose server side holds a request for up to four minutes. */
 const REQUEST_TIMEOUT_MS = 300_000
+
+function unreachable(baseUrl: string, error: Error): AppError {
+  return new AppError('server_unreachable', `Cannot reach the Greenlight server at ${baseUrl}.`, {
+    status: 503,
+    hint: "Start it with 'npm start' (or 'greenlight serve'), or set GREENLIGHT_URL.",
+    details: { url: baseUrl, cause: error.message },
+  })
+}
 
 function send(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<RawResponse> {
   const url = new URL(`${baseUrl}/api/v1${path}`)
@@ -51,15 +66,77 @@ function send(baseUrl: string, token: string, method: string, path: string, body
       },
     )
     req.on('timeout', () => req.destroy(new Error('request timed out')))
-    req.on('error', (error) =>
-      reject(
-        new AppError('server_unreachable', `Cannot reach the Greenlight server at ${baseUrl}.`, {
-          status: 503,
-          hint: "Start it with 'npm start' (or 'greenlight serve'), or set GREENLIGHT_URL.",
-          details: { url: baseUrl, cause: error.message },
-        }),
-      ),
+    req.on('error', (error) => reject(unreachable(baseUrl, error)))
+    req.end(payload)
+  })
+}
+
+/** A POST whose successful answer is piped into `file`; an error answer is collected and thrown as the server's. */
+function stream(
+  baseUrl: string,
+  token: string,
+  path: string,
+  body: unknown,
+  file: string,
+): Promise<{ bytes: number; headers: RawResponse['headers'] }> {
+  const url = new URL(`${baseUrl}/api/v1${path}`)
+  const payload = Buffer.from(JSON.stringify(body))
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        timeout: REQUEST_TIMEOUT_MS,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': payload.length,
+        },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0
+        if (status >= 400) {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('end', () => {
+            let envelope: Envelope = {}
+            try {
+              envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Envelope
+            } catch {
+              // not an envelope: the status says enough
+            }
+            reject(failure(envelope, status))
+          })
+          res.on('error', reject)
+          return
+        }
+        let bytes = 0
+        const out = createWriteStream(file, { flags: 'wx', mode: 0o600 })
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length
+        })
+        res.on('error', (error) => {
+          out.destroy()
+          reject(unreachable(baseUrl, error))
+        })
+        res.on('aborted', () => {
+          out.destroy()
+          reject(unreachable(baseUrl, new Error('the answer was cut off')))
+        })
+        out.on('error', (error) =>
+          reject(
+            new AppError('file_unwritable', `Cannot write ${file}: ${(error as NodeJS.ErrnoException).code}.`, {
+              hint: 'Check that the directory exists and is writable.',
+            }),
+          ),
+        )
+        out.on('finish', () => resolve({ bytes, headers: res.headers }))
+        res.pipe(out)
+      },
     )
+    req.on('timeout', () => req.destroy(new Error('request timed out')))
+    req.on('error', (error) => reject(unreachable(baseUrl, error)))
     req.end(payload)
   })
 }
@@ -122,6 +199,7 @@ export function createApiClient(baseUrl: string, token: string): ApiClient {
     post: (path, body) => json('POST', path, body),
     delete: (path) => json('DELETE', path),
     put: (path, body) => json('PUT', path, body),
+    download: (path, body, file) => stream(baseUrl, token, path, body, file),
     async getBytes(path) {
       const response = await send(baseUrl, token, 'GET', path)
       if (response.status >= 400) {

@@ -100,8 +100,8 @@ export interface PruneStore {
 
 /** `greenlight backup`: the server writes a consistent copy of its database (store/backup.ts). */
 export interface Backups {
-  /** Writes the copy to `path` (absolute, on this server's machine). */
-  backup(path: string): Promise<{ path: string; bytes: number; duration_ms: number }>
+  /** Writes a copy to a temporary file of the server's; `discard` deletes it once it was sent. */
+  backup(): Promise<{ path: string; bytes: number; duration_ms: number; discard(): void }>
 }
 
 export interface RetentionDeps {

@@ -1,9 +1,11 @@
 // `greenlight backup`: a consistent copy of the running server's embedded database, by `VACUUM INTO` on a connection
 // of its own in a worker thread. In WAL mode that connection reads one snapshot while the server goes on writing, and
-// the server's event loop is not held while the copy is written.
-import { existsSync, statSync } from 'node:fs'
+// the server's event loop is not held while the copy is written. The copy is a temporary file in the data directory
+// that the API streams to the CLI and then deletes: the server writes no file anywhere else.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, isAbsolute } from 'node:path'
+import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Backups } from '../engine/retention.ts'
 import { AppError } from '../errors.ts'
@@ -53,9 +55,24 @@ function embeddedPath(databaseUrl: string): string | undefined {
   return path === '' || path === ':memory:' ? undefined : path
 }
 
-export function createBackups(databaseUrl: string, now: () => number = Date.now): Backups {
+/** Copies a crashed server left behind: an hour old is far older than any backup in flight from another instance. */
+function removeStale(dir: string, now: number): void {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const path = join(dir, name)
+    if (name.startsWith('.backup-') && statSync(path).mtimeMs < now - 3_600_000) rmSync(path, { force: true })
+  }
+}
+
+export function createBackups(databaseUrl: string, dataDir: string, now: () => number = Date.now): Backups {
+  removeStale(join(dataDir, 'backups'), now())
   return {
-    async backup(path) {
+    async backup() {
       const source = embeddedPath(databaseUrl)
       if (source === undefined) {
         throw new AppError(
@@ -67,21 +84,23 @@ export function createBackups(databaseUrl: string, now: () => number = Date.now)
           },
         )
       }
-      if (!isAbsolute(path) || path.includes('\u0000'))
-        throw new AppError('invalid_path', `'${path}' is not an absolute path.`, { status: 400 })
-      if (existsSync(path))
-        throw new AppError('backup_exists', `${path} exists already; a backup never overwrites a file.`, {
-          status: 409,
-          hint: 'Name a new file, or move the old one away.',
-        })
-      if (!existsSync(dirname(path)))
-        throw new AppError('invalid_path', `The directory ${dirname(path)} does not exist on the server.`, {
-          status: 400,
-          hint: 'The server writes the backup: name a directory on its machine that it can write.',
-        })
+      // Written beside the database (same disk, the server's own directory), sent, then deleted.
+      const dir = join(dataDir, 'backups')
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      const path = join(dir, `.backup-${now()}-${randomBytes(6).toString('hex')}.db`)
       const started = now()
-      await vacuumInto(source, path)
-      return { path, bytes: statSync(path).size, duration_ms: now() - started }
+      try {
+        await vacuumInto(source, path)
+      } catch (error) {
+        rmSync(path, { force: true })
+        throw error
+      }
+      return {
+        path,
+        bytes: statSync(path).size,
+        duration_ms: now() - started,
+        discard: () => rmSync(path, { force: true }),
+      }
     },
   }
 }

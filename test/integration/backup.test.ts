@@ -1,6 +1,6 @@
-// `greenlight backup` against a running `greenlight serve` while callbacks complete its runs: the server writes the
-// copy (VACUUM INTO, online), and a server started on the copy finds every run with an event chain that verifies.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+// `greenlight backup` against a running `greenlight serve` while callbacks complete its runs: the server takes the
+// copy (VACUUM INTO, online) and sends it, and a server started on the copy finds every run with a chain that verifies.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -79,20 +79,24 @@ describe('greenlight backup', () => {
     const inFlight = sent
     await load
     expect(backup.code, backup.stdout).toBe(0)
-    expect(backup.json.data.backup).toMatchObject({ path: join(cwd, 'copy.db') })
-    expect(backup.json.data.backup.bytes).toBeGreaterThan(0)
+    expect(backup.json.data.backup).toMatchObject({ file: join(cwd, 'copy.db') })
+    expect(backup.json.data.backup.bytes).toBe(statSync(join(cwd, 'copy.db')).size)
     expect(inFlight, 'the backup ran while callbacks arrived').toBeLessThan(RUNS)
     expect(inFlight).toBeGreaterThan(0)
+    // The server kept no copy: its temporary file is gone once sent.
+    expect(readdirSync(join(cwd, 'data', 'backups'))).toEqual([])
 
-    // Never over an existing file; bad paths are refused before anything is written.
+    // Never over an existing file, never into a missing directory; nothing is left behind.
     const again = await cli(['backup', 'copy.db'])
     expect(again.code).toBe(1)
     expect(again.json.error.code).toBe('backup_exists')
     const nowhere = await cli(['backup', 'no/such/dir/copy.db'])
     expect(nowhere.json.error.code).toBe('invalid_path')
     expect(existsSync(join(cwd, 'no'))).toBe(false)
-    const relative = await call(url, token, 'POST', '/api/v1/admin/backup', { path: 'copy2.db' })
-    expect(relative.status).toBe(400)
+    const withFields = await call(url, token, 'POST', '/api/v1/admin/backup', { path: '/etc/copy.db' })
+    expect(withFields.status).toBe(400)
+    expect(existsSync('/etc/copy.db')).toBe(false)
+    expect(readdirSync(cwd).filter((name) => name.endsWith('.partial'))).toEqual([])
 
     // A server on the copy (the same secret key) has every run, each chain intact.
     const restored = mkdtempSync(join(tmpdir(), 'gl-restored-'))
@@ -126,11 +130,13 @@ describe('greenlight backup', () => {
   })
 
   it('says what to do instead for a database on a remote libSQL server', async () => {
-    const backups = createBackups('http://127.0.0.1:8080')
-    await expect(backups.backup('/tmp/never.db')).rejects.toMatchObject({
+    const dir = mkdtempSync(join(tmpdir(), 'gl-backup-remote-'))
+    dirs.push(dir)
+    const backups = createBackups('http://127.0.0.1:8080', dir)
+    await expect(backups.backup()).rejects.toMatchObject({
       code: 'backup_unsupported',
       hint: expect.stringContaining('snapshot'),
     })
-    expect(existsSync('/tmp/never.db')).toBe(false)
+    expect(existsSync(join(dir, 'backups'))).toBe(false)
   })
 })

@@ -1,10 +1,12 @@
 // /api/v1/admin (admin scope): prune now (or count what a prune would remove), the last prune, and an online backup
-// of the database taken by this server.
+// of the database taken by this server and sent to the caller.
+import { createReadStream } from 'node:fs'
+import { Readable } from 'node:stream'
 import { Hono } from 'hono'
 import type { Backups, Retention } from '../../engine/retention.ts'
 import { AppError } from '../../errors.ts'
 import { type ApiEnv, requireScope } from '../auth.ts'
-import { ok, readJson, requiredString } from '../envelope.ts'
+import { ok, readJson } from '../envelope.ts'
 
 export interface AdminDeps {
   retention: Retention
@@ -44,10 +46,18 @@ export function adminRoutes(deps: AdminDeps) {
     return ok(c, { retention: deps.retention.retentionMs === null ? 'off' : 'on', last_prune: last ?? null })
   })
 
+  // The copy's bytes (application/vnd.sqlite3), streamed from a temporary file deleted once sent or abandoned.
   app.post('/backup', async (c) => {
     const body = await readJson(c)
-    const path = requiredString(body, 'path', 4096)
-    return ok(c, { backup: await deps.backups.backup(path) }, 201)
+    if (Object.keys(body).length > 0)
+      throw new AppError('invalid_body', 'A backup takes no fields.', { status: 400, hint: 'Send {}.' })
+    const copy = await deps.backups.backup()
+    const file = createReadStream(copy.path)
+    file.once('close', () => copy.discard())
+    c.header('content-type', 'application/vnd.sqlite3')
+    c.header('content-length', String(copy.bytes))
+    c.header('x-greenlight-backup-duration-ms', String(copy.duration_ms))
+    return c.body(Readable.toWeb(file) as ReadableStream)
   })
   return app
 }
