@@ -82,8 +82,11 @@ export const approvalRequestSchema = z
 
 export type ApprovalRequest = z.infer<typeof approvalRequestSchema>
 
-/** What a request came to: the approval's outcome, or `canceled` when its run was canceled before a decision. */
-export type RequestDecision = 'approved' | 'rejected' | 'changes_requested' | 'timed_out' | 'canceled'
+/**
+ * What a request came to: the approval's outcome, or, when its run ended before people decided, `canceled` (someone
+ * canceled it) or `failed` (it could not ask, e.g. edit fields it could not show).
+ */
+export type RequestDecision = 'approved' | 'rejected' | 'changes_requested' | 'timed_out' | 'canceled' | 'failed'
 
 /** The run inputs of the built-in flow for a request (the flow's defaults fill what is left out). */
 export function requestInputs(request: ApprovalRequest): Record<string, unknown> {

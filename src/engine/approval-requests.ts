@@ -56,7 +56,8 @@ export function createApprovalRequests(deps: { runs: Runs; reads: RunReads }) {
       comment?: string | null
       edited?: RequestOutcome['edited']
     } | null
-    const decision = result?.decision ?? (isTerminal(run.status) ? 'canceled' : null)
+    const ended = isTerminal(run.status) ? (run.status === 'canceled' ? 'canceled' : 'failed') : null
+    const decision = result?.decision ?? ended
     return {
       run,
       wait: wait ?? null,

@@ -7,7 +7,7 @@ import { AppError } from '../../errors.ts'
 import { type Command, expectPositionals, listOption, type ParsedArgs, stringOption, usageError } from '../command.ts'
 
 interface RequestView {
-  run: { id: string; status: string }
+  run: { id: string; status: string; error: { message: string } | null }
   decision: RequestDecision | null
   comment: string | null
   votes: { user: string; decision: string; comment: string | null }[]
@@ -70,21 +70,23 @@ function requestBody(ctx: { cwd: string }, args: ParsedArgs, usage: string): Rec
 }
 
 function notApproved(view: RequestView): AppError {
-  const decision = view.decision ?? 'canceled'
+  const decision = view.decision ?? 'failed'
   const who = view.votes.filter((v) => v.decision !== 'approve').map((v) => v.user)
-  const why = view.comment ? `: ${view.comment}` : '.'
-  return new AppError(
-    `request_${decision}`,
-    `The request was ${decision.replace('_', ' ')}${who.length ? ` by ${who.join(', ')}` : ''}${why}`,
-    {
-      status: 409,
-      hint:
-        decision === 'timed_out'
-          ? 'Nobody decided in time; ask again (a new --idempotency-key) or raise --timeout.'
+  const by = who.length > 0 ? ` by ${who.join(', ')}` : ''
+  const message =
+    decision === 'failed'
+      ? `The request could not be asked: ${view.run.error?.message ?? `run ${view.run.id} ended ${view.run.status}`}.`
+      : `The request was ${decision.replace('_', ' ')}${by}${view.comment ? `: ${view.comment}` : '.'}`
+  return new AppError(`request_${decision}`, message, {
+    status: 409,
+    hint:
+      decision === 'timed_out'
+        ? 'Nobody decided in time; ask again (a new --idempotency-key) or raise --timeout.'
+        : decision === 'failed'
+          ? `See 'greenlight runs events ${view.run.id}'.`
           : 'Do not go ahead; change what you asked for and ask again.',
-      details: { request: view },
-    },
-  )
+    details: { request: view },
+  })
 }
 
 export const requestApproval: Command = {
