@@ -77,6 +77,7 @@ describe.each<Transport>(['http', 'stdio'])('request_approval over %s', (kind) =
     const asked = ask(client, {
       title,
       body: 'Adds a column; reversible.',
+      diff: `--- a/db/schema.sql\n+++ b/db/schema.sql\n@@ -1 +1,2 @@\n create table users (id int);\n+alter table users add column ${kind} text;\n`,
       payload: { command: 'npm run migrate' },
       approvers: { users: ['U0AGENT', 'U0ANN'] },
       idempotency_key: `migrate-${kind}`,
@@ -84,6 +85,9 @@ describe.each<Transport>(['http', 'stdio'])('request_approval over %s', (kind) =
     })
     const message = await approvalMessage(title)
     expect(blocksOf(message)).toContain('npm run migrate')
+    // The diff is previewed in the message and uploaded whole to the thread, as for any approval.
+    expect(blocksOf(message)).toContain(`add column ${kind} text`)
+    await slack.fake.waitFor((f) => f.files.find((x) => x.completed && x.thread_ts === message.thread_ts), 10_000)
 
     // The agent's own identity may not vote: in Slack, nor with an approvals:decide token created --as itself.
     expect((await click('U0AGENT', message)).status).toBe(200)
