@@ -173,7 +173,7 @@ export function createConsole(deps: ConsoleDeps) {
       initiator: (c.req.query('initiator') ?? '').trim().slice(0, 200),
     }
     const before = c.req.query('before')
-    const limit = 50
+    const limit = Math.min(Math.max(Number.parseInt(c.req.query('limit') ?? '50', 10) || 50, 1), 200)
     const runs = await engine.runs.list({
       ...(filter.flow ? { flow: filter.flow } : {}),
       ...(filter.initiator ? { initiator: filter.initiator } : {}),
@@ -183,7 +183,9 @@ export function createConsole(deps: ConsoleDeps) {
     })
     const last = runs.at(-1)
     const next =
-      runs.length === limit && last ? `/ui/runs?${new URLSearchParams({ ...filter, before: last.id })}` : null
+      runs.length === limit && last
+        ? `/ui/runs?${new URLSearchParams({ ...filter, limit: String(limit), before: last.id })}`
+        : null
     const frame = frameOf(c, 'Runs')
     const notice = noticeOf(c)
     return c.html(<RunsPage frame={frame} runs={mask(runs)} filter={filter} next={next} notice={notice} />)
