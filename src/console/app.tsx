@@ -3,26 +3,24 @@
 import { Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Logger } from 'pino'
-import { tally } from '../core/approvals/policy.ts'
 import type { Redactor } from '../core/redact.ts'
 import { isRunStatus } from '../core/run-status.ts'
-import { hasScope, readAccess } from '../core/scopes.ts'
-import { specOf } from '../core/wait-spec.ts'
+import { readAccess } from '../core/scopes.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { FlowRepository } from '../engine/ports.ts'
-import { parseResourceRef, RESOURCE_REF, resolveText } from '../engine/resources.ts'
+import { parseResourceRef } from '../engine/resources.ts'
 import { AppError, isAppError, notFound } from '../errors.ts'
 import { limitBody } from '../http/body-limit.ts'
+import { approvalPages, type PageKit } from './approval-routes.tsx'
 import { loadAssets } from './assets.ts'
 import { createDiffCache, type DiffLayout } from './diff-view.ts'
 import { flowPages } from './flow-pages.tsx'
 import { createLive } from './live.ts'
-import { ApprovalPage } from './pages/approval.tsx'
 import { ResourcePage } from './pages/flows.tsx'
 import type { Frame } from './pages/layout.tsx'
 import { ConfirmSignInPage, ErrorPage, SignInPage } from './pages/messages.tsx'
 import { RunPage } from './pages/run.tsx'
-import { ApprovalsPage, RunsPage } from './pages/runs.tsx'
+import { RunsPage } from './pages/runs.tsx'
 import { type ConsoleEnv, checkedForm, clearSessionCookie, readSession, setSessionCookie } from './session.ts'
 import type { ConsoleSession, ConsoleSignIn } from './sign-in.ts'
 
@@ -41,7 +39,6 @@ const RETURN_COOKIE = 'gl_return'
 const isConsolePath = (path: string): boolean =>
   /^\/ui\/[^/\\]/.test(path) && path.length <= 2000 && !/[\r\n]/.test(path)
 
-const DECISIONS = new Set(['approve', 'reject', 'request_changes'])
 const NOTICES: Record<string, string> = {
   recorded: 'Your vote is recorded.',
   duplicate: 'You had already cast this vote; it counts once.',
@@ -164,6 +161,18 @@ export function createConsole(deps: ConsoleDeps) {
   const layoutOf = (q: string | undefined): DiffLayout => (q === 'split' ? 'split' : 'unified')
   const pageOf = (q: string | undefined) => Math.max(1, Math.min(Number.parseInt(q ?? '1', 10) || 1, 1_000_000))
 
+  const kit: PageKit = {
+    engine,
+    signIn,
+    redactor: deps.redactor,
+    frameOf,
+    mask,
+    session,
+    noticeOf,
+    layoutOf,
+    pageOf,
+    diffs,
+  }
   app.get('/', (c) => c.redirect('/ui/runs', 302))
   app.get('/runs', async (c) => {
     requireAll(session(c), 'the runs list')
@@ -191,20 +200,6 @@ export function createConsole(deps: ConsoleDeps) {
     return c.html(<RunsPage frame={frame} runs={mask(runs)} filter={filter} next={next} notice={notice} />)
   })
 
-  app.get('/approvals', async (c) => {
-    const s = session(c)
-    const open = await engine.reads.listWaits({ kind: 'approval', status: ['open'], limit: 200 })
-    const mine = new Set(s.slackUser ? (await engine.approvals.waitingOn(s.slackUser)).map((w) => w.wait.id) : [])
-    const waits = await Promise.all(
-      open.map(async (wait) => ({
-        wait,
-        flow: (await engine.reads.run(wait.runId))?.flowSlug ?? '',
-        mine: mine.has(wait.id),
-      })),
-    )
-    return c.html(<ApprovalsPage frame={frameOf(c, 'Approvals')} waits={waits} notice={noticeOf(c)} />)
-  })
-
   app.get('/runs/:id', async (c) => {
     const run = await requireRun(session(c), c.req.param('id'))
     const [detail, events, flow] = await Promise.all([
@@ -229,86 +224,7 @@ export function createConsole(deps: ConsoleDeps) {
     return live.stream(c, run.id)
   })
 
-  app.get('/approvals/:id', async (c) => {
-    const s = session(c)
-    const wait = await engine.reads.wait(c.req.param('id'))
-    if (wait?.kind !== 'approval') throw notFound('wait_not_found', `No approval with id '${c.req.param('id')}'.`)
-    const [full, votes] = await Promise.all([engine.runs.requireRun(wait.runId), engine.reads.votes(wait.id)])
-    // Only what the page shows of the run: its inputs may be megabytes (a diff passed in), masked for nothing.
-    const run = mask({ id: full.id, flowSlug: full.flowSlug, version: full.version, initiator: full.initiator })
-    const spec = mask(specOf(wait, 'approval'))
-    const fold = c.req.query('context') !== 'full'
-    const layout = layoutOf(c.req.query('layout'))
-    // A res:// diff is keyed by its content hash, so a second open neither reads nor parses it again.
-    const text = async () => {
-      const raw = spec.diff === null ? undefined : await resolveText(engine.resources, spec.diff)
-      return raw === undefined ? undefined : deps.redactor.text(raw)
-    }
-    const diffKey = spec.diff !== null && RESOURCE_REF.test(spec.diff) ? spec.diff : `${wait.id}:${wait.digest ?? ''}`
-    const parsed = spec.diff === null ? null : await diffs(diffKey, text, fold)
-    const plain = parsed && parsed.files.length === 0 ? ((await text()) ?? null) : null
-    const base = `/ui/approvals/${wait.id}`
-    const t = tally(votes as never, spec.required, wait.digest ?? '')
-    const cannotVote = !hasScope(s.scopes, 'approvals:decide')
-      ? "This sign-in cannot vote: its token lacks 'approvals:decide'."
-      : null
-    return c.html(
-      <ApprovalPage
-        frame={frameOf(c, `Approval ${wait.stepId}`, `/ui/live/runs/${wait.runId}`)}
-        wait={wait}
-        spec={spec}
-        run={run}
-        votes={mask(votes)}
-        tally={{ approvals: t.approvals, required: t.required, approvers: t.approvers }}
-        diff={
-          parsed && parsed.files.length > 0
-            ? { diff: parsed, layout, page: pageOf(c.req.query('page')), base, fold }
-            : null
-        }
-        plainDiff={plain}
-        attachments={attachmentsOf(spec.attachments)}
-        cannotVote={cannotVote}
-        notice={noticeOf(c)}
-      />,
-    )
-  })
-
-  app.post('/approvals/:id/vote', async (c) => {
-    const { session: s, fields } = await checkedForm(c, signIn)
-    if (!hasScope(s.scopes, 'approvals:decide'))
-      throw new AppError(
-        'forbidden',
-        "This sign-in cannot vote: its token lacks 'approvals:decide'; nothing was changed.",
-        { status: 403 },
-      )
-    const decision = fields.decision ?? ''
-    if (!DECISIONS.has(decision))
-      throw new AppError('invalid_decision', 'Choose Approve, Reject or Request changes; nothing was changed.', {
-        status: 400,
-      })
-    const comment = (fields.comment ?? '').trim().slice(0, 3000)
-    // Approve with edits: the form's `edit.<field>` values; the engine checks them (names, types, sizes).
-    const edits = Object.fromEntries(
-      Object.entries(fields)
-        .filter(([k]) => k.startsWith('edit.'))
-        .map(([k, v]) => [k.slice('edit.'.length), v.replace(/\r\n/g, '\n')]),
-    )
-    const result = await engine.approvals.vote({
-      waitId: c.req.param('id'),
-      voter: s.actor,
-      decision: decision as never,
-      comment: comment === '' ? null : comment,
-      via: s.tokenId ? 'api' : 'slack',
-      anonymousToken: s.slackUser === null,
-      credential: s.tokenId ? { id: s.tokenId, name: s.tokenName ?? '' } : null,
-      ...(fields.digest ? { digest: fields.digest } : {}),
-      ...(Object.keys(edits).length > 0 ? { edits } : {}),
-    })
-    return c.redirect(
-      `/ui/approvals/${encodeURIComponent(c.req.param('id'))}?notice=${result.recorded ? 'recorded' : 'duplicate'}`,
-      303,
-    )
-  })
+  app.route('/approvals', approvalPages(kit))
 
   app.get('/resources/:id', async (c) => {
     const resource = await readableResource(session(c), c.req.param('id'))
@@ -369,18 +285,6 @@ export function createConsole(deps: ConsoleDeps) {
 
   // Mounted by the HTTP app as a plain Hono: its session variables are set and read only inside.
   return { routes: app as unknown as Hono, closeLive: live.closeAll }
-}
-
-function attachmentsOf(list: unknown[]): { title: string; href: string | null }[] {
-  return list.slice(0, 50).map((a, i) => {
-    const item = (a ?? {}) as { title?: unknown; resource?: unknown; ref?: unknown; content?: unknown }
-    const ref = [item.resource, item.ref, item.content, a].find((v) => typeof v === 'string' && RESOURCE_REF.test(v))
-    const id = typeof ref === 'string' ? RESOURCE_REF.exec(ref)?.[1] : undefined
-    return {
-      title: typeof item.title === 'string' ? item.title : `Attachment ${i + 1}`,
-      href: id ? `/ui/resources/${id}` : null,
-    }
-  })
 }
 
 export type Console = ReturnType<typeof createConsole>
