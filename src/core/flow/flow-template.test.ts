@@ -73,6 +73,20 @@ describe('flow templates', () => {
     expect(unlisted).toMatchObject({ ok: false, problems: [{ code: 'unlisted_connection' }] })
   })
 
+  it("lists the secrets the flow names itself (a webhook's) beside those of its connections", () => {
+    const source = `slug: hooked
+triggers:
+  webhook: { auth: hmac, secret: gh_hook }
+steps:
+  - id: say
+    transform: "{{ 1 }}"
+`
+    const flow = validateFlowSource(source)
+    if (!flow.ok) throw new Error(JSON.stringify(flow.problems))
+    const { template } = buildTemplate({ source, flow: flow.flow, connections: {} })
+    expect(template.requires).toEqual({ connections: {}, secrets: ['gh_hook'] })
+  })
+
   it('binds slug and connection names in place, leaving the rest of the source as written', () => {
     const flow = validateFlowSource(SOURCE)
     if (!flow.ok) throw new Error('fixture invalid')
