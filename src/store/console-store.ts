@@ -1,5 +1,5 @@
 // Console links and sessions (src/console/sign-in.ts): hashes of their secrets and who they act as.
-import { and, eq, gt, isNull } from 'drizzle-orm'
+import { and, eq, gt, isNull, lt } from 'drizzle-orm'
 import type { ConsoleGrantStore, ConsoleIdentity } from '../console/sign-in.ts'
 import type { Database } from './database.ts'
 import { consoleLinks, consoleSessions, tokens } from './schema.ts'
@@ -18,11 +18,18 @@ const identityOf = (row: {
   scopes: Array.isArray(row.scopes) ? (row.scopes as string[]) : [],
 })
 
+/** How long an expired link or session row stays before a new sign-in deletes it. */
+const KEEP_MS = 24 * 60 * 60_000
+
 export function createConsoleStore(database: Database): ConsoleGrantStore {
   const { db } = database
   return {
     async insertLink(row) {
-      await database.write((tx) => tx.insert(consoleLinks).values(row))
+      await database.write(async (tx) => {
+        // Spent and expired links are kept a day (a replay still says 'already used'), then go with the next link.
+        await tx.delete(consoleLinks).where(lt(consoleLinks.expiresAt, row.createdAt - KEEP_MS))
+        await tx.insert(consoleLinks).values(row)
+      })
     },
     async useLink(secretHash, now) {
       const used = await database.write((tx) =>
@@ -46,7 +53,10 @@ export function createConsoleStore(database: Database): ConsoleGrantStore {
       return row ?? undefined
     },
     async insertSession(row) {
-      await database.write((tx) => tx.insert(consoleSessions).values(row))
+      await database.write(async (tx) => {
+        await tx.delete(consoleSessions).where(lt(consoleSessions.expiresAt, row.createdAt - KEEP_MS))
+        await tx.insert(consoleSessions).values(row)
+      })
     },
     async session(secretHash, now) {
       const row = await db
