@@ -3,7 +3,7 @@
 // (a lease every batch renews in its own transaction). docs/architecture.md ("Retention") explains why nothing is
 // re-sent, re-fired or re-ticked afterwards.
 import { formatRetention } from '../core/retention-period.ts'
-import { AppError } from '../errors.ts'
+import { AppError, conflict } from '../errors.ts'
 import type { Clock } from './ports.ts'
 
 export const PRUNE_LEASE = 'prune'
@@ -147,8 +147,7 @@ function addInto<T extends object>(total: T, more: T): void {
 }
 
 export function retentionOff(): AppError {
-  return new AppError('retention_off', 'Retention is off (GREENLIGHT_RETENTION=off): nothing is pruned.', {
-    status: 409,
+  return conflict('retention_off', 'Retention is off (GREENLIGHT_RETENTION=off): nothing is pruned.', {
     hint: 'Set GREENLIGHT_RETENTION to a period such as 90d and restart the server.',
   })
 }
@@ -172,8 +171,7 @@ export function createRetention(deps: RetentionDeps) {
     if (!dryRun) {
       const holder = await store.acquire(PRUNE_LEASE, owner, startedAt, startedAt + deps.leaseMs)
       if (holder) {
-        throw new AppError('prune_busy', `Instance ${holder.owner} is pruning now; one prune runs at a time.`, {
-          status: 409,
+        throw conflict('prune_busy', `Instance ${holder.owner} is pruning now; one prune runs at a time.`, {
           hint: 'Wait for it to finish (its lease renews every batch), then prune again if needed.',
           details: { owner: holder.owner, lease_expires_at: new Date(holder.expiresAt).toISOString() },
         })

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Backups } from '../engine/retention.ts'
-import { AppError } from '../errors.ts'
+import { AppError, conflict } from '../errors.ts'
 
 const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads')
@@ -75,14 +75,9 @@ export function createBackups(databaseUrl: string, dataDir: string, now: () => n
     async backup() {
       const source = embeddedPath(databaseUrl)
       if (source === undefined) {
-        throw new AppError(
-          'backup_unsupported',
-          'This server uses a remote libSQL server: its data is not a file here.',
-          {
-            status: 409,
-            hint: "Back it up where it lives: sqld's own snapshots (or a copy of its data directory taken while it is stopped), or the hosting service's point-in-time restore.",
-          },
-        )
+        throw conflict('backup_unsupported', 'This server uses a remote libSQL server: its data is not a file here.', {
+          hint: "Back it up where it lives: sqld's own snapshots (or a copy of its data directory taken while it is stopped), or the hosting service's point-in-time restore.",
+        })
       }
       // Written beside the database (same disk, the server's own directory), sent, then deleted.
       const dir = join(dataDir, 'backups')

@@ -13,7 +13,7 @@ import type {
   PruneStore,
   RunPruneCounts,
 } from '../engine/retention.ts'
-import { AppError } from '../errors.ts'
+import { conflict } from '../errors.ts'
 import type { Database } from './database.ts'
 import type { SqlArg, SqlRunner } from './sql-connection.ts'
 
@@ -174,14 +174,9 @@ async function renew(sql: SqlRunner, fence: LeaseFence): Promise<void> {
     fence.owner,
   ])
   if (renewed.changes === 0) {
-    throw new AppError(
-      'prune_lease_lost',
-      'This instance no longer holds the prune lease; the batch was not applied.',
-      {
-        status: 409,
-        hint: 'Another instance took over the prune (this one stalled longer than GREENLIGHT_LEASE_MS); nothing to do.',
-      },
-    )
+    throw conflict('prune_lease_lost', 'This instance no longer holds the prune lease; the batch was not applied.', {
+      hint: 'Another instance took over the prune (this one stalled longer than GREENLIGHT_LEASE_MS); nothing to do.',
+    })
   }
 }
 
