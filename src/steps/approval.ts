@@ -1,4 +1,7 @@
 // approval: shows a request (text, diff, attachments) bound by its sha256 digest, and parks until the votes decide.
+
+import { z } from 'zod'
+import { approvalRequestShape } from '../core/approval-request.ts'
 import {
   approvalDigest,
   editFieldProblems,
@@ -29,20 +32,34 @@ interface ApprovalConfig {
   edit?: { fields?: Record<string, { type?: string; label?: string; value?: unknown }> }
 }
 
+/** The parts of a request the approval takes from the run's inputs, checked as the request endpoint checks them. */
+const requestPolicySchema = z.object({
+  approvers: approvalRequestShape.approvers,
+  required: approvalRequestShape.required,
+  timeout: approvalRequestShape.timeout,
+  remind_every: approvalRequestShape.remind_every,
+})
+
 /**
  * The built-in request flow asks whom each call names: its approvers, quorum, timeout, reminders and edit fields are
- * the run's inputs (checked by the request endpoint before the run starts, the edit fields again below), where every
- * other flow writes them as literals.
+ * the run's inputs, where every other flow writes them as literals. The request endpoint checked them; a run started
+ * another way (`runs start greenlight_request …`) is checked here, with the same schema, and fails if they are wrong.
  */
 function requestPolicy(inputs: Record<string, unknown>): Partial<ApprovalConfig> {
   const { approvers, required, timeout, remind_every, edit } = inputs
+  const parsed = requestPolicySchema.safeParse({ approvers, required, timeout, remind_every })
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    throw new TerminalError('invalid_request', `The request's inputs are invalid: ${problems.join('; ')}.`, {
+      hint: "Ask with 'greenlight request-approval' (MCP: request_approval), which checks them first.",
+    })
+  }
+  const policy = parsed.data
   return {
-    ...(typeof approvers === 'object' && approvers !== null
-      ? { approvers: approvers as ApprovalConfig['approvers'] }
-      : {}),
-    ...(typeof required === 'number' ? { required } : {}),
-    ...(typeof timeout === 'string' ? { timeout } : {}),
-    ...(typeof remind_every === 'string' ? { remind_every } : {}),
+    ...(policy.approvers ? { approvers: policy.approvers } : {}),
+    ...(policy.required === undefined ? {} : { required: policy.required }),
+    ...(policy.timeout === undefined ? {} : { timeout: policy.timeout }),
+    ...(policy.remind_every === undefined ? {} : { remind_every: policy.remind_every }),
     ...(typeof edit === 'object' && edit !== null ? { edit: edit as ApprovalConfig['edit'] } : {}),
   }
 }

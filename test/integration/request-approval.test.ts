@@ -205,6 +205,18 @@ describe('the built-in flow greenlight_request', () => {
     expect(validated.ok && JSON.parse(JSON.stringify(validated.flow))).toEqual(flow.shown.definition)
   })
 
+  it('fails a run started directly with approvers it cannot use, rather than asking anyone', async () => {
+    const started = await api(server, 'POST', '/api/v1/runs', {
+      flow: 'greenlight_request',
+      inputs: { title: 'Sneaky', approvers: { users: 'U0ANN' }, required: 0 },
+    })
+    expect(started.status).toBe(201)
+    const id = (started.body.data as Json).run.id
+    const ended = await api(server, 'GET', `/api/v1/runs/${id}?settle=ended&timeout_ms=10000&view=brief`)
+    expect((ended.body.data as Json).run).toMatchObject({ status: 'failed', error: { code: 'invalid_request' } })
+    expect((ended.body.data as Json).run.error.message).toMatch(/approvers\.users.*required/)
+  })
+
   it('is refused by push, release and promote', async () => {
     const push = await api(server, 'POST', '/api/v1/flows', { source: REQUEST_FLOW_SOURCE.replace('1h', '2h') })
     expect(push.status).toBe(409)
