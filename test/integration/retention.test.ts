@@ -1,5 +1,5 @@
 // Retention on a real server whose clock the test drives, with a fake Slack and counting HTTP targets: a prune removes
-// old ended runs with what is only theirs, never an unended run or a resource a kept run lists; a dry run counts the
+// old ended runs with what is only theirs, never an unended (waiting, queued) run or a resource a kept run lists; a dry run counts the
 // same and removes nothing; audit verify says `pruned` with the kept last hash; after a restart nothing is re-sent to
 // Slack, no timer fires again and no schedule tick runs again.
 import { randomBytes } from 'node:crypto'
@@ -35,6 +35,7 @@ steps:
     http: { method: POST, url: "{{ inputs.target }}/ping" }
 `
 const WAIT_FLOW = `slug: rt_wait
+concurrency: { limit: 1, on_conflict: queue }
 steps:
   - id: agent
     wait: {}
@@ -53,7 +54,7 @@ describe('retention', () => {
   let server: TestServer
   let dir: string
   let env: Record<string, string>
-  const runs = { a: '', s: '', w: '', t1: '', t2: '', k: '' }
+  const runs = { a: '', s: '', w: '', q: '', t1: '', t2: '', k: '' }
   let lastHashOfA = ''
   let sharedResource = ''
   let ownResourceOfA = ''
@@ -108,8 +109,10 @@ describe('retention', () => {
     runs.a = await start('rt_big', { target: target.url })
     runs.s = await start('rt_sleep', { target: target.url })
     runs.w = await start('rt_wait')
-    await runReaches(server, runs.a, ['succeeded'])
     await runReaches(server, runs.w, ['waiting'])
+    runs.q = await start('rt_wait') // queued behind w for as long as w waits
+    await runReaches(server, runs.a, ['succeeded'])
+    expect((await showRun(server, runs.q)).run.status).toBe('queued')
     await runReaches(server, runs.s, ['waiting'])
     clock.set('2026-01-05T07:00:00.150Z') // the first tick; the sleep's hour is over
     runs.t1 = (await eventually(async () => (await runsOf('rt_tick'))[0], 'the first tick')).id
@@ -166,6 +169,7 @@ describe('retention', () => {
       expect(shown.status).toBe(404)
     }
     expect((await showRun(server, runs.w)).run.status).toBe('waiting')
+    expect((await showRun(server, runs.q)).run.status).toBe('queued')
     expect((await showRun(server, runs.k)).run.status).toBe('succeeded')
     const shared = await fetch(`${server.url}/api/v1/resources/${encodeURIComponent(sharedResource)}`, {
       headers: { authorization: `Bearer ${server.token}` },
