@@ -300,3 +300,60 @@ describe('the prune timer', () => {
     expect(last_prune).toMatchObject({ dry_run: false, started_at: '2026-06-01T09:00:00.000Z', counts: { runs: 1 } })
   })
 })
+
+describe('retention of child runs', () => {
+  const clock = testClock('2026-03-02T09:00:00Z')
+  let server: TestServer
+  const CHILD = `slug: rt_child
+steps:
+  - id: work
+    transform: "{{ 'child work' }}"
+`
+  const PARENT = `slug: rt_parent
+steps:
+  - id: call
+    flow: { slug: rt_child }
+`
+  // Its child ends at once; the parent then waits for months.
+  const WAITING_PARENT = `slug: rt_parent_waits
+steps:
+  - id: call
+    flow: { slug: rt_child }
+  - id: later
+    wait: {}
+`
+  beforeAll(async () => {
+    server = await startTestServer({}, { clock })
+    for (const flow of [CHILD, PARENT, WAITING_PARENT]) await pushRelease(server, flow)
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  it('prunes a child with its ended root, and keeps the child of a root that has not ended', async () => {
+    const start = async (flow: string) =>
+      ((await api(server, 'POST', '/api/v1/runs', { flow, wait: true })).body.data as Json).run.id as string
+    const ended = await start('rt_parent')
+    const waiting = await start('rt_parent_waits')
+    await runReaches(server, ended, ['succeeded'])
+    await eventually(
+      async () => ((await showRun(server, waiting)).run.waiting_on?.step === 'later' ? true : undefined),
+      'the parent to wait',
+    )
+    const childOf = async (id: string) => (await showRun(server, id)).children[0].id as string
+    const endedChild = await childOf(ended)
+    const keptChild = await childOf(waiting)
+    expect((await showRun(server, keptChild)).run.status).toBe('succeeded')
+    expect((await showRun(server, waiting)).run.status).toBe('waiting')
+
+    clock.set('2026-07-01T09:00:00Z')
+    const pruned = await runCli(['prune'], { env: { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: server.token } })
+    expect(pruned.code, pruned.stdout).toBe(0)
+    expect(pruned.json.data.prune.counts.runs).toBe(2)
+    for (const id of [ended, endedChild]) expect((await api(server, 'GET', `/api/v1/runs/${id}`)).status).toBe(404)
+    expect((await showRun(server, keptChild)).run.status).toBe('succeeded')
+    expect((await showRun(server, waiting)).run.status).toBe('waiting')
+    const audit = (await api(server, 'GET', `/api/v1/runs/${endedChild}/audit`)).body.data as Json
+    expect(audit.audit).toMatchObject({ status: 'pruned', pruned: { with_root: ended, flow: 'rt_child' } })
+  })
+})
