@@ -166,7 +166,7 @@ export async function startServer(
   })
   await engine.schedules.start()
   engine.scheduler.start()
-  // Hourly, counted from the last prune any instance finished; the lease makes instances take turns.
+  // Hourly, counted from the start of the last prune any instance made; the lease makes instances take turns.
   const retention = createRetention({
     store: pruneStore,
     clock,

@@ -12,6 +12,8 @@ export const DEFAULT_PRUNE_BATCH = 100
 export const PRUNE_EVERY_MS = 3_600_000
 /** The least time from a server's start to its first prune. */
 export const PRUNE_START_DELAY_MS = 5 * 60_000
+/** The least time between two looks of the timer: a lost lease or a failed prune is tried again after this. */
+const RETRY_MS = 60_000
 
 /** Rows removed with pruned runs. */
 export interface RunPruneCounts {
@@ -252,27 +254,32 @@ export function createRetention(deps: RetentionDeps) {
     prunedRun: (id: string) => store.prunedRun(id),
     retentionMs: deps.retentionMs,
     /**
-     * Prunes every `everyMs`, counted from the last prune any instance finished (a restart does not reset it); the
+     * Prunes every `everyMs`, counted from the start of the last prune any instance made (a restart does not reset it); the
      * lease makes the instances take turns. Off when retention is off.
      */
     async start(everyMs = PRUNE_EVERY_MS, firstAfterMs = PRUNE_START_DELAY_MS): Promise<void> {
       if (deps.retentionMs === null) return
       stopping = false
-      const last = await store.lastReport().catch(() => undefined)
-      const lastAt = last ? Date.parse(last.started_at) : Number.NEGATIVE_INFINITY
-      const schedule = (ms: number) => {
-        timer = setTimeout(
-          () => {
-            void tick().finally(() => {
-              if (!stopping) schedule(everyMs)
-            })
-          },
-          Math.max(0, Math.min(ms, 2_147_000_000)),
-        )
+      /** How long until a prune is due: `everyMs` after the last one any instance started (its report in kv). */
+      const dueIn = async (): Promise<number> => {
+        const last = await store.lastReport().catch(() => undefined)
+        return (last ? Date.parse(last.started_at) : Number.NEGATIVE_INFINITY) + everyMs - clock.now()
+      }
+      const plan = (ms: number) => {
+        timer = setTimeout(() => void fire(), Math.max(0, Math.min(ms, 2_147_000_000)))
         timer.unref()
       }
+      // Each instance looks when its timer fires: whoever pruned last, the next prune is due an interval later.
+      // Looking again at least a minute later keeps a loser of the lease (or a failing prune) from spinning.
+      const fire = async (): Promise<void> => {
+        try {
+          if ((await dueIn()) <= 0) await tick()
+        } finally {
+          if (!stopping) plan(Math.max(RETRY_MS, await dueIn().catch(() => everyMs)))
+        }
+      }
       // Never at once: a server that restarts is busy catching up, and a crash loop must not prune on every start.
-      schedule(Math.max(firstAfterMs, lastAt + everyMs - clock.now()))
+      plan(Math.max(firstAfterMs, await dueIn()))
     },
     /** Stops the timer; a prune in progress ends after its current batch. */
     async stop(): Promise<void> {
