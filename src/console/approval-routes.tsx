@@ -121,7 +121,7 @@ export function approvalPages(kit: PageKit) {
       voter: s.actor,
       decision: decision as never,
       comment: comment === '' ? null : comment,
-      via: s.tokenId ? 'api' : 'slack',
+      via: 'console',
       anonymousToken: s.slackUser === null,
       credential: s.tokenId ? { id: s.tokenId, name: s.tokenName ?? '' } : null,
       ...(fields.digest ? { digest: fields.digest } : {}),

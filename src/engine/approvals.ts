@@ -38,7 +38,8 @@ export interface VoteInput {
   voter: string
   decision: VoteDecision
   comment: string | null
-  via: 'slack' | 'api'
+  /** Where the vote was cast: a Slack button or form, the API (CLI, MCP), or the web console. */
+  via: 'slack' | 'api' | 'console'
   /** A token without a Slack identity (`token:<name>`). */
   anonymousToken: boolean
   /** The API token that casts the vote; recorded with the vote and in its event. */

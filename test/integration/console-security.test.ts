@@ -262,7 +262,7 @@ describe('console security', () => {
     expect(cast.status).toBe(303)
     expect(cast.headers.get('location')).toBe(`/ui/approvals/${waitId}?notice=recorded`)
     expect(await votes()).toMatchObject([
-      { user: 'U0ANN', decision: 'approve', comment: 'LGTM', token: { name: 'ann' } },
+      { user: 'U0ANN', decision: 'approve', comment: 'LGTM', via: 'console', token: { name: 'ann' } },
     ])
     expect((await getPage(server, `/ui/approvals/${waitId}?notice=recorded`, ann)).html).toContain('1 of 2 approvals')
   })
