@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { FlowDefinition } from '../core/flow/index.ts'
 import { allowsManualRuns } from '../core/flow/triggers-model.ts'
+import { REQUEST_FLOW_SLUG } from '../core/request-flow.ts'
 import type { Actor } from '../engine/authorization.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { Directory } from '../engine/engine-deps.ts'
@@ -151,7 +152,8 @@ export function createSlackHandlers(deps: SlackHandlerDeps): SlackHandlers {
   ): Promise<F[]> {
     const live = await Promise.all(
       flows.map(async (f) => {
-        if (f.liveVersion === null) return false
+        // The built-in request flow is asked by agents (request_approval), never started by hand from Slack.
+        if (f.liveVersion === null || f.slug === REQUEST_FLOW_SLUG) return false
         const revision = await deps.flows.revisionByVersion(f.slug, f.liveVersion)
         const definition = revision?.definition as FlowDefinition | undefined
         return (

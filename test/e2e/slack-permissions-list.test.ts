@@ -52,6 +52,17 @@ describe('flows offered to a viewer follow permissions.run', () => {
     expect(await listed('U0OUT', 'D0OUT')).toEqual(['pl_open'])
   })
 
+  it('never offers the built-in request flow: agents ask through request_approval, nobody starts it by hand', async () => {
+    const answer = await slack.driver.slashCommand({ text: 'list', user_id: 'U0ANN', channel_id: CHANNEL })
+    expect(JSON.stringify(answer.body)).toContain('pl_open')
+    expect(JSON.stringify(answer.body)).not.toContain('greenlight_request')
+    slack.fake.reset()
+    await slack.driver.event({ type: 'app_home_opened', user: 'U0ANN', tab: 'home' })
+    const view = await slack.fake.waitFor((f) => f.homeOf('U0ANN'), 10_000)
+    expect(JSON.stringify(view.view.blocks)).toContain('pl_open')
+    expect(JSON.stringify(view.view.blocks)).not.toContain('greenlight_request')
+  })
+
   it("App Home's flows are the ones the viewer may start", async () => {
     expect(await home('U0ANN')).toEqual(['pl_ann', 'pl_open'])
     expect(await home('U0OPS')).toEqual(['pl_open', 'pl_ops'])
