@@ -401,6 +401,9 @@ try {
   await empty.stop({ keepData: true })
 }
 
+// The App Home on the same database before the fill: what opening it costs when there is nothing to read.
+report.app_home_empty_db = await appHome(dir, secretKey)
+
 const fillStart = performance.now()
 const db = await openFill(dir)
 const spread = SPREAD_DAYS * DAY
