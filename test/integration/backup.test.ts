@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createBackups } from '../../src/store/backup.ts'
-import { runCli, spawnServe, stopChild } from '../support/cli.ts'
+import { callServe as call, runCli, spawnServe, stopChild } from '../support/cli.ts'
 import { eventually, type Json } from '../support/runs.ts'
 
 const AGENT_FLOW = `slug: bk_agent
@@ -25,15 +25,6 @@ afterAll(async () => {
   for (const child of children) await stopChild(child, 'SIGKILL')
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
-
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: response.status, ...((await response.json()) as Json) }
-}
 
 describe('greenlight backup', () => {
   it('copies a server busy with callbacks into a database whose every run verifies', async () => {

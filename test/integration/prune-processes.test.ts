@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Native from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli, spawnServe, stopChild } from '../support/cli.ts'
+import { callServe as call, runCli, spawnServe, stopChild } from '../support/cli.ts'
 import { eventually, type Json } from '../support/runs.ts'
 
 const QUICK_FLOW = `slug: pp_quick
@@ -26,15 +26,6 @@ afterAll(async () => {
   for (const child of children) await stopChild(child, 'SIGKILL')
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
-
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: response.status, ...((await response.json()) as Json) }
-}
 
 /** A data directory with released flows, `count` ended runs and one parked run, all older than the 1 s retention. */
 async function setUp(count: number) {

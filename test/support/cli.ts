@@ -1,6 +1,7 @@
 // Runs the real `greenlight` bin as a child process and parses its one JSON document.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
+import type { Json } from './runs.ts'
 
 export const ROOT = join(import.meta.dirname, '..', '..')
 export const BIN = join(ROOT, 'bin', 'greenlight.mjs')
@@ -80,4 +81,20 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
     child.once('exit', () => resolve())
     child.kill(signal)
   })
+}
+
+/** A JSON API call to a spawned server: the answer's envelope with its HTTP status beside it. */
+export async function callServe(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Json> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: response.status, ...((await response.json()) as Json) }
 }
